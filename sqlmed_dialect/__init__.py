@@ -1,0 +1,1 @@
+"""SQLAlchemy dialect ``sqlmed://`` over vtables connections (see the dialect issue)."""

@@ -1,0 +1,62 @@
+"""sqlmed's engine: PostgreSQL's SQL/MED on SQLite, through APSW virtual tables.
+
+``vtables.connect(path)`` opens a database whose connection accepts
+``CREATE FOREIGN DATA WRAPPER``, ``CREATE SERVER``, ``CREATE USER MAPPING``,
+``CREATE FOREIGN TABLE``, ``IMPORT FOREIGN SCHEMA`` and friends as SQL text.
+This package never imports SQLAlchemy.
+"""
+
+from .connection import Connection, Cursor, connect, default_user
+from .dump import dump
+from .errors import (
+    DependentObjectsError,
+    DuplicateObjectError,
+    FeatureNotSupportedError,
+    InvalidOptionError,
+    ObjectInUseError,
+    SQLMedError,
+    SQLMedSyntaxError,
+    UndefinedObjectError,
+    WrapperError,
+)
+from .grammar import parse, parse_one, to_sql
+from .wrapper import (
+    ColumnDefinition,
+    ForeignDataWrapper,
+    OptionSpec,
+    TableDefinition,
+    available_wrappers,
+    find_wrapper,
+    register_wrapper,
+    unregister_wrapper,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ColumnDefinition",
+    "Connection",
+    "Cursor",
+    "DependentObjectsError",
+    "DuplicateObjectError",
+    "FeatureNotSupportedError",
+    "ForeignDataWrapper",
+    "InvalidOptionError",
+    "ObjectInUseError",
+    "OptionSpec",
+    "SQLMedError",
+    "SQLMedSyntaxError",
+    "TableDefinition",
+    "UndefinedObjectError",
+    "WrapperError",
+    "available_wrappers",
+    "connect",
+    "default_user",
+    "dump",
+    "find_wrapper",
+    "parse",
+    "parse_one",
+    "register_wrapper",
+    "to_sql",
+    "unregister_wrapper",
+]

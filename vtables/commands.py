@@ -1,0 +1,766 @@
+"""Executes parsed SQL/MED statements against the catalog, with PostgreSQL's rules.
+
+Each statement runs inside its own SAVEPOINT: when it fails, the catalog and
+the schema are exactly what they were before it started.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import apsw
+from sqlglot import exp
+
+from . import catalog, grammar
+from . import wrapper as wrapper_api
+from .catalog import PUBLIC, Column, ForeignTable
+from .errors import (
+    DependentObjectsError,
+    DuplicateObjectError,
+    FeatureNotSupportedError,
+    InvalidOptionError,
+    SQLMedError,
+    UndefinedObjectError,
+)
+from .grammar import MedOption
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+logger = logging.getLogger(__name__)
+
+LOCAL_SCHEMAS = ("main", "public")
+
+
+def name_of(ident: exp.Identifier) -> str:
+    """PostgreSQL folds unquoted names to lower case."""
+    return ident.this if ident.args.get("quoted") else ident.this.lower()
+
+
+def qi(name: str) -> str:
+    """Quote an identifier for SQLite."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def execute(conn: Connection, tree: exp.Expr) -> None:
+    handler = _HANDLERS.get(type(tree))
+    if handler is None:
+        raise FeatureNotSupportedError(f"not an SQL/MED statement: {type(tree).__name__}")
+    conn.execute("SAVEPOINT sqlmed_ddl")
+    try:
+        catalog.ensure(conn)
+        handler(conn, tree)
+    except BaseException as err:
+        conn.execute("ROLLBACK TO sqlmed_ddl; RELEASE sqlmed_ddl")
+        if isinstance(err, apsw.Error):
+            raise SQLMedError(f"{type(err).__name__}: {err}") from err
+        raise
+    conn.execute("RELEASE sqlmed_ddl")
+
+
+def notice(conn: Connection, message: str) -> None:
+    conn.notices.append(message)
+    logger.info("%s", message)
+
+
+# ------------------------------------------------------------------ options
+
+
+def apply_options(
+    current: dict[str, str], items: list[MedOption] | None, what: str
+) -> dict[str, str]:
+    """New option list after ADD/SET/DROP items (a bare item means ADD)."""
+    new = dict(current)
+    seen: set[str] = set()
+    for item in items or ():
+        key = name_of(item.this)
+        if key in seen:
+            raise InvalidOptionError(f'option "{key}" provided more than once for {what}')
+        seen.add(key)
+        action = item.args.get("action") or "ADD"
+        if action == "ADD":
+            if key in new:
+                raise DuplicateObjectError(
+                    f'option "{key}" provided more than once for {what}',
+                    hint="Use SET to change the value of an existing option.",
+                )
+            new[key] = item.args.get("value") or ""
+        elif key not in new:
+            raise UndefinedObjectError(f'option "{key}" not found for {what}')
+        elif action == "SET":
+            new[key] = item.args.get("value") or ""
+        else:
+            del new[key]
+    return new
+
+
+def _validator(fdw: catalog.Wrapper) -> type[wrapper_api.ForeignDataWrapper] | None:
+    if not fdw.validator:
+        return None
+    cls = wrapper_api.validator_class(fdw.validator)
+    if cls is None:
+        raise UndefinedObjectError(
+            f'validator function {fdw.validator}() of foreign-data wrapper "{fdw.name}"'
+            " is not installed in this program",
+            hint="Install the package that provides the wrapper, or register it with "
+            "vtables.register_wrapper().",
+        )
+    return cls
+
+
+def validate(
+    conn: Connection, fdw: catalog.Wrapper, kind: str, options: dict[str, str], name: str
+) -> None:
+    cls = _validator(fdw)
+    if cls is not None:
+        cls.validate(kind, options, object_name=name)
+
+
+def _function_class(function: str, suffix: str) -> None:
+    cls = (
+        wrapper_api.handler_class(function)
+        if suffix == "handler"
+        else wrapper_api.validator_class(function)
+    )
+    if cls is None:
+        raise UndefinedObjectError(
+            f"function {function}() does not exist",
+            hint=f"{suffix.capitalize()} names are <wrapper>_{suffix} for an installed wrapper; "
+            f"installed: {', '.join(wrapper_api.available_wrappers()) or 'none'}.",
+        )
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def _wrapper(conn: Connection, name: str) -> catalog.Wrapper:
+    fdw = catalog.get_wrapper(conn, name)
+    if fdw is None:
+        raise UndefinedObjectError(f'foreign-data wrapper "{name}" does not exist')
+    return fdw
+
+
+def _server(conn: Connection, name: str) -> catalog.Server:
+    server = catalog.get_server(conn, name)
+    if server is None:
+        raise UndefinedObjectError(f'server "{name}" does not exist')
+    return server
+
+
+def _server_wrapper(conn: Connection, server: catalog.Server) -> catalog.Wrapper:
+    return _wrapper(conn, server.fdw)
+
+
+def resolve_user(conn: Connection, user: grammar.MedUser) -> str:
+    keyword = user.args.get("keyword")
+    if keyword == "PUBLIC":
+        return PUBLIC
+    if keyword:
+        return conn.user
+    name = name_of(user.this)
+    return PUBLIC if name == PUBLIC else name
+
+
+def _relation_exists(conn: Connection, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM main.sqlite_master WHERE name=? COLLATE NOCASE"
+        " AND type IN ('table', 'view', 'index')",
+        (name,),
+    ).fetchone()
+    return row is not None
+
+
+# -------------------------------------------------------------- wrappers
+
+
+def create_fdw(conn: Connection, e: grammar.CreateFdw) -> None:
+    name = name_of(e.this)
+    if catalog.get_wrapper(conn, name):
+        raise DuplicateObjectError(f'foreign-data wrapper "{name}" already exists')
+    handler, validator = _functions(e.args.get("functions"), None, None)
+    fdw = catalog.Wrapper(name, handler, validator, {}, None, None)
+    fdw.options = apply_options({}, e.args.get("options"), f'foreign-data wrapper "{name}"')
+    validate(conn, fdw, "wrapper", fdw.options, name)
+    conn.execute(
+        "INSERT INTO sqlmed_fdw(name, handler, validator, options) VALUES (?,?,?,?)",
+        (name, handler, validator, catalog.dump_options(fdw.options)),
+    )
+
+
+def _functions(
+    functions: list[grammar.FdwFunction] | None, handler: str | None, validator: str | None
+) -> tuple[str | None, str | None]:
+    seen = set()
+    for fn in functions or ():
+        kind = fn.args["kind"]
+        if kind in seen:
+            raise SQLMedError("conflicting or redundant options", detail=f"{kind} given twice")
+        seen.add(kind)
+        value = name_of(fn.this) if fn.this else None
+        if value:
+            _function_class(value, kind.lower())
+        if kind == "HANDLER":
+            handler = value
+        else:
+            validator = value
+    return handler, validator
+
+
+def alter_fdw(conn: Connection, e: grammar.AlterFdw) -> None:
+    fdw = _wrapper(conn, name_of(e.this))
+    if e.args.get("rename"):
+        new = name_of(e.args["rename"])
+        if catalog.get_wrapper(conn, new):
+            raise DuplicateObjectError(f'foreign-data wrapper "{new}" already exists')
+        conn.execute("UPDATE sqlmed_fdw SET name=? WHERE name=?", (new, fdw.name))
+        conn.execute("UPDATE sqlmed_server SET fdw=? WHERE fdw=?", (new, fdw.name))
+        return
+    fdw.handler, fdw.validator = _functions(e.args.get("functions"), fdw.handler, fdw.validator)
+    if e.args.get("options") is not None:
+        fdw.options = apply_options(
+            fdw.options, e.args["options"], f'foreign-data wrapper "{fdw.name}"'
+        )
+        validate(conn, fdw, "wrapper", fdw.options, fdw.name)
+    conn.execute(
+        "UPDATE sqlmed_fdw SET handler=?, validator=?, options=? WHERE name=?",
+        (fdw.handler, fdw.validator, catalog.dump_options(fdw.options), fdw.name),
+    )
+
+
+# --------------------------------------------------------- dependencies
+
+
+class _Drop:
+    """Collects what a DROP removes, in the order it must go."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.tables: list[str] = []
+        self.mappings: list[tuple[str, str]] = []
+        self.servers: list[str] = []
+        self.wrappers: list[str] = []
+        self.extensions: list[str] = []
+        self.dependents: list[str] = []
+
+    def server(self, name: str, cascade_from: str | None) -> None:
+        if name in self.servers:
+            return
+        if cascade_from:
+            self.dependents.append(f"server {name} depends on {cascade_from}")
+        self.servers.append(name)
+        for um in catalog.list_user_mappings(self.conn, name):
+            self.mappings.append((um.user, name))
+            self.dependents.append(f"user mapping for {um.user} on server {name} depends on server {name}")
+        for t in catalog.list_tables(self.conn, name):
+            if t.name not in self.tables:
+                self.tables.append(t.name)
+                self.dependents.append(f"foreign table {t.name} depends on server {name}")
+
+    def wrapper(self, name: str, cascade_from: str | None) -> None:
+        if name in self.wrappers:
+            return
+        if cascade_from:
+            self.dependents.append(f"foreign-data wrapper {name} depends on {cascade_from}")
+        self.wrappers.append(name)
+        for s in catalog.list_servers(self.conn, name):
+            self.server(s.name, f"foreign-data wrapper {name}")
+
+    def check(self, what: str, cascade: str | None) -> None:
+        if self.dependents and cascade != "CASCADE":
+            raise DependentObjectsError(
+                f"cannot drop {what} because other objects depend on it",
+                detail="\n".join(self.dependents),
+                hint="Use DROP ... CASCADE to drop the dependent objects too.",
+            )
+        if self.dependents:
+            n = len(self.dependents)
+            notice(self.conn, f"drop cascades to {n} other object{'s' if n > 1 else ''}")
+
+    def run(self) -> None:
+        conn = self.conn
+        for name in self.tables:
+            drop_foreign_table(conn, name)
+        for user, server in self.mappings:
+            conn.execute(
+                "DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server)
+            )
+        for name in self.servers:
+            conn.execute("DELETE FROM sqlmed_user_mapping WHERE server=?", (name,))
+            conn.execute("DELETE FROM sqlmed_server WHERE name=?", (name,))
+            conn.close_server(name)
+        for name in self.wrappers:
+            conn.execute("DELETE FROM sqlmed_fdw WHERE name=?", (name,))
+        for name in self.extensions:
+            conn.execute("DELETE FROM sqlmed_extension WHERE name=?", (name,))
+
+
+def drop_foreign_table(conn: Connection, name: str) -> None:
+    # DROP TABLE reaches the module's Destroy, which removes the catalog rows;
+    # the delete below covers a catalog entry whose virtual table is gone.
+    if _relation_exists(conn, name):
+        conn.execute(f"DROP TABLE main.{qi(name)}")
+    catalog.delete_table(conn, name)
+
+
+def drop(conn: Connection, e: grammar.MedDrop) -> None:
+    kind = e.args["kind"]
+    names = [name_of(n) for n in e.expressions]
+    cascade = e.args.get("cascade")
+    plan = _Drop(conn)
+    label = {"FOREIGN DATA WRAPPER": "foreign-data wrapper", "SERVER": "server"}.get(
+        kind, kind.lower()
+    )
+    present = []
+    for name in names:
+        found: Any
+        if kind == "FOREIGN DATA WRAPPER":
+            found = catalog.get_wrapper(conn, name)
+            if found and found.extension:
+                raise DependentObjectsError(
+                    f"cannot drop foreign-data wrapper {name} because extension "
+                    f"{found.extension} requires it",
+                    hint=f"You can drop extension {found.extension} instead.",
+                )
+        elif kind == "SERVER":
+            found = catalog.get_server(conn, name)
+        elif kind == "FOREIGN TABLE":
+            found = catalog.get_table(conn, name)
+            if found is None and _relation_exists(conn, name):
+                raise SQLMedError(
+                    f'"{name}" is not a foreign table',
+                    hint="Use DROP TABLE or DROP VIEW to remove it.",
+                )
+        else:
+            found = catalog.get_extension(conn, name)
+        if not found:
+            message = f'{"relation" if kind == "FOREIGN TABLE" else label} "{name}" does not exist'
+            if e.args.get("exists"):
+                notice(conn, message + ", skipping")
+                continue
+            raise UndefinedObjectError(message)
+        present.append(found.name if hasattr(found, "name") else found)
+    for name in present:
+        if kind == "FOREIGN DATA WRAPPER":
+            plan.wrapper(name, None)
+        elif kind == "SERVER":
+            plan.server(name, None)
+        elif kind == "FOREIGN TABLE":
+            plan.tables.append(name)
+        else:
+            plan.extensions.append(name)
+            for w in catalog.list_wrappers(conn):
+                if w.extension == name:
+                    plan.wrappers.append(w.name)
+                    for s in catalog.list_servers(conn, w.name):
+                        plan.server(s.name, f"foreign-data wrapper {w.name}")
+    if present:
+        what = f"{label} {present[0]}" if len(present) == 1 else f"{label}s"
+        plan.check(what, cascade)
+        plan.run()
+
+
+# ----------------------------------------------------------------- servers
+
+
+def create_server(conn: Connection, e: grammar.CreateServer) -> None:
+    name = name_of(e.this)
+    if catalog.get_server(conn, name):
+        message = f'server "{name}" already exists'
+        if e.args.get("exists"):
+            notice(conn, message + ", skipping")
+            return
+        raise DuplicateObjectError(message)
+    fdw = _wrapper(conn, name_of(e.args["wrapper"]))
+    options = apply_options({}, e.args.get("options"), f'server "{name}"')
+    validate(conn, fdw, "server", options, name)
+    conn.execute(
+        "INSERT INTO sqlmed_server(name, fdw, type, version, options) VALUES (?,?,?,?,?)",
+        (name, fdw.name, e.args.get("type"), e.args.get("version"), catalog.dump_options(options)),
+    )
+
+
+def alter_server(conn: Connection, e: grammar.AlterServer) -> None:
+    server = _server(conn, name_of(e.this))
+    if e.args.get("rename"):
+        new = name_of(e.args["rename"])
+        if catalog.get_server(conn, new):
+            raise DuplicateObjectError(f'server "{new}" already exists')
+        conn.execute("UPDATE sqlmed_server SET name=? WHERE name=?", (new, server.name))
+        conn.execute("UPDATE sqlmed_user_mapping SET server=? WHERE server=?", (new, server.name))
+        conn.execute("UPDATE sqlmed_ftable SET server=? WHERE server=?", (new, server.name))
+        conn.close_server(server.name)
+        return
+    if e.args.get("version") is not None:
+        server.version = e.args["version"]
+    if e.args.get("options") is not None:
+        server.options = apply_options(server.options, e.args["options"], f'server "{server.name}"')
+        validate(conn, _server_wrapper(conn, server), "server", server.options, server.name)
+    conn.execute(
+        "UPDATE sqlmed_server SET version=?, options=? WHERE name=?",
+        (server.version, catalog.dump_options(server.options), server.name),
+    )
+    conn.close_server(server.name)
+
+
+# ----------------------------------------------------------- user mappings
+
+
+def _mapping_label(user: str, server: str) -> str:
+    return f'user mapping for "{user}" on server "{server}"'
+
+
+def create_user_mapping(conn: Connection, e: grammar.CreateUserMapping) -> None:
+    user = resolve_user(conn, e.this)
+    server = _server(conn, name_of(e.args["server"]))
+    if catalog.get_user_mapping(conn, user, server.name):
+        message = f'user mapping for "{user}" already exists for server "{server.name}"'
+        if e.args.get("exists"):
+            notice(conn, message + ", skipping")
+            return
+        raise DuplicateObjectError(message)
+    options = apply_options({}, e.args.get("options"), _mapping_label(user, server.name))
+    validate(conn, _server_wrapper(conn, server), "user_mapping", options, "")
+    conn.execute(
+        "INSERT INTO sqlmed_user_mapping(umuser, server, options) VALUES (?,?,?)",
+        (user, server.name, catalog.dump_options(options)),
+    )
+
+
+def alter_user_mapping(conn: Connection, e: grammar.AlterUserMapping) -> None:
+    user = resolve_user(conn, e.this)
+    server = _server(conn, name_of(e.args["server"]))
+    um = catalog.get_user_mapping(conn, user, server.name)
+    if um is None:
+        raise UndefinedObjectError(
+            f'user mapping for "{user}" does not exist for server "{server.name}"'
+        )
+    options = apply_options(um.options, e.args["options"], _mapping_label(user, server.name))
+    validate(conn, _server_wrapper(conn, server), "user_mapping", options, "")
+    conn.execute(
+        "UPDATE sqlmed_user_mapping SET options=? WHERE umuser=? AND server=?",
+        (catalog.dump_options(options), user, server.name),
+    )
+    conn.close_server(server.name)
+
+
+def drop_user_mapping(conn: Connection, e: grammar.DropUserMapping) -> None:
+    user = resolve_user(conn, e.this)
+    server_name = name_of(e.args["server"])
+    server = catalog.get_server(conn, server_name)
+    if server is None:
+        if e.args.get("exists"):
+            notice(conn, f'server "{server_name}" does not exist, skipping')
+            return
+        raise UndefinedObjectError(f'server "{server_name}" does not exist')
+    if catalog.get_user_mapping(conn, user, server.name) is None:
+        message = f'user mapping for "{user}" does not exist for server "{server.name}"'
+        if e.args.get("exists"):
+            notice(conn, message + ", skipping")
+            return
+        raise UndefinedObjectError(message)
+    conn.execute(
+        "DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server.name)
+    )
+    conn.close_server(server.name)
+
+
+# ----------------------------------------------------------- foreign tables
+
+
+def _type_sql(dtype: exp.Expr) -> str:
+    return grammar.to_sql(dtype)
+
+
+def _column(conn: Connection, col: grammar.MedColumn, table: str) -> Column:
+    default = col.args.get("default")
+    return Column(
+        name=name_of(col.this),
+        type=_type_sql(col.args["kind"]),
+        not_null=bool(col.args.get("not_null")),
+        default=grammar.to_sql(default) if default is not None else None,
+        options=apply_options(
+            {}, col.args.get("options"), f'column "{name_of(col.this)}" of "{table}"'
+        ),
+    )
+
+
+def _check_table_name(name: str) -> None:
+    low = name.lower()
+    if low.startswith("sqlmed_") or low.startswith("sqlite_"):
+        raise SQLMedError(
+            f'foreign table name "{name}" is reserved',
+            hint="Names beginning with sqlmed_ or sqlite_ belong to the system.",
+        )
+
+
+def create_table_from(conn: Connection, table: ForeignTable, if_not_exists: bool = False) -> bool:
+    """Validate and create a foreign table and its virtual table; False if skipped."""
+    _check_table_name(table.name)
+    if catalog.get_table(conn, table.name) or _relation_exists(conn, table.name):
+        message = f'relation "{table.name}" already exists'
+        if if_not_exists:
+            notice(conn, message + ", skipping")
+            return False
+        raise DuplicateObjectError(message)
+    server = _server(conn, table.server)
+    table.server = server.name
+    if not table.columns:
+        raise FeatureNotSupportedError(
+            f'foreign table "{table.name}" must have at least one column',
+            detail="SQLite tables cannot have zero columns.",
+        )
+    seen: set[str] = set()
+    for c in table.columns:
+        if c.name.lower() in seen:
+            raise DuplicateObjectError(f'column "{c.name}" specified more than once')
+        seen.add(c.name.lower())
+    fdw = _server_wrapper(conn, server)
+    validate(conn, fdw, "table", table.options, table.name)
+    for c in table.columns:
+        validate(conn, fdw, "column", c.options, f"{table.name}.{c.name}")
+    catalog.put_table(conn, table)
+    conn.execute(f"CREATE VIRTUAL TABLE main.{qi(table.name)} USING sqlmed")
+    return True
+
+
+def create_table(conn: Connection, e: grammar.CreateForeignTable) -> None:
+    name = name_of(e.this)
+    table = ForeignTable(
+        name=name,
+        server=name_of(e.args["server"]),
+        options=apply_options({}, e.args.get("options"), f'foreign table "{name}"'),
+        comment=None,
+        columns=[_column(conn, c, name) for c in e.args.get("columns") or ()],
+    )
+    create_table_from(conn, table, bool(e.args.get("exists")))
+
+
+def rebuild_virtual_table(conn: Connection, name: str) -> None:
+    """Make SQLite re-read a foreign table's columns from the catalog."""
+    conn.rebuilding.add(name.lower())
+    try:
+        conn.execute(f"DROP TABLE main.{qi(name)}")
+    finally:
+        conn.rebuilding.discard(name.lower())
+    conn.execute(f"CREATE VIRTUAL TABLE main.{qi(name)} USING sqlmed")
+
+
+def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
+    name = name_of(e.this)
+    table = catalog.get_table(conn, name)
+    if table is None:
+        message = f'relation "{name}" does not exist'
+        if e.args.get("exists"):
+            notice(conn, message + ", skipping")
+            return
+        if _relation_exists(conn, name):
+            raise SQLMedError(f'"{name}" is not a foreign table')
+        raise UndefinedObjectError(message)
+    if e.args.get("rename"):
+        new = name_of(e.args["rename"])
+        _check_table_name(new)
+        if _relation_exists(conn, new) or catalog.get_table(conn, new):
+            raise DuplicateObjectError(f'relation "{new}" already exists')
+        # ALTER TABLE reaches the module's Rename, which renames the catalog rows.
+        conn.execute(f"ALTER TABLE main.{qi(table.name)} RENAME TO {qi(new)}")
+        return
+    fdw = _server_wrapper(conn, _server(conn, table.server))
+    rel = f'relation "{table.name}"'
+    for action in e.args.get("actions") or ():
+        kind = action.args["kind"]
+        if kind == "OPTIONS":
+            table.options = apply_options(
+                table.options, action.args.get("options"), f'foreign table "{table.name}"'
+            )
+            validate(conn, fdw, "table", table.options, table.name)
+            continue
+        if kind == "ADD":
+            col = _column(conn, action.this, table.name)
+            if table.column(col.name):
+                message = f'column "{col.name}" of {rel} already exists'
+                if action.args.get("exists"):
+                    notice(conn, message + ", skipping")
+                    continue
+                raise DuplicateObjectError(message)
+            validate(conn, fdw, "column", col.options, f"{table.name}.{col.name}")
+            table.columns.append(col)
+            continue
+        col_name = name_of(action.args["column"])
+        column = table.column(col_name)
+        if column is None:
+            message = f'column "{col_name}" of {rel} does not exist'
+            if kind == "DROP" and action.args.get("exists"):
+                notice(conn, message + ", skipping")
+                continue
+            raise UndefinedObjectError(message)
+        if kind == "DROP":
+            table.columns.remove(column)
+            if not table.columns:
+                raise FeatureNotSupportedError(
+                    f'cannot drop column "{column.name}": it is the only column of {rel}',
+                    detail="SQLite tables cannot have zero columns.",
+                )
+        elif kind == "RENAME_COLUMN":
+            new = name_of(action.args["to"])
+            if table.column(new) is not None and new.lower() != column.name.lower():
+                raise DuplicateObjectError(f'column "{new}" of {rel} already exists')
+            column.name = new
+        elif kind == "TYPE":
+            column.type = _type_sql(action.args["dtype"])
+        elif kind == "SET_NOT_NULL":
+            column.not_null = True
+        elif kind == "DROP_NOT_NULL":
+            column.not_null = False
+        elif kind == "SET_DEFAULT":
+            column.default = grammar.to_sql(action.args["default"])
+        elif kind == "DROP_DEFAULT":
+            column.default = None
+        elif kind == "COLUMN_OPTIONS":
+            column.options = apply_options(
+                column.options,
+                action.args.get("options"),
+                f'column "{column.name}" of "{table.name}"',
+            )
+            validate(conn, fdw, "column", column.options, f"{table.name}.{column.name}")
+    catalog.put_table(conn, table)
+    rebuild_virtual_table(conn, table.name)
+
+
+# ------------------------------------------------------------------ import
+
+
+def import_schema(conn: Connection, e: grammar.ImportForeignSchema) -> None:
+    server = _server(conn, name_of(e.args["server"]))
+    into = name_of(e.args["into"])
+    if into.lower() not in LOCAL_SCHEMAS:
+        raise UndefinedObjectError(
+            f'schema "{into}" does not exist',
+            hint="Foreign tables are imported into the main database (INTO main or INTO public).",
+        )
+    fdw = _server_wrapper(conn, server)
+    cls = conn.handler_class(fdw)
+    remote = name_of(e.this)
+    restriction = e.args.get("restriction")
+    restricts = [name_of(t) for t in e.args.get("tables") or ()]
+    options = apply_options({}, e.args.get("options"), "IMPORT FOREIGN SCHEMA")
+    um = catalog.find_user_mapping(conn, conn.user, server.name)
+    try:
+        tables = cls.import_schema(
+            remote,
+            dict(server.options),
+            dict(um.options) if um else {},
+            options,
+            restriction,
+            restricts,
+        )
+    except NotImplementedError:
+        raise FeatureNotSupportedError(
+            f'foreign-data wrapper "{fdw.name}" does not support IMPORT FOREIGN SCHEMA'
+        ) from None
+    except SQLMedError:
+        raise
+    except Exception as err:  # a wrapper failure, reported with where it happened
+        raise wrapper_api_error(fdw.name, server.name, err) from err
+    wanted = set(restricts)
+    for table in tables or ():
+        if restriction == "LIMIT TO" and table.name not in wanted:
+            continue
+        if restriction == "EXCEPT" and table.name in wanted:
+            continue
+        ft = ForeignTable(
+            name=table.name,
+            server=server.name,
+            options=dict(table.options),
+            comment=None,
+            columns=[
+                Column(c.name, c.type, c.not_null, c.default, dict(c.options))
+                for c in table.columns
+            ],
+        )
+        create_table_from(conn, ft)
+
+
+def wrapper_api_error(fdw: str, server: str, err: Exception) -> SQLMedError:
+    from .errors import WrapperError
+
+    return WrapperError(f'foreign-data wrapper "{fdw}" failed for server "{server}": {err}')
+
+
+# ----------------------------------------------------------------- comment
+
+
+def comment(conn: Connection, e: grammar.MedComment) -> None:
+    kind = e.args["kind"]
+    name = name_of(e.this)
+    text = e.args.get("comment") or None  # PostgreSQL: an empty comment removes it
+    if kind == "FOREIGN DATA WRAPPER":
+        _wrapper(conn, name)
+        conn.execute("UPDATE sqlmed_fdw SET comment=? WHERE name=?", (text, name))
+    elif kind == "SERVER":
+        _server(conn, name)
+        conn.execute("UPDATE sqlmed_server SET comment=? WHERE name=?", (text, name))
+    else:
+        table = catalog.get_table(conn, name)
+        if table is None:
+            raise UndefinedObjectError(f'foreign table "{name}" does not exist')
+        if kind == "FOREIGN TABLE":
+            conn.execute("UPDATE sqlmed_ftable SET comment=? WHERE name=?", (text, table.name))
+        else:
+            col_name = name_of(e.args["column"])
+            column = table.column(col_name)
+            if column is None:
+                raise UndefinedObjectError(
+                    f'column "{col_name}" of relation "{table.name}" does not exist'
+                )
+            conn.execute(
+                "UPDATE sqlmed_fcolumn SET comment=? WHERE ftable=? AND name=?",
+                (text, table.name, column.name),
+            )
+
+
+# -------------------------------------------------------------- extensions
+
+
+def create_extension(conn: Connection, e: grammar.CreateExtension) -> None:
+    name = name_of(e.this)
+    if catalog.get_extension(conn, name):
+        message = f'extension "{name}" already exists'
+        if e.args.get("exists"):
+            notice(conn, message + ", skipping")
+            return
+        raise DuplicateObjectError(message)
+    cls = wrapper_api.find_wrapper(name)
+    if cls is None:
+        available = ", ".join(wrapper_api.available_wrappers()) or "none"
+        raise UndefinedObjectError(
+            f'extension "{name}" is not available',
+            hint=f"Extensions installed in this program: {available}.",
+        )
+    if catalog.get_wrapper(conn, name):
+        raise DuplicateObjectError(f'foreign-data wrapper "{name}" already exists')
+    conn.execute(
+        "INSERT INTO sqlmed_extension(name, version) VALUES (?, ?)",
+        (name, getattr(cls, "version", None)),
+    )
+    conn.execute(
+        "INSERT INTO sqlmed_fdw(name, handler, validator, extension) VALUES (?,?,?,?)",
+        (name, f"{name}_handler", f"{name}_validator", name),
+    )
+
+
+_HANDLERS = {
+    grammar.CreateFdw: create_fdw,
+    grammar.AlterFdw: alter_fdw,
+    grammar.MedDrop: drop,
+    grammar.CreateServer: create_server,
+    grammar.AlterServer: alter_server,
+    grammar.CreateUserMapping: create_user_mapping,
+    grammar.AlterUserMapping: alter_user_mapping,
+    grammar.DropUserMapping: drop_user_mapping,
+    grammar.CreateForeignTable: create_table,
+    grammar.AlterForeignTable: alter_table,
+    grammar.ImportForeignSchema: import_schema,
+    grammar.MedComment: comment,
+    grammar.CreateExtension: create_extension,
+}

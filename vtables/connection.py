@@ -1,0 +1,200 @@
+"""``connect()``, the Connection and Cursor subclasses, and the statement router."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import apsw
+
+from . import catalog, commands, grammar, module, sqltext
+from . import wrapper as wrapper_api
+from .errors import FeatureNotSupportedError, SQLMedSyntaxError, UndefinedObjectError
+
+_PLAIN_CACHE_SIZE = 4096
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment
+        return f"uid{os.getuid()}" if hasattr(os, "getuid") else "user"
+
+
+class Cursor(apsw.Cursor):
+    """An APSW cursor whose ``execute`` understands SQL/MED statements."""
+
+    def execute(self, statements: str, bindings: Any = None, **kwargs: Any) -> apsw.Cursor:
+        conn = self.connection
+        plain = conn._plain
+        if statements in plain or not sqltext.HINT.search(statements):
+            if len(plain) < _PLAIN_CACHE_SIZE:
+                plain.add(statements)
+            return apsw.Cursor.execute(self, statements, bindings, **kwargs)
+        return conn._route(self, statements, bindings, kwargs)
+
+    def executemany(
+        self, statements: str, sequenceofbindings: Any, **kwargs: Any
+    ) -> apsw.Cursor:
+        if sqltext.HINT.search(statements):
+            segments = sqltext.plan(statements)
+            if any(s.med for s in segments):
+                raise FeatureNotSupportedError(
+                    "executemany cannot run SQL/MED statements; use execute"
+                )
+            if len(segments) == 1:
+                statements = segments[0].text
+        return apsw.Cursor.executemany(self, statements, sequenceofbindings, **kwargs)
+
+
+class Connection(apsw.Connection):
+    """An APSW connection with the SQL/MED catalog, module and router installed."""
+
+    def __init__(
+        self,
+        filename: str = ":memory:",
+        flags: int = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE,
+        vfs: str | None = None,
+        statementcachesize: int = 100,
+        *,
+        user: str | None = None,
+    ):
+        super().__init__(filename, flags=flags, vfs=vfs, statementcachesize=statementcachesize)
+        self.user: str = user or default_user()
+        #: Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``).
+        self.notices: list[str] = []
+        self.rebuilding: set[str] = set()
+        self._plain: set[str] = set()
+        self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
+        self.cursor_factory = Cursor
+        for fname in sqltext.USER_FUNCTIONS:
+            self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
+        module.register(self)
+        catalog.register_views(self)
+
+    def _current_user(self) -> str:
+        return self.user
+
+    # ------------------------------------------------------------- router
+
+    def _route(
+        self, cursor: apsw.Cursor, sql: str, bindings: Any, kwargs: dict[str, Any]
+    ) -> apsw.Cursor:
+        segments = sqltext.plan(sql)
+        if not any(s.med for s in segments):
+            text = segments[0].text if len(segments) == 1 else sql
+            if len(segments) <= 1:
+                self._plain_if_unchanged(sql, text)
+            return apsw.Cursor.execute(cursor, text, bindings, **kwargs)
+        where = sqltext.unterminated(sql)
+        if where is not None:
+            line, column, closer = where
+            raise SQLMedSyntaxError(
+                f"unterminated quoted text or comment (expected {closer})",
+                line=line,
+                column=column,
+                sql=sql,
+            )
+        positional = bindings is not None and not isinstance(bindings, Mapping)
+        if positional and not isinstance(bindings, Sequence):
+            bindings = list(bindings)
+        used = 0
+        last = len(segments) - 1
+        for i, seg in enumerate(segments):
+            if seg.med:
+                self._run_med(sql, seg)
+                continue
+            if positional:
+                seg_bindings = bindings[used : used + seg.params]
+                used += seg.params
+            else:
+                seg_bindings = bindings
+            result = apsw.Cursor.execute(cursor, seg.text, seg_bindings or None, **kwargs)
+            if i == last:
+                return result
+            for _ in result:  # earlier statements run to completion, as in a script
+                pass
+        return apsw.Cursor.execute(cursor, "", None)
+
+    def _plain_if_unchanged(self, sql: str, text: str) -> None:
+        if sql == text and len(self._plain) < _PLAIN_CACHE_SIZE:
+            self._plain.add(sql)
+
+    def _run_med(self, script: str, seg: sqltext.Segment) -> None:
+        try:
+            trees = grammar.parse(seg.text)
+        except SQLMedSyntaxError as err:
+            raise _relocate(err, script, seg.offset) from None
+        for tree in trees:
+            commands.execute(self, tree)
+        self._wrappers.clear()
+
+    # ------------------------------------------------------------ wrappers
+
+    def handler_class(self, fdw: catalog.Wrapper) -> type[wrapper_api.ForeignDataWrapper]:
+        if not fdw.handler:
+            raise module.PrerequisiteError(f'foreign-data wrapper "{fdw.name}" has no handler')
+        cls = wrapper_api.handler_class(fdw.handler)
+        if cls is None:
+            raise UndefinedObjectError(
+                f'handler {fdw.handler}() of foreign-data wrapper "{fdw.name}" is not installed'
+                " in this program",
+                hint="Install the package that provides the wrapper, or register it with "
+                "vtables.register_wrapper().",
+            )
+        return cls
+
+    def wrapper_for(self, table_name: str) -> tuple[Any, list[catalog.Column]]:
+        """The wrapper instance serving a foreign table for this connection's user."""
+        key = table_name.lower()
+        cached = self._wrappers.get(key)
+        if cached is not None:
+            return cached
+        table = catalog.get_table(self, table_name)
+        if table is None:
+            raise UndefinedObjectError(f'foreign table "{table_name}" does not exist')
+        server = catalog.get_server(self, table.server)
+        fdw = catalog.get_wrapper(self, server.fdw)
+        cls = self.handler_class(fdw)
+        um = catalog.find_user_mapping(self, self.user, server.name)
+        options = {**fdw.options, **server.options, **(um.options if um else {}), **table.options}
+        instance = cls(options, module.column_definitions(table))
+        self._wrappers[key] = (instance, table.columns)
+        return self._wrappers[key]
+
+    def forget_table(self, name: str) -> None:
+        self._wrappers.pop(name.lower(), None)
+
+    def close_server(self, name: str) -> None:
+        """Drop cached wrapper instances (and so their connections) after a change."""
+        self._wrappers.clear()
+
+
+def _relocate(err: SQLMedSyntaxError, script: str, offset: int) -> SQLMedSyntaxError:
+    """Give a syntax error found in one statement the position it has in the script."""
+    if err.line is None or offset == 0:
+        return err
+    base_line, base_col = sqltext.position(script, offset)
+    line = err.line + base_line - 1
+    column = err.column + base_col - 1 if err.line == 1 else err.column
+    return SQLMedSyntaxError(err.description, line=line, column=column, sql=script)
+
+
+def connect(
+    path: str = ":memory:",
+    *,
+    user: str | None = None,
+    flags: int = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI,
+    vfs: str | None = None,
+    statement_cache_size: int = 100,
+) -> Connection:
+    """Open a SQLite database whose connection understands SQL/MED.
+
+    ``user`` is the current user that user mappings are looked up for
+    (default: the operating-system user).
+    """
+    return Connection(
+        os.fspath(path), flags=flags, vfs=vfs, statementcachesize=statement_cache_size, user=user
+    )

@@ -1,0 +1,73 @@
+"""The exception hierarchy; each class carries PostgreSQL's SQLSTATE for its kind."""
+
+from __future__ import annotations
+
+
+class SQLMedError(Exception):
+    """Root of every error this project raises on purpose."""
+
+    sqlstate = "HV000"
+
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None):
+        self.message = message
+        self.hint = hint
+        self.detail = detail
+        text = message
+        if detail:
+            text += f"\nDETAIL: {detail}"
+        if hint:
+            text += f"\nHINT: {hint}"
+        super().__init__(text)
+
+
+class SQLMedSyntaxError(SQLMedError):
+    """SQL/MED text that does not parse; knows the line and column."""
+
+    sqlstate = "42601"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        sql: str | None = None,
+    ):
+        self.line = line
+        self.column = column
+        self.sql = sql
+        self.description = message
+        where = f" at line {line}, column {column}" if line is not None else ""
+        super().__init__(f"syntax error{where}: {message}")
+
+
+class DuplicateObjectError(SQLMedError):
+    sqlstate = "42710"
+
+
+class UndefinedObjectError(SQLMedError):
+    sqlstate = "42704"
+
+
+class DependentObjectsError(SQLMedError):
+    sqlstate = "2BP01"
+
+
+class InvalidOptionError(SQLMedError):
+    """An option name or value the wrapper's validator refused."""
+
+    sqlstate = "HV00D"
+
+
+class ObjectInUseError(SQLMedError):
+    sqlstate = "55006"
+
+
+class FeatureNotSupportedError(SQLMedError):
+    sqlstate = "0A000"
+
+
+class WrapperError(SQLMedError):
+    """A failure inside a wrapper, reported with the table it served."""
+
+    sqlstate = "HV000"

@@ -1,0 +1,833 @@
+"""SQL/MED statements as a sqlglot dialect.
+
+sqlglot knows none of PostgreSQL's SQL/MED statements (it falls back to
+``Command`` or fails), so this module extends its PostgreSQL dialect through
+the documented extension points: statement parsers keyed by the leading
+token, one expression class per statement, and generator transforms that
+print each tree back as canonical SQL.  ``parse(sql)`` followed by
+``to_sql(tree)`` and ``parse`` again gives an equal tree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.tokens import TokenType
+
+from . import sqltext
+from .errors import SQLMedSyntaxError
+
+__all__ = [
+    "parse",
+    "parse_one",
+    "to_sql",
+    "quote_ident",
+    "quote_literal",
+]
+
+_WORD = re.compile(r"[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*\Z")
+_USER_KEYWORDS = ("CURRENT_USER", "CURRENT_ROLE", "SESSION_USER", "USER", "PUBLIC")
+
+
+# ---------------------------------------------------------------- expressions
+
+
+class MedOption(exp.Expression):
+    """One ``name 'value'`` item; ``action`` is ADD, SET or DROP in ALTER lists."""
+
+    arg_types = {"this": True, "value": False, "action": False}
+
+
+class MedColumn(exp.Expression):
+    arg_types = {
+        "this": True,
+        "kind": True,
+        "options": False,
+        "not_null": False,
+        "null": False,
+        "default": False,
+    }
+
+
+class MedUser(exp.Expression):
+    """A role spec: a name (Identifier) or one of the keywords in ``keyword``."""
+
+    arg_types = {"this": False, "keyword": False}
+
+
+class CreateFdw(exp.Expression):
+    arg_types = {"this": True, "functions": False, "options": False}
+
+
+class AlterFdw(exp.Expression):
+    arg_types = {"this": True, "functions": False, "options": False, "rename": False}
+
+
+class FdwFunction(exp.Expression):
+    """HANDLER f | NO HANDLER | VALIDATOR f | NO VALIDATOR (``this`` is None for NO)."""
+
+    arg_types = {"this": False, "kind": True}
+
+
+class CreateServer(exp.Expression):
+    arg_types = {
+        "this": True,
+        "exists": False,
+        "type": False,
+        "version": False,
+        "wrapper": True,
+        "options": False,
+    }
+
+
+class AlterServer(exp.Expression):
+    arg_types = {"this": True, "version": False, "options": False, "rename": False}
+
+
+class CreateUserMapping(exp.Expression):
+    arg_types = {"this": True, "server": True, "exists": False, "options": False}
+
+
+class AlterUserMapping(exp.Expression):
+    arg_types = {"this": True, "server": True, "options": True}
+
+
+class DropUserMapping(exp.Expression):
+    arg_types = {"this": True, "server": True, "exists": False}
+
+
+class CreateForeignTable(exp.Expression):
+    arg_types = {
+        "this": True,
+        "exists": False,
+        "columns": False,
+        "server": True,
+        "options": False,
+    }
+
+
+class AlterForeignTable(exp.Expression):
+    arg_types = {"this": True, "exists": False, "actions": False, "rename": False}
+
+
+class FtAction(exp.Expression):
+    """One ALTER FOREIGN TABLE action.
+
+    ``kind`` is one of ADD, DROP, TYPE, SET_DEFAULT, DROP_DEFAULT, SET_NOT_NULL,
+    DROP_NOT_NULL, COLUMN_OPTIONS, OPTIONS, RENAME_COLUMN.
+    """
+
+    arg_types = {
+        "kind": True,
+        "this": False,
+        "column": False,
+        "exists": False,
+        "options": False,
+        "dtype": False,
+        "default": False,
+        "cascade": False,
+        "to": False,
+    }
+
+
+class ImportForeignSchema(exp.Expression):
+    arg_types = {
+        "this": True,
+        "restriction": False,
+        "tables": False,
+        "server": True,
+        "into": True,
+        "options": False,
+    }
+
+
+class MedComment(exp.Expression):
+    """COMMENT ON ...; ``kind`` is FOREIGN DATA WRAPPER, SERVER, FOREIGN TABLE or COLUMN."""
+
+    arg_types = {"this": True, "kind": True, "column": False, "comment": False}
+
+
+class MedDrop(exp.Expression):
+    """DROP of wrappers, servers, foreign tables or extensions (a name list)."""
+
+    arg_types = {"kind": True, "expressions": True, "exists": False, "cascade": False}
+
+
+class CreateExtension(exp.Expression):
+    arg_types = {"this": True, "exists": False}
+
+
+MED_EXPRESSIONS = (
+    CreateFdw,
+    AlterFdw,
+    CreateServer,
+    AlterServer,
+    CreateUserMapping,
+    AlterUserMapping,
+    DropUserMapping,
+    CreateForeignTable,
+    AlterForeignTable,
+    ImportForeignSchema,
+    MedComment,
+    MedDrop,
+    CreateExtension,
+)
+
+DROP_KINDS = ("FOREIGN DATA WRAPPER", "SERVER", "FOREIGN TABLE", "EXTENSION")
+
+
+# --------------------------------------------------------------------- parser
+
+
+class _Parser(Postgres.Parser):
+    """PostgreSQL parser with the SQL/MED statements added."""
+
+    def _med_expected(self, what: str) -> None:
+        found = repr(self._curr.text) if self._curr else "end of input"
+        self.raise_error(f"expected {what} but found {found}")
+
+    def _med_expect(self, *words: str) -> None:
+        if not self._match_text_seq(*words):
+            self._med_expected(" ".join(words))
+
+    def _med_ident(self, what: str = "a name") -> exp.Identifier:
+        tok = self._curr
+        if tok and tok.token_type == TokenType.IDENTIFIER:
+            self._advance()
+            return exp.Identifier(this=tok.text, quoted=True)
+        if tok and tok.token_type not in (TokenType.STRING, TokenType.NUMBER) and _WORD.match(
+            tok.text
+        ):
+            self._advance()
+            return exp.Identifier(this=tok.text, quoted=False)
+        self._med_expected(what)
+        return exp.Identifier(this="", quoted=False)  # only reached when errors are collected
+
+    def _med_string(self, what: str = "a string literal") -> str:
+        if self._match(TokenType.STRING):
+            return self._prev.text
+        self._med_expected(what)
+        return ""
+
+    def _med_paren(self) -> None:
+        if not self._match(TokenType.L_PAREN):
+            self._med_expected("'('")
+
+    def _med_close(self) -> None:
+        if not self._match(TokenType.R_PAREN):
+            self._med_expected("')' or ','")
+
+    def _med_if_not_exists(self) -> bool:
+        return self._match_text_seq("IF", "NOT", "EXISTS")
+
+    def _med_if_exists(self) -> bool:
+        return self._match_text_seq("IF", "EXISTS")
+
+    def _med_options(self, alter: bool) -> list[MedOption] | None:
+        if not self._match_text_seq("OPTIONS"):
+            return None
+        self._med_paren()
+        items = []
+        while True:
+            action = None
+            if (
+                alter
+                and self._curr
+                and self._curr.token_type not in (TokenType.IDENTIFIER, TokenType.STRING)
+                and self._curr.text.upper() in ("ADD", "SET", "DROP")
+                and self._next
+                and self._next.token_type != TokenType.STRING
+            ):
+                action = self._curr.text.upper()
+                self._advance()
+            name = self._med_ident("an option name")
+            if action == "DROP":
+                items.append(MedOption(this=name, action="DROP"))
+            else:
+                value = self._med_string(f"a string value for option {name.this!r}")
+                items.append(MedOption(this=name, value=value, action=action))
+            if not self._match(TokenType.COMMA):
+                break
+        self._med_close()
+        return items
+
+    def _med_user(self) -> MedUser:
+        tok = self._curr
+        if tok and tok.token_type != TokenType.IDENTIFIER and tok.text.upper() in _USER_KEYWORDS:
+            self._advance()
+            return MedUser(keyword=tok.text.upper())
+        return MedUser(this=self._med_ident("a user name"))
+
+    def _med_end(self, expression: exp.Expression) -> exp.Expression:
+        if self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            self._med_expected("end of statement")
+        return expression
+
+    # -- statement entry points; each falls back to sqlglot's own parser
+
+    def _parse_create(self) -> exp.Expr:  # type: ignore[override]
+        if self._match_text_seq("FOREIGN", "DATA", "WRAPPER"):
+            return self._med_end(self._med_create_fdw())
+        if self._match_text_seq("FOREIGN", "TABLE"):
+            return self._med_end(self._med_create_table())
+        if self._match_text_seq("FOREIGN"):
+            self._med_expected("DATA WRAPPER or TABLE")
+        if self._match_text_seq("SERVER"):
+            return self._med_end(self._med_create_server())
+        if self._match_text_seq("USER"):
+            self._med_expect("MAPPING")
+            exists = self._med_if_not_exists()
+            self._med_expect("FOR")
+            user = self._med_user()
+            self._med_expect("SERVER")
+            server = self._med_ident("a server name")
+            options = self._med_options(alter=False)
+            return self._med_end(
+                CreateUserMapping(this=user, server=server, exists=exists, options=options)
+            )
+        if self._match_text_seq("EXTENSION"):
+            exists = self._med_if_not_exists()
+            name = self._med_ident("an extension name")
+            return self._med_end(CreateExtension(this=name, exists=exists))
+        return super()._parse_create()
+
+    def _med_fdw_functions(self) -> list[FdwFunction]:
+        functions = []
+        while True:
+            if self._match_text_seq("NO", "HANDLER"):
+                functions.append(FdwFunction(kind="HANDLER"))
+            elif self._match_text_seq("NO", "VALIDATOR"):
+                functions.append(FdwFunction(kind="VALIDATOR"))
+            elif self._match_text_seq("HANDLER"):
+                functions.append(FdwFunction(this=self._med_ident("a handler name"), kind="HANDLER"))
+            elif self._match_text_seq("VALIDATOR"):
+                functions.append(
+                    FdwFunction(this=self._med_ident("a validator name"), kind="VALIDATOR")
+                )
+            elif self._match_text_seq("NO"):
+                self._med_expected("HANDLER or VALIDATOR")
+            else:
+                return functions
+
+    def _med_create_fdw(self) -> CreateFdw:
+        name = self._med_ident("a foreign-data wrapper name")
+        functions = self._med_fdw_functions()
+        options = self._med_options(alter=False)
+        return CreateFdw(this=name, functions=functions or None, options=options)
+
+    def _med_create_server(self) -> CreateServer:
+        exists = self._med_if_not_exists()
+        name = self._med_ident("a server name")
+        stype = self._med_string("a server type string") if self._match_text_seq("TYPE") else None
+        version = (
+            self._med_string("a version string") if self._match_text_seq("VERSION") else None
+        )
+        self._med_expect("FOREIGN", "DATA", "WRAPPER")
+        wrapper = self._med_ident("a foreign-data wrapper name")
+        options = self._med_options(alter=False)
+        return CreateServer(
+            this=name, exists=exists, type=stype, version=version, wrapper=wrapper, options=options
+        )
+
+    def _med_column(self) -> MedColumn:
+        name = self._med_ident("a column name")
+        dtype = self._parse_types(check_func=False, schema=True, allow_identifiers=True)
+        if not isinstance(dtype, exp.DataType):
+            self._med_expected(f"a data type for column {name.this!r}")
+        args: dict[str, Any] = {"this": name, "kind": dtype}
+        while True:
+            if self._curr and self._curr.text.upper() == "OPTIONS":
+                if args.get("options") is not None:
+                    self.raise_error("OPTIONS given twice for a column")
+                args["options"] = self._med_options(alter=False)
+            elif self._match_text_seq("NOT", "NULL"):
+                args["not_null"] = True
+            elif self._match(TokenType.NULL):
+                args["null"] = True
+            elif self._match(TokenType.DEFAULT):
+                default = self._parse_bitwise()
+                if default is None:
+                    self._med_expected("a default expression")
+                args["default"] = default
+            else:
+                break
+        if args.get("not_null") and args.get("null"):
+            self.raise_error(
+                f"conflicting NULL/NOT NULL declarations for column {name.this!r}"
+            )
+        return MedColumn(**args)
+
+    def _med_create_table(self) -> CreateForeignTable:
+        exists = self._med_if_not_exists()
+        name = self._med_ident("a foreign table name")
+        self._med_paren()
+        columns = []
+        if not self._match(TokenType.R_PAREN):
+            columns = self._parse_csv(self._med_column)
+            self._med_close()
+        self._med_expect("SERVER")
+        server = self._med_ident("a server name")
+        options = self._med_options(alter=False)
+        return CreateForeignTable(
+            this=name, exists=exists, columns=columns or None, server=server, options=options
+        )
+
+    def _parse_alter(self) -> exp.Expr:  # type: ignore[override]
+        if self._match_text_seq("FOREIGN", "DATA", "WRAPPER"):
+            name = self._med_ident("a foreign-data wrapper name")
+            if self._match_text_seq("RENAME", "TO"):
+                return self._med_end(AlterFdw(this=name, rename=self._med_ident("a new name")))
+            functions = self._med_fdw_functions()
+            options = self._med_options(alter=True)
+            if not functions and options is None:
+                self._med_expected("HANDLER, VALIDATOR, OPTIONS or RENAME TO")
+            return self._med_end(AlterFdw(this=name, functions=functions or None, options=options))
+        if self._match_text_seq("FOREIGN", "TABLE"):
+            return self._med_end(self._med_alter_table())
+        if self._match_text_seq("FOREIGN"):
+            self._med_expected("DATA WRAPPER or TABLE")
+        if self._match_text_seq("SERVER"):
+            name = self._med_ident("a server name")
+            if self._match_text_seq("RENAME", "TO"):
+                return self._med_end(AlterServer(this=name, rename=self._med_ident("a new name")))
+            version = (
+                self._med_string("a version string") if self._match_text_seq("VERSION") else None
+            )
+            options = self._med_options(alter=True)
+            if version is None and options is None:
+                self._med_expected("VERSION, OPTIONS or RENAME TO")
+            return self._med_end(AlterServer(this=name, version=version, options=options))
+        if self._match_text_seq("USER"):
+            self._med_expect("MAPPING")
+            self._med_expect("FOR")
+            user = self._med_user()
+            self._med_expect("SERVER")
+            server = self._med_ident("a server name")
+            options = self._med_options(alter=True)
+            if options is None:
+                self._med_expected("OPTIONS")
+            return self._med_end(AlterUserMapping(this=user, server=server, options=options))
+        return super()._parse_alter()
+
+    def _med_alter_table(self) -> AlterForeignTable:
+        exists = self._med_if_exists()
+        name = self._med_ident("a foreign table name")
+        if self._match_text_seq("RENAME", "TO"):
+            return AlterForeignTable(this=name, exists=exists, rename=self._med_ident("a new name"))
+        if self._match_text_seq("RENAME"):
+            self._match_text_seq("COLUMN")
+            column = self._med_ident("a column name")
+            self._med_expect("TO")
+            to = self._med_ident("a new column name")
+            action = FtAction(kind="RENAME_COLUMN", column=column, to=to)
+            return AlterForeignTable(this=name, exists=exists, actions=[action])
+        actions = self._parse_csv(self._med_alter_action)
+        return AlterForeignTable(this=name, exists=exists, actions=actions)
+
+    def _med_cascade(self) -> str | None:
+        if self._match_text_seq("CASCADE"):
+            return "CASCADE"
+        if self._match_text_seq("RESTRICT"):
+            return "RESTRICT"
+        return None
+
+    def _med_alter_action(self) -> FtAction:
+        if self._match_text_seq("ADD"):
+            self._match_text_seq("COLUMN")
+            exists = self._med_if_not_exists()
+            return FtAction(kind="ADD", this=self._med_column(), exists=exists)
+        if self._match_text_seq("DROP"):
+            self._match_text_seq("COLUMN")
+            exists = self._med_if_exists()
+            column = self._med_ident("a column name")
+            return FtAction(kind="DROP", column=column, exists=exists, cascade=self._med_cascade())
+        if self._curr and self._curr.text.upper() == "OPTIONS":
+            return FtAction(kind="OPTIONS", options=self._med_options(alter=True))
+        if self._match_text_seq("ALTER"):
+            self._match_text_seq("COLUMN")
+            column = self._med_ident("a column name")
+            if self._match_text_seq("SET", "DATA", "TYPE") or self._match_text_seq("TYPE"):
+                dtype = self._parse_types(check_func=False, schema=True, allow_identifiers=True)
+                if not isinstance(dtype, exp.DataType):
+                    self._med_expected("a data type")
+                return FtAction(kind="TYPE", column=column, dtype=dtype)
+            if self._match_text_seq("SET", "NOT", "NULL"):
+                return FtAction(kind="SET_NOT_NULL", column=column)
+            if self._match_text_seq("DROP", "NOT", "NULL"):
+                return FtAction(kind="DROP_NOT_NULL", column=column)
+            if self._match_text_seq("SET", "DEFAULT"):
+                default = self._parse_bitwise()
+                if default is None:
+                    self._med_expected("a default expression")
+                return FtAction(kind="SET_DEFAULT", column=column, default=default)
+            if self._match_text_seq("DROP", "DEFAULT"):
+                return FtAction(kind="DROP_DEFAULT", column=column)
+            if self._curr and self._curr.text.upper() == "OPTIONS":
+                return FtAction(
+                    kind="COLUMN_OPTIONS", column=column, options=self._med_options(alter=True)
+                )
+            self._med_expected(
+                "TYPE, SET DATA TYPE, SET/DROP NOT NULL, SET/DROP DEFAULT or OPTIONS"
+            )
+        self._med_expected("ADD, DROP, ALTER, OPTIONS or RENAME")
+        return FtAction(kind="OPTIONS")  # only reached when errors are collected
+
+    def _parse_drop(self, exists: bool = False) -> exp.Expr:  # type: ignore[override]
+        for kind in DROP_KINDS:
+            if self._match_text_seq(*kind.split()):
+                if_exists = self._med_if_exists()
+                what = "an extension name" if kind == "EXTENSION" else "a name"
+                names = self._parse_csv(lambda: self._med_ident(what))
+                cascade = self._med_cascade()
+                return self._med_end(
+                    MedDrop(kind=kind, expressions=names, exists=if_exists, cascade=cascade)
+                )
+        if self._match_text_seq("FOREIGN"):
+            self._med_expected("DATA WRAPPER or TABLE")
+        if self._match_text_seq("USER"):
+            self._med_expect("MAPPING")
+            if_exists = self._med_if_exists()
+            self._med_expect("FOR")
+            user = self._med_user()
+            self._med_expect("SERVER")
+            server = self._med_ident("a server name")
+            return self._med_end(DropUserMapping(this=user, server=server, exists=if_exists))
+        return super()._parse_drop(exists=exists)
+
+    def _parse_comment(self, allow_exists: bool = True) -> exp.Expr:  # type: ignore[override]
+        index = self._index
+        if self._match_text_seq("ON"):
+            kind = None
+            if self._match_text_seq("FOREIGN", "DATA", "WRAPPER"):
+                kind = "FOREIGN DATA WRAPPER"
+            elif self._match_text_seq("FOREIGN", "TABLE"):
+                kind = "FOREIGN TABLE"
+            elif self._match_text_seq("SERVER"):
+                kind = "SERVER"
+            elif self._match_text_seq("COLUMN"):
+                kind = "COLUMN"
+            if kind:
+                name = self._med_ident("an object name")
+                column = None
+                if kind == "COLUMN":
+                    if not self._match(TokenType.DOT):
+                        self._med_expected("'.' and a column name (table.column)")
+                    column = self._med_ident("a column name")
+                self._med_expect("IS")
+                if self._match(TokenType.NULL):
+                    comment = None
+                else:
+                    comment = self._med_string("a string literal or NULL")
+                return self._med_end(
+                    MedComment(this=name, kind=kind, column=column, comment=comment)
+                )
+        self._retreat(index)
+        return super()._parse_comment(allow_exists=allow_exists)
+
+    def _med_import(self) -> ImportForeignSchema:
+        self._med_expect("FOREIGN", "SCHEMA")
+        remote = self._med_ident("a remote schema name")
+        restriction = None
+        tables = None
+        if self._match_text_seq("LIMIT", "TO"):
+            restriction = "LIMIT TO"
+        elif self._match_text_seq("EXCEPT"):
+            restriction = "EXCEPT"
+        if restriction:
+            self._med_paren()
+            tables = self._parse_csv(lambda: self._med_ident("a table name"))
+            self._med_close()
+        self._med_expect("FROM", "SERVER")
+        server = self._med_ident("a server name")
+        self._med_expect("INTO")
+        into = self._med_ident("a local schema name")
+        options = self._med_options(alter=False)
+        return self._med_end(
+            ImportForeignSchema(
+                this=remote,
+                restriction=restriction,
+                tables=tables,
+                server=server,
+                into=into,
+                options=options,
+            )
+        )
+
+    def _parse_statement(self) -> exp.Expr | None:  # type: ignore[override]
+        if self._curr and self._curr.token_type != TokenType.IDENTIFIER:
+            if self._curr.text.upper() == "IMPORT":
+                self._advance()
+                return self._med_import()
+        return super()._parse_statement()
+
+
+# ------------------------------------------------------------------ generator
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier the PostgreSQL way when it needs quoting."""
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) and name.upper() not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_RESERVED = frozenset(
+    """ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
+    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
+    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER
+    SOME SYMMETRIC TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE WINDOW
+    WITH PUBLIC OPTIONS SERVER HANDLER VALIDATOR TYPE VERSION ADD SET DROP IS NO""".split()
+)
+
+
+def _ident(node: exp.Identifier) -> str:
+    if node.args.get("quoted"):
+        return '"' + node.this.replace('"', '""') + '"'
+    return node.this
+
+
+def _options_sql(options: list[MedOption] | None) -> str:
+    if options is None:
+        return ""
+    items = []
+    for opt in options:
+        action = opt.args.get("action")
+        text = _ident(opt.this)
+        if action:
+            text = f"{action} {text}"
+        if action != "DROP":
+            text += " " + quote_literal(opt.args.get("value") or "")
+        items.append(text)
+    return " OPTIONS (" + ", ".join(items) + ")"
+
+
+def _user_sql(user: MedUser) -> str:
+    keyword = user.args.get("keyword")
+    return keyword if keyword else _ident(user.this)
+
+
+def _functions_sql(functions: list[FdwFunction] | None) -> str:
+    out = ""
+    for fn in functions or ():
+        kind = fn.args["kind"]
+        out += f" {kind} {_ident(fn.this)}" if fn.this else f" NO {kind}"
+    return out
+
+
+def _column_sql(gen: Any, col: MedColumn) -> str:
+    text = f"{_ident(col.this)} {gen.sql(col.args['kind'])}"
+    text += _options_sql(col.args.get("options"))
+    if col.args.get("not_null"):
+        text += " NOT NULL"
+    if col.args.get("null"):
+        text += " NULL"
+    if col.args.get("default") is not None:
+        text += " DEFAULT " + gen.sql(col.args["default"])
+    return text
+
+
+def _exists(node: exp.Expression, text: str) -> str:
+    return f" {text}" if node.args.get("exists") else ""
+
+
+def _create_fdw_sql(gen: Any, e: CreateFdw) -> str:
+    return (
+        f"CREATE FOREIGN DATA WRAPPER {_ident(e.this)}"
+        + _functions_sql(e.args.get("functions"))
+        + _options_sql(e.args.get("options"))
+    )
+
+
+def _alter_fdw_sql(gen: Any, e: AlterFdw) -> str:
+    head = f"ALTER FOREIGN DATA WRAPPER {_ident(e.this)}"
+    if e.args.get("rename"):
+        return f"{head} RENAME TO {_ident(e.args['rename'])}"
+    return head + _functions_sql(e.args.get("functions")) + _options_sql(e.args.get("options"))
+
+
+def _create_server_sql(gen: Any, e: CreateServer) -> str:
+    text = "CREATE SERVER" + _exists(e, "IF NOT EXISTS") + f" {_ident(e.this)}"
+    if e.args.get("type") is not None:
+        text += f" TYPE {quote_literal(e.args['type'])}"
+    if e.args.get("version") is not None:
+        text += f" VERSION {quote_literal(e.args['version'])}"
+    text += f" FOREIGN DATA WRAPPER {_ident(e.args['wrapper'])}"
+    return text + _options_sql(e.args.get("options"))
+
+
+def _alter_server_sql(gen: Any, e: AlterServer) -> str:
+    head = f"ALTER SERVER {_ident(e.this)}"
+    if e.args.get("rename"):
+        return f"{head} RENAME TO {_ident(e.args['rename'])}"
+    if e.args.get("version") is not None:
+        head += f" VERSION {quote_literal(e.args['version'])}"
+    return head + _options_sql(e.args.get("options"))
+
+
+def _create_um_sql(gen: Any, e: CreateUserMapping) -> str:
+    return (
+        "CREATE USER MAPPING"
+        + _exists(e, "IF NOT EXISTS")
+        + f" FOR {_user_sql(e.this)} SERVER {_ident(e.args['server'])}"
+        + _options_sql(e.args.get("options"))
+    )
+
+
+def _alter_um_sql(gen: Any, e: AlterUserMapping) -> str:
+    return f"ALTER USER MAPPING FOR {_user_sql(e.this)} SERVER {_ident(e.args['server'])}" + (
+        _options_sql(e.args.get("options"))
+    )
+
+
+def _drop_um_sql(gen: Any, e: DropUserMapping) -> str:
+    return (
+        "DROP USER MAPPING"
+        + _exists(e, "IF EXISTS")
+        + f" FOR {_user_sql(e.this)} SERVER {_ident(e.args['server'])}"
+    )
+
+
+def _create_table_sql(gen: Any, e: CreateForeignTable) -> str:
+    columns = ", ".join(_column_sql(gen, c) for c in e.args.get("columns") or ())
+    return (
+        "CREATE FOREIGN TABLE"
+        + _exists(e, "IF NOT EXISTS")
+        + f" {_ident(e.this)} ({columns}) SERVER {_ident(e.args['server'])}"
+        + _options_sql(e.args.get("options"))
+    )
+
+
+def _action_sql(gen: Any, a: FtAction) -> str:
+    kind = a.args["kind"]
+    col = _ident(a.args["column"]) if a.args.get("column") else ""
+    if kind == "ADD":
+        return "ADD COLUMN" + _exists(a, "IF NOT EXISTS") + " " + _column_sql(gen, a.this)
+    if kind == "DROP":
+        text = "DROP COLUMN" + _exists(a, "IF EXISTS") + f" {col}"
+        return text + (f" {a.args['cascade']}" if a.args.get("cascade") else "")
+    if kind == "OPTIONS":
+        return _options_sql(a.args.get("options")).lstrip()
+    if kind == "RENAME_COLUMN":
+        return f"RENAME COLUMN {col} TO {_ident(a.args['to'])}"
+    head = f"ALTER COLUMN {col}"
+    if kind == "TYPE":
+        return f"{head} TYPE {gen.sql(a.args['dtype'])}"
+    if kind == "SET_DEFAULT":
+        return f"{head} SET DEFAULT {gen.sql(a.args['default'])}"
+    if kind == "COLUMN_OPTIONS":
+        return head + _options_sql(a.args.get("options"))
+    return f"{head} {kind.replace('_', ' ')}"
+
+
+def _alter_table_sql(gen: Any, e: AlterForeignTable) -> str:
+    head = "ALTER FOREIGN TABLE" + _exists(e, "IF EXISTS") + f" {_ident(e.this)}"
+    if e.args.get("rename"):
+        return f"{head} RENAME TO {_ident(e.args['rename'])}"
+    return head + " " + ", ".join(_action_sql(gen, a) for a in e.args.get("actions") or ())
+
+
+def _import_sql(gen: Any, e: ImportForeignSchema) -> str:
+    text = f"IMPORT FOREIGN SCHEMA {_ident(e.this)}"
+    if e.args.get("restriction"):
+        tables = ", ".join(_ident(t) for t in e.args.get("tables") or ())
+        text += f" {e.args['restriction']} ({tables})"
+    text += f" FROM SERVER {_ident(e.args['server'])} INTO {_ident(e.args['into'])}"
+    return text + _options_sql(e.args.get("options"))
+
+
+def _comment_sql(gen: Any, e: MedComment) -> str:
+    target = _ident(e.this)
+    if e.args.get("column"):
+        target += "." + _ident(e.args["column"])
+    comment = e.args.get("comment")
+    value = "NULL" if comment is None else quote_literal(comment)
+    return f"COMMENT ON {e.args['kind']} {target} IS {value}"
+
+
+def _drop_sql(gen: Any, e: MedDrop) -> str:
+    names = ", ".join(_ident(n) for n in e.expressions)
+    text = f"DROP {e.args['kind']}" + _exists(e, "IF EXISTS") + f" {names}"
+    return text + (f" {e.args['cascade']}" if e.args.get("cascade") else "")
+
+
+def _create_extension_sql(gen: Any, e: CreateExtension) -> str:
+    return "CREATE EXTENSION" + _exists(e, "IF NOT EXISTS") + f" {_ident(e.this)}"
+
+
+class _Generator(Postgres.Generator):
+    TRANSFORMS = {
+        **Postgres.Generator.TRANSFORMS,
+        CreateFdw: _create_fdw_sql,
+        AlterFdw: _alter_fdw_sql,
+        CreateServer: _create_server_sql,
+        AlterServer: _alter_server_sql,
+        CreateUserMapping: _create_um_sql,
+        AlterUserMapping: _alter_um_sql,
+        DropUserMapping: _drop_um_sql,
+        CreateForeignTable: _create_table_sql,
+        AlterForeignTable: _alter_table_sql,
+        ImportForeignSchema: _import_sql,
+        MedComment: _comment_sql,
+        MedDrop: _drop_sql,
+        CreateExtension: _create_extension_sql,
+    }
+
+
+class SQLMed(Postgres):
+    """PostgreSQL with SQL/MED statements; the dialect every statement here is read in."""
+
+    Parser = _Parser
+    Generator = _Generator
+
+
+_DIALECT = SQLMed()
+
+
+# ------------------------------------------------------------------ front end
+
+
+def _syntax_error(sql: str, err: Exception) -> SQLMedSyntaxError:
+    errors = getattr(err, "errors", None) or []
+    first = errors[0] if errors else {}
+    line = first.get("line")
+    col = first.get("col")
+    description = first.get("description") or str(err).split("\n")[0]
+    if line is None:
+        where = sqltext.unterminated(sql)
+        if where is not None:
+            line, col, closer = where
+            description = f"unterminated quoted text or comment (expected {closer})"
+    return SQLMedSyntaxError(description, line=line, column=col, sql=sql)
+
+
+def parse(sql: str) -> list[exp.Expr]:
+    """Parse SQL text (one or more statements) in the SQL/MED dialect."""
+    try:
+        trees = _DIALECT.parse(sql, error_level=ErrorLevel.IMMEDIATE)
+    except (ParseError, TokenError) as err:
+        raise _syntax_error(sql, err) from None
+    except RecursionError:
+        raise SQLMedSyntaxError("statement nested too deeply", sql=sql) from None
+    return [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
+
+
+def parse_one(sql: str) -> exp.Expr:
+    trees = parse(sql)
+    if len(trees) != 1:
+        raise SQLMedSyntaxError(f"expected one statement, found {len(trees)}", sql=sql)
+    return trees[0]
+
+
+def to_sql(tree: exp.Expr) -> str:
+    """Print a tree back as SQL/MED text."""
+    return _DIALECT.generate(tree)

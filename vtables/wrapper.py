@@ -1,0 +1,250 @@
+"""The wrapper API: option specs, the ForeignDataWrapper base class and the registry.
+
+A wrapper is a Python class.  It is found by name: first among the classes
+the running program registered (``register_wrapper``), then among the
+``sqlmed.wrappers`` entry points of installed distributions.  The catalog of
+a database file only ever names wrappers; it never names code to import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from .errors import InvalidOptionError
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "sqlmed.wrappers"
+
+#: The object kinds options belong to, as PostgreSQL's validators see them.
+KINDS = ("wrapper", "server", "user_mapping", "table", "column")
+
+KIND_NAMES = {
+    "wrapper": "foreign-data wrapper",
+    "server": "server",
+    "user_mapping": "user mapping",
+    "table": "foreign table",
+    "column": "column",
+}
+
+# Masked even when the wrapper that owns them is not installed here.
+DEFAULT_SECRETS = frozenset({"password", "passwd", "secret", "token", "api_key", "private_key"})
+
+_TRUE = {"true", "on", "yes", "1", "t", "y"}
+_FALSE = {"false", "off", "no", "0", "f", "n"}
+
+
+def parse_bool(value: str) -> bool:
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("expected a boolean (true/false, on/off, yes/no, 1/0)")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option a wrapper accepts, for one or more object kinds."""
+
+    name: str
+    kinds: frozenset[str]
+    type: type = str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        kinds = frozenset([self.kinds] if isinstance(self.kinds, str) else self.kinds)
+        unknown = kinds - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown option kinds {sorted(unknown)}; use {KINDS}")
+        object.__setattr__(self, "kinds", kinds)
+
+    def convert(self, value: str) -> Any:
+        """The typed value of the option's text; ValueError says what was expected."""
+        if self.choices is not None and value not in self.choices:
+            raise ValueError("expected one of " + ", ".join(self.choices))
+        if self.type is bool:
+            return parse_bool(value)
+        if self.type is int:
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise ValueError("expected an integer") from None
+        if self.type is float:
+            try:
+                return float(value.strip())
+            except ValueError:
+                raise ValueError("expected a number") from None
+        if self.type is list:
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+@dataclass
+class ColumnDefinition:
+    name: str
+    type: str
+    options: dict[str, str] = field(default_factory=dict)
+    not_null: bool = False
+    default: str | None = None
+
+
+@dataclass
+class TableDefinition:
+    """What ``import_schema`` returns for each remote table."""
+
+    name: str
+    columns: list[ColumnDefinition] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class ForeignDataWrapper:
+    """Base class of every wrapper.
+
+    Read tier: ``scan``.  The optional tiers (planner hints, writes,
+    transactions, ``import_schema``) raise NotImplementedError here.
+    """
+
+    #: The name the wrapper is installed under (``CREATE EXTENSION name``).
+    name: ClassVar[str] = ""
+    #: Options accepted, per object kind.
+    option_specs: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
+        self.options = options
+        self.columns = columns
+
+    # -- read tier
+    def scan(
+        self,
+        quals: list[Any],
+        columns: list[str],
+        sortkeys: list[Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Iterable[Mapping[str, Any] | tuple]:
+        raise NotImplementedError
+
+    # -- import tier
+    @classmethod
+    def import_schema(
+        cls,
+        schema: str,
+        server_options: dict[str, str],
+        user_options: dict[str, str],
+        options: dict[str, str],
+        restriction_type: str | None,
+        restricts: list[str],
+    ) -> list[TableDefinition]:
+        raise NotImplementedError
+
+    # -- options
+    @classmethod
+    def specs_for(cls, kind: str) -> dict[str, OptionSpec]:
+        return {spec.name: spec for spec in cls.option_specs if kind in spec.kinds}
+
+    @classmethod
+    def validate(cls, kind: str, options: Mapping[str, str], *, object_name: str) -> None:
+        """Refuse unknown options, bad values and missing required ones."""
+        specs = cls.specs_for(kind)
+        what = f'{KIND_NAMES[kind]} "{object_name}"' if object_name else KIND_NAMES[kind]
+        for key, value in options.items():
+            spec = specs.get(key)
+            if spec is None:
+                valid = ", ".join(sorted(specs))
+                hint = (
+                    f"Valid options in this context are: {valid}"
+                    if valid
+                    else "There are no valid options in this context."
+                )
+                raise InvalidOptionError(f'invalid option "{key}" for {what}', hint=hint)
+            try:
+                spec.convert(value)
+            except ValueError as err:
+                shown = "********" if spec.secret else repr(value)
+                raise InvalidOptionError(
+                    f'invalid value {shown} for option "{key}" of {what}: {err}'
+                ) from None
+        for spec in specs.values():
+            if spec.required and spec.name not in options:
+                raise InvalidOptionError(f'option "{spec.name}" is required for {what}')
+
+    @classmethod
+    def secret_options(cls, kind: str) -> frozenset[str]:
+        return frozenset(s.name for s in cls.specs_for(kind).values() if s.secret)
+
+
+# ------------------------------------------------------------------ registry
+
+_registered: dict[str, type[ForeignDataWrapper]] = {}
+
+
+def register_wrapper(
+    cls: type[ForeignDataWrapper], name: str | None = None
+) -> type[ForeignDataWrapper]:
+    """Install a wrapper class for this program under ``name`` (default ``cls.name``)."""
+    name = name or cls.name
+    if not name:
+        raise ValueError("a wrapper needs a name to be registered under")
+    if not (isinstance(cls, type) and issubclass(cls, ForeignDataWrapper)):
+        raise TypeError("wrappers must subclass vtables.ForeignDataWrapper")
+    _registered[name] = cls
+    return cls
+
+
+def unregister_wrapper(name: str) -> None:
+    _registered.pop(name, None)
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def find_wrapper(name: str) -> type[ForeignDataWrapper] | None:
+    """The installed wrapper called ``name``, or None."""
+    cls = _registered.get(name)
+    if cls is not None:
+        return cls
+    ep = _entry_points().get(name)
+    if ep is None:
+        return None
+    cls = ep.load()
+    _registered[name] = cls
+    return cls
+
+
+def available_wrappers() -> list[str]:
+    return sorted(set(_registered) | set(_entry_points()))
+
+
+def _by_function(function: str | None, suffix: str) -> type[ForeignDataWrapper] | None:
+    if not function or not function.endswith(suffix):
+        return None
+    return find_wrapper(function[: -len(suffix)])
+
+
+def handler_class(function: str | None) -> type[ForeignDataWrapper] | None:
+    """The wrapper behind a handler name such as ``file_fdw_handler``."""
+    return _by_function(function, "_handler")
+
+
+def validator_class(function: str | None) -> type[ForeignDataWrapper] | None:
+    """The wrapper behind a validator name such as ``file_fdw_validator``."""
+    return _by_function(function, "_validator")
+
+
+def is_secret(validator: str | None, kind: str, key: str) -> bool:
+    cls = validator_class(validator)
+    if cls is not None:
+        spec = cls.specs_for(kind).get(key)
+        if spec is not None:
+            return spec.secret
+    return key.lower() in DEFAULT_SECRETS
