@@ -23,17 +23,24 @@ def default_user() -> str:
         return f"uid{os.getuid()}" if hasattr(os, "getuid") else "user"
 
 
+_cursor_execute = apsw.Cursor.execute
+# Texts already seen to hold no SQL/MED keyword: a set lookup is the whole
+# cost the router adds to ordinary statements.  What is stored depends on
+# the text alone, so one cache serves every connection.
+_plain: set[str] = set()
+
+
 class Cursor(apsw.Cursor):
     """An APSW cursor whose ``execute`` understands SQL/MED statements."""
 
     def execute(self, statements: str, bindings: Any = None, **kwargs: Any) -> apsw.Cursor:
-        conn = self.connection
-        plain = conn._plain
-        if statements in plain or not sqltext.HINT.search(statements):
-            if len(plain) < _PLAIN_CACHE_SIZE:
-                plain.add(statements)
-            return apsw.Cursor.execute(self, statements, bindings, **kwargs)
-        return conn._route(self, statements, bindings, kwargs)
+        if statements in _plain:
+            return _cursor_execute(self, statements, bindings, **kwargs)
+        if not sqltext.HINT.search(statements):
+            if len(_plain) < _PLAIN_CACHE_SIZE:
+                _plain.add(statements)
+            return _cursor_execute(self, statements, bindings, **kwargs)
+        return self.connection._route(self, statements, bindings, kwargs)
 
     def executemany(
         self, statements: str, sequenceofbindings: Any, **kwargs: Any
@@ -66,7 +73,6 @@ class Connection(apsw.Connection):
         #: Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``).
         self.notices: list[str] = []
         self.rebuilding: set[str] = set()
-        self._plain: set[str] = set()
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
@@ -85,8 +91,6 @@ class Connection(apsw.Connection):
         segments = sqltext.plan(sql)
         if not any(s.med for s in segments):
             text = segments[0].text if len(segments) == 1 else sql
-            if len(segments) <= 1:
-                self._plain_if_unchanged(sql, text)
             return apsw.Cursor.execute(cursor, text, bindings, **kwargs)
         where = sqltext.unterminated(sql)
         if where is not None:
@@ -117,10 +121,6 @@ class Connection(apsw.Connection):
             for _ in result:  # earlier statements run to completion, as in a script
                 pass
         return apsw.Cursor.execute(cursor, "", None)
-
-    def _plain_if_unchanged(self, sql: str, text: str) -> None:
-        if sql == text and len(self._plain) < _PLAIN_CACHE_SIZE:
-            self._plain.add(sql)
 
     def _run_med(self, script: str, seg: sqltext.Segment) -> None:
         try:

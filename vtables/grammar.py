@@ -187,12 +187,21 @@ class _Parser(Postgres.Parser):
     """PostgreSQL parser with the SQL/MED statements added."""
 
     def _med_expected(self, what: str) -> None:
-        found = repr(self._curr.text) if self._curr else "end of input"
-        self.raise_error(f"expected {what} but found {found}")
+        """Fail at the start of the current token (or just past the last one)."""
+        if self._curr:
+            found, offset = repr(self._curr.text), self._curr.start
+        else:
+            found = "end of input"
+            offset = self._prev.end + 1 if self._prev else 0
+        line, column = sqltext.position(self.sql or "", offset)
+        raise SQLMedSyntaxError(
+            f"expected {what} but found {found}", line=line, column=column, sql=self.sql
+        )
 
     def _med_expect(self, *words: str) -> None:
-        if not self._match_text_seq(*words):
-            self._med_expected(" ".join(words))
+        for word in words:
+            if not self._match_text_seq(word):
+                self._med_expected(word if word == words[0] else " ".join(words))
 
     def _med_ident(self, what: str = "a name") -> exp.Identifier:
         tok = self._curr
