@@ -1,0 +1,338 @@
+"""Property-based tests: malformed and random SQL/MED text.
+
+Whatever SQL/MED text comes in, only the project's own errors may come out:
+``grammar.parse`` raises nothing but ``SQLMedSyntaxError`` (with a usable
+position), every tree it returns prints back to text that parses to the same
+tree, and a statement that fails on a connection leaves the schema and the
+catalog exactly as they were.
+"""
+
+from __future__ import annotations
+
+import apsw
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
+
+import vtables
+from vtables import grammar, sqltext
+from vtables.errors import SQLMedError, SQLMedSyntaxError
+
+# ------------------------------------------------------------------- corpus
+
+# Valid statements covering every SQL/MED form the grammar knows.  Most of
+# them refer to the objects SETUP creates, so on a prepared connection some
+# succeed and some fail for catalog reasons, not only for syntax.
+CORPUS = (
+    "CREATE EXTENSION IF NOT EXISTS memory_fdw",
+    "CREATE EXTENSION plain_fdw",
+    "CREATE FOREIGN DATA WRAPPER w2 HANDLER memory_fdw_handler"
+    " VALIDATOR memory_fdw_validator OPTIONS (debug 'true')",
+    "CREATE FOREIGN DATA WRAPPER w3 NO HANDLER NO VALIDATOR",
+    "ALTER FOREIGN DATA WRAPPER memory_fdw OPTIONS (ADD debug 'false')",
+    "ALTER FOREIGN DATA WRAPPER memory_fdw NO VALIDATOR HANDLER plain_fdw_handler",
+    "ALTER FOREIGN DATA WRAPPER memory_fdw RENAME TO mem2",
+    "CREATE SERVER IF NOT EXISTS s2 TYPE 'db' VERSION '1.0' FOREIGN DATA WRAPPER memory_fdw"
+    " OPTIONS (host 'h2', port '5432')",
+    "CREATE SERVER s FOREIGN DATA WRAPPER plain_fdw",
+    "ALTER SERVER s VERSION '2' OPTIONS (SET host 'x', ADD port '1', DROP api_token)",
+    "ALTER SERVER s OPTIONS (DROP host)",
+    "ALTER SERVER s RENAME TO s3",
+    "CREATE USER MAPPING IF NOT EXISTS FOR bob SERVER s OPTIONS (user 'b', password 'p')",
+    "CREATE USER MAPPING FOR PUBLIC SERVER s",
+    "CREATE USER MAPPING FOR \"Carol\" SERVER s OPTIONS (user 'c')",
+    "ALTER USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (SET password 'new', ADD user 'u')",
+    "ALTER USER MAPPING FOR alice SERVER s OPTIONS (DROP password)",
+    "DROP USER MAPPING IF EXISTS FOR alice SERVER s",
+    "DROP USER MAPPING FOR SESSION_USER SERVER s",
+    "CREATE FOREIGN TABLE IF NOT EXISTS ft2 (id integer NOT NULL,"
+    " name varchar(20) OPTIONS (column_name 'n') DEFAULT 'x',"
+    " price numeric(10, 2) NULL, seen timestamp with time zone DEFAULT now())"
+    " SERVER s OPTIONS (dataset 'people', mode 'fast')",
+    "CREATE FOREIGN TABLE \"Quoted \"\"T\"\"\" (\"Col\" text, tags text[]) SERVER s"
+    " OPTIONS (dataset 'd')",
+    "CREATE FOREIGN TABLE ft (id int) SERVER s OPTIONS (dataset 'people')",
+    "ALTER FOREIGN TABLE ft ADD COLUMN IF NOT EXISTS age int DEFAULT 0,"
+    " DROP COLUMN IF EXISTS name CASCADE, OPTIONS (SET dataset 'other')",
+    "ALTER FOREIGN TABLE IF EXISTS ft ALTER COLUMN id SET DATA TYPE bigint,"
+    " ALTER COLUMN name SET NOT NULL",
+    "ALTER FOREIGN TABLE ft ALTER name DROP DEFAULT, ALTER COLUMN id SET DEFAULT 1 + 2,"
+    " ALTER COLUMN name OPTIONS (ADD column_name 'nm'), ALTER id DROP NOT NULL",
+    "ALTER FOREIGN TABLE ft ALTER COLUMN name TYPE double precision",
+    "ALTER FOREIGN TABLE ft ADD note text, DROP id RESTRICT",
+    "ALTER FOREIGN TABLE ft RENAME COLUMN name TO full_name",
+    "ALTER FOREIGN TABLE ft RENAME name TO n2",
+    "ALTER FOREIGN TABLE ft RENAME TO people",
+    "IMPORT FOREIGN SCHEMA shop LIMIT TO (orders, items) FROM SERVER s INTO main"
+    " OPTIONS (prefix 'x')",
+    "IMPORT FOREIGN SCHEMA shop EXCEPT (\"Mixed\") FROM SERVER s INTO public",
+    "IMPORT FOREIGN SCHEMA shop FROM SERVER s INTO main",
+    "COMMENT ON FOREIGN DATA WRAPPER memory_fdw IS 'wrapper'",
+    "COMMENT ON SERVER s IS NULL",
+    "COMMENT ON FOREIGN TABLE ft IS 'it''s a table'",
+    "COMMENT ON COLUMN ft.name IS 'the name'",
+    "DROP FOREIGN TABLE IF EXISTS ft, other RESTRICT",
+    "DROP SERVER s CASCADE",
+    "DROP SERVER IF EXISTS s, s2",
+    "DROP FOREIGN DATA WRAPPER IF EXISTS w2",
+    "DROP EXTENSION memory_fdw CASCADE",
+    # several lines, comments and a trailing semicolon
+    "CREATE SERVER s4\n  FOREIGN DATA WRAPPER memory_fdw -- a comment\n"
+    "  OPTIONS (host 'h', /* inline */ port '1');",
+    "ALTER FOREIGN TABLE ft\n\tOPTIONS (\n\t\tADD mode 'safe'\n\t)\n;",
+)
+
+# Leading words that make the router treat a statement as SQL/MED.
+LEADERS = (
+    "CREATE SERVER",
+    "CREATE FOREIGN DATA WRAPPER",
+    "CREATE FOREIGN TABLE",
+    "CREATE USER MAPPING",
+    "CREATE EXTENSION",
+    "ALTER SERVER",
+    "ALTER FOREIGN TABLE",
+    "ALTER FOREIGN DATA WRAPPER",
+    "ALTER USER MAPPING",
+    "DROP SERVER",
+    "DROP FOREIGN TABLE",
+    "DROP FOREIGN DATA WRAPPER",
+    "DROP USER MAPPING",
+    "DROP EXTENSION",
+    "IMPORT FOREIGN SCHEMA",
+    "COMMENT ON",
+    "create server",
+    "Import",
+    "comment",
+)
+
+KEYWORDS = (
+    "CREATE ALTER DROP FOREIGN DATA WRAPPER TABLE SERVER USER MAPPING EXTENSION IMPORT"
+    " SCHEMA COMMENT ON IS NULL NOT DEFAULT OPTIONS ADD SET TYPE VERSION HANDLER VALIDATOR"
+    " NO IF EXISTS FOR PUBLIC CURRENT_USER SESSION_USER CURRENT_ROLE COLUMN RENAME TO FROM"
+    " INTO LIMIT EXCEPT CASCADE RESTRICT DATA SELECT WITH int text varchar numeric"
+    " timestamp precision double"
+).split()
+
+PUNCTUATION = (
+    "(", ")", ",", ";", ".", "'", '"', "`", "[", "]", "$", "$$", "$x$", "::", "--", "/*",
+    "*/", "\\", "?", "?1", ":name", "@p", "''", '""', "E'", "X'", "B'", "N'", "+", "-",
+    "*", "/", "=", "<>", "||", "%", "{", "}", "#", "&", "|", "^", "~", "!",
+)
+
+ODDITIES = (
+    "0", "1", "-1", "1.5e10", "0x1F", "'x'", "'it''s'", "\"q\"", "\"a\"\"b\"", "E'\\n'",
+    "$$body$$", "é", "ß", "İ", "ﬁ", "Σ", "日本", "\U0001f600", "\u200b", "\ufeff", "\x00",
+    "\u00a0", "\u2028", "\r", "\n", "\t", "\x0b", "\x0c", "\r\n", " ", "  ",
+)
+
+SEPARATORS = (" ", "\n", "\t", "  ", " /* c */ ", " -- c\n", "\r\n")
+
+# Setup for the catalog property: one object of every kind.
+SETUP = (
+    "CREATE EXTENSION memory_fdw",
+    "CREATE SERVER s FOREIGN DATA WRAPPER memory_fdw OPTIONS (host 'h')",
+    "CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (password 'pw')",
+    "CREATE FOREIGN TABLE ft (id int, name text) SERVER s OPTIONS (dataset 'people')",
+    "COMMENT ON SERVER s IS 'the server'",
+)
+
+
+# ---------------------------------------------------------------- strategies
+
+random_token = st.one_of(
+    st.sampled_from(KEYWORDS),
+    st.sampled_from(PUNCTUATION),
+    st.sampled_from(ODDITIES),
+    st.text(min_size=1, max_size=4),
+)
+
+
+def _protected(tokens: list[str], words: int) -> int:
+    """Index just past the first ``words`` word tokens (0 when words is 0)."""
+    if words == 0:
+        return 0
+    seen = 0
+    for i, tok in enumerate(tokens):
+        if tok and (tok[0].isalpha() or tok[0] == "_"):
+            seen += 1
+            if seen == words:
+                return i + 1
+    return len(tokens)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, keep_words: int = 0) -> str:
+    """A corpus statement after a few token-level or character-level mutations.
+
+    ``keep_words`` leading words are never touched (except by a case change,
+    which the router ignores), so the statement stays SQL/MED.
+    """
+    tokens = [t.text for t in sqltext.tokens(draw(st.sampled_from(CORPUS)))]
+    for _ in range(draw(st.integers(1, 4))):
+        lo = _protected(tokens, keep_words)
+        op = draw(st.sampled_from(("delete", "duplicate", "swap", "truncate", "insert", "case")))
+        if op == "case":
+            i = draw(st.integers(0, len(tokens) - 1))
+            change = draw(st.sampled_from((str.upper, str.lower, str.swapcase, str.title)))
+            tokens[i] = change(tokens[i])
+            continue
+        if op == "insert":
+            i = draw(st.integers(lo, len(tokens)))
+            tokens.insert(i, draw(random_token))
+            continue
+        if op == "truncate":
+            text = "".join(tokens)
+            prefix = len("".join(tokens[:lo]))
+            cut = draw(st.integers(prefix, len(text)))
+            tokens = [*tokens[:lo], text[prefix:cut]]
+            continue
+        if len(tokens) <= lo:
+            continue
+        i = draw(st.integers(lo, len(tokens) - 1))
+        if op == "delete":
+            del tokens[i]
+        elif op == "duplicate":
+            tokens.insert(i, tokens[i])
+        else:
+            j = draw(st.integers(lo, len(tokens) - 1))
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+    return "".join(tokens)
+
+
+@st.composite
+def random_med(draw: st.DrawFn) -> str:
+    """A SQL/MED leading keyword sequence followed by random text or random tokens."""
+    lead = draw(st.sampled_from(LEADERS)) + draw(st.sampled_from(SEPARATORS))
+    tail = draw(
+        st.one_of(
+            st.text(max_size=60),
+            st.lists(random_token, max_size=20).map(" ".join),
+            st.lists(random_token, max_size=20).map("".join),
+        )
+    )
+    return lead + tail
+
+
+med_text = st.one_of(mutated(), random_med())
+# For the connection: the first two words stay, so the router sees SQL/MED.
+med_statement = st.one_of(mutated(keep_words=2), random_med())
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def snapshot(c: apsw.Connection) -> tuple:
+    """Everything a failed statement must leave untouched: schema and catalog rows."""
+    schema = c.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+    ).fetchall()
+    rows = []
+    for (name,) in c.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'sqlmed%' ORDER BY name"
+    ).fetchall():
+        rows.append((name, sorted(map(repr, c.execute(f"SELECT * FROM {name}").fetchall()))))
+    return schema, rows
+
+
+def strict(node: object) -> object:
+    """A tree as nested tuples, strings compared exactly.
+
+    sqlglot's ``==`` compares string arguments without regard to case, so a
+    round trip that changed 'Secret' into 'secret' would still look equal.
+    """
+    if isinstance(node, exp.Expression):
+        return (
+            type(node).__name__,
+            tuple(
+                (k, strict(v))
+                for k, v in sorted(node.args.items())
+                if v is not None and v is not False and v != []
+            ),
+        )
+    if isinstance(node, list):
+        return tuple(strict(v) for v in node)
+    return node
+
+
+def try_parse(text: str) -> list[exp.Expression] | None:
+    """Trees for ``text``, or None after checking the syntax error it raised."""
+    try:
+        return grammar.parse(text)
+    except SQLMedSyntaxError as err:
+        assert isinstance(err.line, int) and err.line >= 1, (err.line, str(err))
+        assert isinstance(err.column, int) and err.column >= 1, (err.column, str(err))
+        return None
+
+
+def single_med_statement(text: str) -> bool:
+    """True when the router sends the whole text, as one statement, to the SQL/MED path."""
+    segments = sqltext.plan(text)
+    return len(segments) == 1 and segments[0].med
+
+
+# ---------------------------------------------------------------- properties
+
+PROPERTY = settings(max_examples=400, deadline=None)
+
+
+def test_corpus_is_valid_and_round_trips():
+    for text in CORPUS:
+        trees = grammar.parse(text)
+        assert len(trees) == 1, text
+        assert isinstance(trees[0], grammar.MED_EXPRESSIONS), text
+        again = grammar.parse(grammar.to_sql(trees[0]))
+        assert again == trees, text
+        assert strict(again[0]) == strict(trees[0]), text
+        assert single_med_statement(text), text
+
+
+@PROPERTY
+@given(med_text)
+def test_parse_raises_only_syntax_errors_with_a_position(text):
+    # Any other exception escapes and fails the test.
+    trees = try_parse(text)
+    if trees is not None:
+        assert isinstance(trees, list)
+        assert all(isinstance(t, exp.Expression) for t in trees)
+
+
+@PROPERTY
+@given(med_text)
+def test_parsed_med_trees_round_trip(text):
+    try:
+        trees = grammar.parse(text)
+    except SQLMedSyntaxError:
+        assume(False)
+    med = [t for t in trees if isinstance(t, grammar.MED_EXPRESSIONS)]
+    assume(med)
+    for tree in med:
+        printed = grammar.to_sql(tree)
+        again = grammar.parse(printed)
+        assert again == [tree], (text, printed)
+        assert strict(again[0]) == strict(tree), (text, printed)
+        assert grammar.to_sql(again[0]) == printed, (text, printed)
+
+
+def _prepared() -> vtables.Connection:
+    conn = vtables.connect(":memory:", user="alice")
+    for statement in SETUP:
+        conn.execute(statement)
+    return conn
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(med_statement)
+def test_failed_statement_leaves_catalog_unchanged(text):
+    assume(single_med_statement(text))
+    conn = _prepared()
+    try:
+        before = snapshot(conn)
+        try:
+            conn.execute(text)
+        except SQLMedError:
+            assert snapshot(conn) == before, text
+        # Any other exception escapes and fails the test.
+    finally:
+        conn.close()
