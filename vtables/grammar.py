@@ -199,9 +199,9 @@ class _Parser(Postgres.Parser):
         )
 
     def _med_expect(self, *words: str) -> None:
-        for word in words:
+        for i, word in enumerate(words):
             if not self._match_text_seq(word):
-                self._med_expected(word if word == words[0] else " ".join(words))
+                self._med_expected(" ".join(words[i:]))
 
     def _med_ident(self, what: str = "a name") -> exp.Identifier:
         tok = self._curr

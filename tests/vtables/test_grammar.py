@@ -151,7 +151,7 @@ def test_other_statements_still_parse_as_sqlglot_does():
 @pytest.mark.parametrize(
     "sql, line, column, expected",
     [
-        ("CREATE SERVER s", 1, 16, "expected FOREIGN but found end of input"),
+        ("CREATE SERVER s", 1, 16, "expected FOREIGN DATA WRAPPER but found end of input"),
         ("CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (a 1)", 1, 51, "a string value"),
         ("CREATE FOREIGN TABLE t (a) SERVER s", 1, 26, "a data type"),
         ("CREATE SERVER s FOREIGN DATA WRAPPER w x", 1, 40, "end of statement"),
@@ -159,7 +159,7 @@ def test_other_statements_still_parse_as_sqlglot_does():
         ("ALTER SERVER s", 1, 15, "VERSION, OPTIONS or RENAME TO"),
         ("CREATE USER MAPPING FOR bob", 1, 28, "SERVER"),
         ("CREATE FOREIGN TABEL t (a int) SERVER s", 1, 16, "DATA WRAPPER or TABLE"),
-        ("IMPORT FOREIGN SCHEMA r FROM s INTO main", 1, 30, "expected FROM SERVER but found 's'"),
+        ("IMPORT FOREIGN SCHEMA r FROM s INTO main", 1, 30, "expected SERVER but found 's'"),
         ("CREATE SERVER s\nFOREIGN DATA WRAPPER w OPTIONS (a 'b", 2, 35, "unterminated"),
         ("ALTER FOREIGN TABLE t ALTER a FROB", 1, 31, "TYPE, SET DATA TYPE"),
     ],
