@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 import vtables
-from vtables import ForeignDataWrapper, OptionSpec, TableDefinition, ColumnDefinition
+from vtables import ColumnDefinition, ForeignDataWrapper, OptionSpec, TableDefinition
 
 
 class MemoryFdw(ForeignDataWrapper):
@@ -27,11 +27,17 @@ class MemoryFdw(ForeignDataWrapper):
     }
     remote_schemas: dict[str, list[TableDefinition]] = {
         "shop": [
-            TableDefinition("orders", [ColumnDefinition("id", "integer", not_null=True)],
-                            {"dataset": "orders"}),
-            TableDefinition("items", [ColumnDefinition("sku", "text"),
-                                      ColumnDefinition("qty", "int", {"column_name": "q"})],
-                            {"dataset": "items"}),
+            TableDefinition(
+                "orders", [ColumnDefinition("id", "integer", not_null=True)], {"dataset": "orders"}
+            ),
+            TableDefinition(
+                "items",
+                [
+                    ColumnDefinition("sku", "text"),
+                    ColumnDefinition("qty", "int", {"column_name": "q"}),
+                ],
+                {"dataset": "items"},
+            ),
             TableDefinition("Mixed", [ColumnDefinition("v", "real")], {"dataset": "m"}),
         ]
     }
@@ -41,8 +47,9 @@ class MemoryFdw(ForeignDataWrapper):
             yield {c: row.get(self.columns[c].options.get("column_name", c)) for c in columns}
 
     @classmethod
-    def import_schema(cls, schema, server_options, user_options, options, restriction_type,
-                      restricts):
+    def import_schema(
+        cls, schema, server_options, user_options, options, restriction_type, restricts
+    ):
         if schema not in cls.remote_schemas:
             raise ValueError(f"no schema {schema}")
         return list(cls.remote_schemas[schema])
@@ -77,7 +84,9 @@ def db_path(tmp_path):
 
 def snapshot(c) -> tuple:
     """Everything a failed statement must leave untouched: schema and catalog rows."""
-    schema = c.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").fetchall()
+    schema = c.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+    ).fetchall()
     rows = []
     for (name,) in c.execute(
         "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'sqlmed%' ORDER BY name"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import apsw
 import apsw.ext
@@ -162,8 +162,7 @@ def list_extensions(conn: apsw.Connection) -> list[tuple[str, str | None]]:
 
 def get_wrapper(conn: apsw.Connection, name: str) -> Wrapper | None:
     row = conn.execute(
-        "SELECT name, handler, validator, options, extension, comment FROM sqlmed_fdw"
-        " WHERE name=?",
+        "SELECT name, handler, validator, options, extension, comment FROM sqlmed_fdw WHERE name=?",
         (name,),
     ).fetchone()
     return None if row is None else Wrapper(row[0], row[1], row[2], _load(row[3]), row[4], row[5])

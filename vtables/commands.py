@@ -251,7 +251,9 @@ class _Drop:
         self.servers.append(name)
         for um in catalog.list_user_mappings(self.conn, name):
             self.mappings.append((um.user, name))
-            self.dependents.append(f"user mapping for {um.user} on server {name} depends on server {name}")
+            self.dependents.append(
+                f"user mapping for {um.user} on server {name} depends on server {name}"
+            )
         for t in catalog.list_tables(self.conn, name):
             if t.name not in self.tables:
                 self.tables.append(t.name)
@@ -459,9 +461,7 @@ def drop_user_mapping(conn: Connection, e: grammar.DropUserMapping) -> None:
             notice(conn, message + ", skipping")
             return
         raise UndefinedObjectError(message)
-    conn.execute(
-        "DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server.name)
-    )
+    conn.execute("DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server.name))
     conn.close_server(server.name)
 
 

@@ -42,9 +42,7 @@ class Cursor(apsw.Cursor):
             return _cursor_execute(self, statements, bindings, **kwargs)
         return self.connection._route(self, statements, bindings, kwargs)
 
-    def executemany(
-        self, statements: str, sequenceofbindings: Any, **kwargs: Any
-    ) -> apsw.Cursor:
+    def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
         if sqltext.HINT.search(statements):
             segments = sqltext.plan(statements)
             if any(s.med for s in segments):

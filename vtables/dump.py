@@ -20,7 +20,9 @@ def _ident(name: str) -> exp.Identifier:
     return exp.Identifier(this=name, quoted=quoted)
 
 
-def _options(options: dict[str, str], skip: set[str] = frozenset()) -> list[grammar.MedOption] | None:
+def _options(
+    options: dict[str, str], skip: set[str] = frozenset()
+) -> list[grammar.MedOption] | None:
     items = [
         grammar.MedOption(this=_ident(k), value=v) for k, v in options.items() if k not in skip
     ]
@@ -81,9 +83,7 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
         if s.comment:
             yield _comment("SERVER", s.name, s.comment)
         for um in catalog.list_user_mappings(conn, s.name):
-            secrets = {
-                k for k in um.options if wrapper_api.is_secret(validator, "user_mapping", k)
-            }
+            secrets = {k for k in um.options if wrapper_api.is_secret(validator, "user_mapping", k)}
             user = (
                 grammar.MedUser(keyword="PUBLIC")
                 if um.user == catalog.PUBLIC

@@ -208,8 +208,10 @@ class _Parser(Postgres.Parser):
         if tok and tok.token_type == TokenType.IDENTIFIER:
             self._advance()
             return exp.Identifier(this=tok.text, quoted=True)
-        if tok and tok.token_type not in (TokenType.STRING, TokenType.NUMBER) and _WORD.match(
-            tok.text
+        if (
+            tok
+            and tok.token_type not in (TokenType.STRING, TokenType.NUMBER)
+            and _WORD.match(tok.text)
         ):
             self._advance()
             return exp.Identifier(this=tok.text, quoted=False)
@@ -312,7 +314,9 @@ class _Parser(Postgres.Parser):
             elif self._match_text_seq("NO", "VALIDATOR"):
                 functions.append(FdwFunction(kind="VALIDATOR"))
             elif self._match_text_seq("HANDLER"):
-                functions.append(FdwFunction(this=self._med_ident("a handler name"), kind="HANDLER"))
+                functions.append(
+                    FdwFunction(this=self._med_ident("a handler name"), kind="HANDLER")
+                )
             elif self._match_text_seq("VALIDATOR"):
                 functions.append(
                     FdwFunction(this=self._med_ident("a validator name"), kind="VALIDATOR")
@@ -332,9 +336,7 @@ class _Parser(Postgres.Parser):
         exists = self._med_if_not_exists()
         name = self._med_ident("a server name")
         stype = self._med_string("a server type string") if self._match_text_seq("TYPE") else None
-        version = (
-            self._med_string("a version string") if self._match_text_seq("VERSION") else None
-        )
+        version = self._med_string("a version string") if self._match_text_seq("VERSION") else None
         self._med_expect("FOREIGN", "DATA", "WRAPPER")
         wrapper = self._med_ident("a foreign-data wrapper name")
         options = self._med_options(alter=False)
@@ -365,9 +367,7 @@ class _Parser(Postgres.Parser):
             else:
                 break
         if args.get("not_null") and args.get("null"):
-            self.raise_error(
-                f"conflicting NULL/NOT NULL declarations for column {name.this!r}"
-            )
+            self.raise_error(f"conflicting NULL/NOT NULL declarations for column {name.this!r}")
         return MedColumn(**args)
 
     def _med_create_table(self) -> CreateForeignTable:
@@ -490,7 +490,7 @@ class _Parser(Postgres.Parser):
             if self._match_text_seq(*kind.split()):
                 if_exists = self._med_if_exists()
                 what = "an extension name" if kind == "EXTENSION" else "a name"
-                names = self._parse_csv(lambda: self._med_ident(what))
+                names = self._parse_csv(lambda what=what: self._med_ident(what))
                 cascade = self._med_cascade()
                 return self._med_end(
                     MedDrop(kind=kind, expressions=names, exists=if_exists, cascade=cascade)

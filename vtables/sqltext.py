@@ -71,8 +71,10 @@ def unterminated(sql: str) -> tuple[int, int, str] | None:
             continue
         body = tok.text.lstrip("EeXxBbNn") if tok.kind == "str" else tok.text
         shortest = 4 if tok.kind == "bc" else 2
-        if len(body) < shortest or not body.endswith(closer) or (
-            tok.kind in ("str", "qid", "bq") and _odd_tail(body, closer)
+        if (
+            len(body) < shortest
+            or not body.endswith(closer)
+            or (tok.kind in ("str", "qid", "bq") and _odd_tail(body, closer))
         ):
             line, column = position(sql, tok.start)
             return line, column, closer
@@ -151,7 +153,7 @@ def _plain_text(toks: list[Token]) -> tuple[str, int]:
     out = []
     params = 0
     significant = [t for t in toks if t.kind not in ("ws", "lc", "bc")]
-    following = {id(a): b for a, b in zip(significant, significant[1:])}
+    following = {id(a): b for a, b in zip(significant, significant[1:], strict=False)}
     for tok in toks:
         out.append(tok.text)
         if tok.kind == "param" and tok.text.startswith("?"):

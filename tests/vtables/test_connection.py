@@ -71,7 +71,9 @@ def test_named_bindings_reach_every_statement(conn):
 
 
 def test_script_ending_with_sql_med_returns_an_empty_cursor(conn):
-    cur = conn.execute("CREATE EXTENSION memory_fdw; CREATE SERVER s FOREIGN DATA WRAPPER memory_fdw;")
+    cur = conn.execute(
+        "CREATE EXTENSION memory_fdw; CREATE SERVER s FOREIGN DATA WRAPPER memory_fdw;"
+    )
     assert cur.fetchall() == []
 
 
@@ -85,8 +87,10 @@ def test_triggers_with_keywords_survive_the_router(conn):
         CREATE EXTENSION memory_fdw;
         INSERT INTO t VALUES ('hi');
     """)
-    assert conn.execute("SELECT msg FROM log").fetchall() == [("server said hi",),
-                                                               ("foreign; import",)]
+    assert conn.execute("SELECT msg FROM log").fetchall() == [
+        ("server said hi",),
+        ("foreign; import",),
+    ]
 
 
 def test_strings_and_comments_are_not_statements(conn):
@@ -99,7 +103,10 @@ def test_strings_and_comments_are_not_statements(conn):
 
 def test_current_user_in_sql(conn):
     assert conn.execute("SELECT current_user, CURRENT_USER(), session_user").fetchone() == (
-        "alice", "alice", "alice")
+        "alice",
+        "alice",
+        "alice",
+    )
     assert conn.execute("SELECT 'current_user'").fetchone() == ("current_user",)
 
 
@@ -175,7 +182,8 @@ def test_plain_sqlite_can_read_the_file(db_path):
     assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     # no views or triggers that need this library
     assert raw.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type IN ('view', 'trigger')").fetchone() == (0,)
+        "SELECT count(*) FROM sqlite_master WHERE type IN ('view', 'trigger')"
+    ).fetchone() == (0,)
     raw.close()
 
 
@@ -190,24 +198,32 @@ def test_views(conn):
     conn.execute(SETUP)
     conn.execute("COMMENT ON SERVER s IS 'srv'")
     assert conn.execute("SELECT * FROM sqlmed_foreign_data_wrappers").fetchall() == [
-        ("memory_fdw", "memory_fdw_handler", "memory_fdw_validator", "memory_fdw", None)]
+        ("memory_fdw", "memory_fdw_handler", "memory_fdw_validator", "memory_fdw", None)
+    ]
     assert conn.execute("SELECT * FROM sqlmed_foreign_servers").fetchall() == [
-        ("s", "memory_fdw", None, None, "srv")]
+        ("s", "memory_fdw", None, None, "srv")
+    ]
     assert conn.execute("SELECT * FROM sqlmed_foreign_server_options").fetchall() == [
-        ("s", "host", "h"), ("s", "api_token", "********")]
-    assert conn.execute("SELECT * FROM sqlmed_foreign_tables").fetchall() == [
-        ("people", "s", None)]
+        ("s", "host", "h"),
+        ("s", "api_token", "********"),
+    ]
+    assert conn.execute("SELECT * FROM sqlmed_foreign_tables").fetchall() == [("people", "s", None)]
     assert conn.execute("SELECT * FROM sqlmed_foreign_table_options").fetchall() == [
-        ("people", "dataset", "people")]
+        ("people", "dataset", "people")
+    ]
     assert conn.execute(
         "SELECT column_name, data_type, is_nullable FROM sqlmed_foreign_table_columns"
     ).fetchall() == [("id", "INT", "NO"), ("name", "TEXT", "YES")]
     conn.execute("ALTER FOREIGN TABLE people ALTER name OPTIONS (column_name 'n')")
     assert conn.execute("SELECT * FROM sqlmed_column_options").fetchall() == [
-        ("people", "name", "column_name", "n")]
+        ("people", "name", "column_name", "n")
+    ]
     assert conn.execute("SELECT * FROM sqlmed_extensions").fetchall() == [("memory_fdw", "1.0")]
     assert sorted(conn.execute("SELECT * FROM sqlmed_user_mappings").fetchall()) == [
-        ("alice", "s"), ("bob", "s"), ("public", "s")]
+        ("alice", "s"),
+        ("bob", "s"),
+        ("public", "s"),
+    ]
 
 
 def test_user_mapping_options_are_shown_only_to_the_mapped_user(db_path):
@@ -215,15 +231,20 @@ def test_user_mapping_options_are_shown_only_to_the_mapped_user(db_path):
     a.execute(SETUP)
     rows = a.execute(
         "SELECT authorization_identifier, option_name, option_value"
-        " FROM sqlmed_user_mapping_options ORDER BY 1, 2").fetchall()
+        " FROM sqlmed_user_mapping_options ORDER BY 1, 2"
+    ).fetchall()
     assert rows == [
-        ("alice", "password", "********"), ("alice", "user", "a"),
-        ("bob", "password", None), ("bob", "user", None),
+        ("alice", "password", "********"),
+        ("alice", "user", "a"),
+        ("bob", "password", None),
+        ("bob", "user", None),
         ("public", "user", "anyone"),
     ]
     b = vtables.connect(db_path, user="bob")
-    rows = b.execute("SELECT authorization_identifier, option_value FROM"
-                     " sqlmed_user_mapping_options WHERE option_name='user' ORDER BY 1").fetchall()
+    rows = b.execute(
+        "SELECT authorization_identifier, option_value FROM"
+        " sqlmed_user_mapping_options WHERE option_name='user' ORDER BY 1"
+    ).fetchall()
     assert rows == [("alice", None), ("bob", "b"), ("public", "anyone")]
 
 

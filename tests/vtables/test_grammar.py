@@ -104,7 +104,10 @@ def test_round_trip(sql):
 def test_statements_sqlglot_alone_cannot_parse_are_ours():
     import sqlglot
 
-    for sql in ("CREATE SERVER s FOREIGN DATA WRAPPER w", "IMPORT FOREIGN SCHEMA r FROM SERVER s INTO main"):
+    for sql in (
+        "CREATE SERVER s FOREIGN DATA WRAPPER w",
+        "IMPORT FOREIGN SCHEMA r FROM SERVER s INTO main",
+    ):
         try:
             plain = sqlglot.parse_one(sql, read="postgres")
         except sqlglot.errors.ParseError:
@@ -124,11 +127,18 @@ def test_names_fold_unless_quoted():
 
 
 def test_option_actions():
-    tree = grammar.parse_one("ALTER SERVER s OPTIONS (ADD a '1', SET b '2', DROP c, d '4', add 'x')")
+    tree = grammar.parse_one(
+        "ALTER SERVER s OPTIONS (ADD a '1', SET b '2', DROP c, d '4', add 'x')"
+    )
     got = [(o.this.this, o.args.get("action"), o.args.get("value")) for o in tree.args["options"]]
     # a bare name means ADD (action None); "add 'x'" is an option named add
-    assert got == [("a", "ADD", "1"), ("b", "SET", "2"), ("c", "DROP", None), ("d", None, "4"),
-                   ("add", None, "x")]
+    assert got == [
+        ("a", "ADD", "1"),
+        ("b", "SET", "2"),
+        ("c", "DROP", None),
+        ("d", None, "4"),
+        ("add", None, "x"),
+    ]
 
 
 def test_quoted_option_name():
