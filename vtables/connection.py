@@ -72,6 +72,7 @@ class Connection(apsw.Connection):
         self.notices: list[str] = []
         self.rebuilding: set[str] = set()
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
+        self._data_version: int | None = None
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
@@ -147,6 +148,10 @@ class Connection(apsw.Connection):
     def wrapper_for(self, table_name: str) -> tuple[Any, list[catalog.Column]]:
         """The wrapper instance serving a foreign table for this connection's user."""
         key = table_name.lower()
+        version = self.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:  # another connection committed a change
+            self._wrappers.clear()
+            self._data_version = version
         cached = self._wrappers.get(key)
         if cached is not None:
             return cached

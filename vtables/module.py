@@ -101,44 +101,53 @@ class Table:
 
 
 class Cursor:
+    """Streams a wrapper's rows; nothing is read ahead beyond the current row."""
+
     def __init__(self, table: Table):
         self.table = table
-        self.rows: list[tuple] = []
-        self.pos = 0
+        self.rows: Any = iter(())
+        self.row: tuple | None = None
+        self.rowid = 0
+        self.names: list[str] = []
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         instance, columns = self.table._wrapper()
-        names = [c.name for c in columns]
+        self.names = [c.name for c in columns]
+        self.rowid = 0
+        self.rows = self._guard(lambda: iter(instance.scan([], self.names, None, None, None)))
+        self.Next()
+
+    def _guard(self, step):
         try:
-            rows = []
-            for row in instance.scan([], names, None, None, None):
-                if isinstance(row, dict):
-                    rows.append(tuple(row.get(n) for n in names))
-                else:
-                    rows.append(tuple(row))
+            return step()
         except SQLMedError:
             raise
         except Exception as err:
             raise WrapperError(f'foreign table "{self.table.name}": {err}') from err
-        self.rows = rows
-        self.pos = 0
 
     def Eof(self) -> bool:
-        return self.pos >= len(self.rows)
+        return self.row is None
 
     def Rowid(self) -> int:
-        return self.pos
+        return self.rowid
 
     def Column(self, number: int) -> Any:
         if number == -1:
-            return self.pos
-        return self.rows[self.pos][number]
+            return self.rowid
+        return self.row[number]
 
     def Next(self) -> None:
-        self.pos += 1
+        row = self._guard(lambda: next(self.rows, None))
+        if row is not None and isinstance(row, dict):
+            row = tuple(row.get(n) for n in self.names)
+        elif row is not None:
+            row = tuple(row)
+        self.row = row
+        self.rowid += 1
 
     def Close(self) -> None:
-        self.rows = []
+        self.rows = iter(())
+        self.row = None
 
 
 def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinition]:

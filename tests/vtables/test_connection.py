@@ -306,3 +306,33 @@ def test_dump_recreates_the_catalog(conn):
     kept = "".join(line + "\n" for line in text.splitlines() if not line.startswith("--"))
     assert vtables.dump(fresh) == kept
     assert fresh.execute("SELECT name FROM people ORDER BY id").fetchall() == [("ann",), ("bob",)]
+
+
+def test_wrapper_instances_follow_changes_made_by_another_connection(db_path):
+    a = vtables.connect(db_path, user="alice")
+    a.execute(SETUP)
+    assert a.execute("SELECT count(*) FROM people").fetchone() == (2,)
+    b = vtables.connect(db_path, user="bob")
+    b.execute("ALTER FOREIGN TABLE people OPTIONS (SET dataset 'nothing')")
+    assert a.execute("SELECT count(*) FROM people").fetchone() == (0,)
+
+
+def test_scan_errors_name_the_table(conn):
+    class Broken(vtables.ForeignDataWrapper):
+        name = "broken_fdw"
+
+        def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+            yield (1,)
+            raise RuntimeError("source went away")
+
+    vtables.register_wrapper(Broken)
+    try:
+        conn.execute("""
+            CREATE EXTENSION broken_fdw;
+            CREATE SERVER b FOREIGN DATA WRAPPER broken_fdw;
+            CREATE FOREIGN TABLE bt (x int) SERVER b;
+        """)
+        with pytest.raises(vtables.WrapperError, match='foreign table "bt": source went away'):
+            conn.execute("SELECT x FROM bt").fetchall()
+    finally:
+        vtables.unregister_wrapper("broken_fdw")
