@@ -184,7 +184,19 @@ DROP_KINDS = ("FOREIGN DATA WRAPPER", "SERVER", "FOREIGN TABLE", "EXTENSION")
 
 
 class _Parser(Postgres.Parser):
-    """PostgreSQL parser with the SQL/MED statements added."""
+    """PostgreSQL parser with the SQL/MED statements added.
+
+    Each SQL/MED statement is reached through STATEMENT_PARSERS, keyed by its
+    leading token; anything else falls back to sqlglot's own parser.
+    """
+
+    STATEMENT_PARSERS = {
+        **Postgres.Parser.STATEMENT_PARSERS,
+        TokenType.CREATE: lambda self: self._med_create(),
+        TokenType.ALTER: lambda self: self._med_alter(),
+        TokenType.DROP: lambda self: self._med_drop(),
+        TokenType.COMMENT: lambda self: self._med_comment(),
+    }
 
     def _med_expected(self, what: str) -> None:
         """Fail at the start of the current token (or just past the last one)."""
@@ -280,7 +292,7 @@ class _Parser(Postgres.Parser):
 
     # -- statement entry points; each falls back to sqlglot's own parser
 
-    def _parse_create(self) -> exp.Expr:  # type: ignore[override]
+    def _med_create(self) -> exp.Expr:
         if self._match_text_seq("FOREIGN", "DATA", "WRAPPER"):
             return self._med_end(self._med_create_fdw())
         if self._match_text_seq("FOREIGN", "TABLE"):
@@ -304,7 +316,7 @@ class _Parser(Postgres.Parser):
             exists = self._med_if_not_exists()
             name = self._med_ident("an extension name")
             return self._med_end(CreateExtension(this=name, exists=exists))
-        return super()._parse_create()
+        return self._parse_create()
 
     def _med_fdw_functions(self) -> list[FdwFunction]:
         functions = []
@@ -385,7 +397,7 @@ class _Parser(Postgres.Parser):
             this=name, exists=exists, columns=columns or None, server=server, options=options
         )
 
-    def _parse_alter(self) -> exp.Expr:  # type: ignore[override]
+    def _med_alter(self) -> exp.Expr:
         if self._match_text_seq("FOREIGN", "DATA", "WRAPPER"):
             name = self._med_ident("a foreign-data wrapper name")
             if self._match_text_seq("RENAME", "TO"):
@@ -420,7 +432,7 @@ class _Parser(Postgres.Parser):
             if options is None:
                 self._med_expected("OPTIONS")
             return self._med_end(AlterUserMapping(this=user, server=server, options=options))
-        return super()._parse_alter()
+        return self._parse_alter()
 
     def _med_alter_table(self) -> AlterForeignTable:
         exists = self._med_if_exists()
@@ -485,7 +497,7 @@ class _Parser(Postgres.Parser):
         self._med_expected("ADD, DROP, ALTER, OPTIONS or RENAME")
         return FtAction(kind="OPTIONS")  # only reached when errors are collected
 
-    def _parse_drop(self, exists: bool = False) -> exp.Expr:  # type: ignore[override]
+    def _med_drop(self) -> exp.Expr:
         for kind in DROP_KINDS:
             if self._match_text_seq(*kind.split()):
                 if_exists = self._med_if_exists()
@@ -505,9 +517,9 @@ class _Parser(Postgres.Parser):
             self._med_expect("SERVER")
             server = self._med_ident("a server name")
             return self._med_end(DropUserMapping(this=user, server=server, exists=if_exists))
-        return super()._parse_drop(exists=exists)
+        return self._parse_drop()
 
-    def _parse_comment(self, allow_exists: bool = True) -> exp.Expr:  # type: ignore[override]
+    def _med_comment(self) -> exp.Expr:
         index = self._index
         if self._match_text_seq("ON"):
             kind = None
@@ -535,7 +547,7 @@ class _Parser(Postgres.Parser):
                     MedComment(this=name, kind=kind, column=column, comment=comment)
                 )
         self._retreat(index)
-        return super()._parse_comment(allow_exists=allow_exists)
+        return self._parse_comment()
 
     def _med_import(self) -> ImportForeignSchema:
         self._med_expect("FOREIGN", "SCHEMA")
@@ -816,7 +828,20 @@ def _syntax_error(sql: str, err: Exception) -> SQLMedSyntaxError:
         if where is not None:
             line, col, closer = where
             description = f"unterminated quoted text or comment (expected {closer})"
+        else:
+            line, col = _first_bad_token(sql)
+            description = "invalid token"
     return SQLMedSyntaxError(description, line=line, column=col, sql=sql)
+
+
+def _first_bad_token(sql: str) -> tuple[int, int]:
+    """Where sqlglot's tokenizer first fails (it does not say where itself)."""
+    for tok in sqltext.tokens(sql)[:5000]:
+        try:
+            _DIALECT.tokenize(sql[: tok.start + len(tok.text)])
+        except TokenError:
+            return sqltext.position(sql, tok.start)
+    return 1, 1
 
 
 def parse(sql: str) -> list[exp.Expr]:
