@@ -98,14 +98,13 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
     for t in catalog.list_tables(conn):
         columns = []
         for c in t.columns:
-            default = grammar.parse_one(f"ALTER FOREIGN TABLE t ALTER c SET DEFAULT {c.default}")
             columns.append(
                 grammar.MedColumn(
                     this=_ident(c.name),
                     kind=_dtype(c.type),
                     options=_options(c.options),
                     not_null=c.not_null or None,
-                    default=default.args["actions"][0].args["default"] if c.default else None,
+                    default=_default(c.default) if c.default is not None else None,
                 )
             )
         yield grammar.to_sql(
@@ -125,6 +124,11 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
                         this=_ident(t.name), kind="COLUMN", column=_ident(c.name), comment=c.comment
                     )
                 )
+
+
+def _default(text: str) -> exp.Expr:
+    tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ALTER c SET DEFAULT {text}")
+    return tree.args["actions"][0].args["default"]
 
 
 def _comment(kind: str, name: str, text: str) -> str:
