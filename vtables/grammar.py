@@ -356,11 +356,21 @@ class _Parser(Postgres.Parser):
             this=name, exists=exists, type=stype, version=version, wrapper=wrapper, options=options
         )
 
-    def _med_column(self) -> MedColumn:
-        name = self._med_ident("a column name")
+    def _med_type(self, what: str) -> exp.DataType:
+        """A data type; sqlglot alone lets ``numeric(10 2)`` through as ``numeric(10)``."""
+        start = self._index
         dtype = self._parse_types(check_func=False, schema=True, allow_identifiers=True)
         if not isinstance(dtype, exp.DataType):
-            self._med_expected(f"a data type for column {name.this!r}")
+            self._retreat(start)
+            self._med_expected(what)
+        if not _well_formed_params(self._tokens[start : self._index]):
+            self._retreat(start)
+            self._med_expected(what + " (type parameters are a comma-separated list)")
+        return dtype
+
+    def _med_column(self) -> MedColumn:
+        name = self._med_ident("a column name")
+        dtype = self._med_type(f"a data type for column {name.this!r}")
         args: dict[str, Any] = {"this": name, "kind": dtype}
         while True:
             if self._curr and self._curr.text.upper() == "OPTIONS":
@@ -472,9 +482,7 @@ class _Parser(Postgres.Parser):
             self._match_text_seq("COLUMN")
             column = self._med_ident("a column name")
             if self._match_text_seq("SET", "DATA", "TYPE") or self._match_text_seq("TYPE"):
-                dtype = self._parse_types(check_func=False, schema=True, allow_identifiers=True)
-                if not isinstance(dtype, exp.DataType):
-                    self._med_expected("a data type")
+                dtype = self._med_type("a data type")
                 return FtAction(kind="TYPE", column=column, dtype=dtype)
             if self._match_text_seq("SET", "NOT", "NULL"):
                 return FtAction(kind="SET_NOT_NULL", column=column)
@@ -584,6 +592,26 @@ class _Parser(Postgres.Parser):
                 self._advance()
                 return self._med_import()
         return super()._parse_statement()
+
+
+def _well_formed_params(tokens: list) -> bool:
+    """Each parenthesised group of a type holds single tokens separated by commas."""
+    inside = False
+    expect_item = True
+    for tok in tokens:
+        if tok.token_type == TokenType.L_PAREN:
+            if inside:
+                return False
+            inside, expect_item = True, True
+        elif tok.token_type == TokenType.R_PAREN:
+            if not inside or expect_item:
+                return False
+            inside = False
+        elif inside:
+            if expect_item == (tok.token_type == TokenType.COMMA):
+                return False
+            expect_item = not expect_item
+    return not inside
 
 
 # ------------------------------------------------------------------ generator
@@ -836,22 +864,48 @@ def _syntax_error(sql: str, err: Exception) -> SQLMedSyntaxError:
 
 def _first_bad_token(sql: str) -> tuple[int, int]:
     """Where sqlglot's tokenizer first fails (it does not say where itself)."""
-    for tok in sqltext.tokens(sql)[:5000]:
+    toks = sqltext.tokens(sql)
+    low, high = 0, len(toks) - 1  # find the first token whose prefix fails
+    found = None
+    while low <= high:
+        mid = (low + high) // 2
+        end = toks[mid].start + len(toks[mid].text)
         try:
-            _DIALECT.tokenize(sql[: tok.start + len(tok.text)])
+            _DIALECT.tokenize(sql[:end])
         except TokenError:
-            return sqltext.position(sql, tok.start)
+            found, high = mid, mid - 1
+        else:
+            low = mid + 1
+    return sqltext.position(sql, toks[found].start) if found is not None else (1, 1)
+
+
+def _deepest_paren(sql: str, limit: int = 200) -> tuple[int, int]:
+    depth = 0
+    for tok in sqltext.tokens(sql):
+        if tok.text == "(":
+            depth += 1
+            if depth > limit:
+                return sqltext.position(sql, tok.start)
+        elif tok.text == ")":
+            depth -= 1
     return 1, 1
 
 
 def parse(sql: str) -> list[exp.Expr]:
     """Parse SQL text (one or more statements) in the SQL/MED dialect."""
+    nul = sql.find("\x00")
+    if nul >= 0:
+        line, column = sqltext.position(sql, nul)
+        raise SQLMedSyntaxError("NUL character in SQL text", line=line, column=column, sql=sql)
     try:
         trees = _DIALECT.parse(sql, error_level=ErrorLevel.IMMEDIATE)
     except (ParseError, TokenError) as err:
         raise _syntax_error(sql, err) from None
     except RecursionError:
-        raise SQLMedSyntaxError("statement nested too deeply", sql=sql) from None
+        line, column = _deepest_paren(sql)
+        raise SQLMedSyntaxError(
+            "statement nested too deeply", line=line, column=column, sql=sql
+        ) from None
     return [t for t in trees if t is not None and not isinstance(t, exp.Semicolon)]
 
 

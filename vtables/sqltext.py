@@ -12,11 +12,14 @@ from typing import NamedTuple
 
 import apsw
 
-# Any of these words may start (or, for the user functions, appear in) a
-# statement the router must look at; text without them goes straight to SQLite.
+# Text the router must look at: a statement that may be SQL/MED, or a bare
+# CURRENT_USER and friends; any other text goes straight to SQLite.
 HINT = re.compile(
-    r"foreign|server|mapping|extension|import|comment|current_user|session_user|current_role",
-    re.IGNORECASE,
+    r"""
+    \b(?:create|alter|drop)\b(?:\s|/\*.*?\*/|--[^\n]*(?:\n|$))+(?:foreign|server|user|extension)\b
+  | \bimport\b | \bcomment\b | \bcurrent_user\b | \bsession_user\b | \bcurrent_role\b
+    """,
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 
 _TOKEN = re.compile(
@@ -121,7 +124,7 @@ def plan(sql: str) -> tuple[Segment, ...]:
         current.append(tok)
         if tok.kind == "semi":
             end = tok.start + 1
-            if apsw.complete(sql[start:end]):
+            if apsw.complete(sql[start:end].replace("\x00", " ")):
                 pieces.append((start, end, current))
                 start, current = end, []
     if current:
