@@ -19,11 +19,14 @@ from .errors import (
     UndefinedObjectError,
     WrapperError,
 )
+from .explain import ForeignScan, explain, foreign_scans
 from .grammar import parse, parse_one, to_sql
 from .wrapper import (
     ColumnDefinition,
     ForeignDataWrapper,
     OptionSpec,
+    Qual,
+    SortKey,
     TableDefinition,
     available_wrappers,
     find_wrapper,
@@ -41,6 +44,11 @@ __all__ = [
     "DuplicateObjectError",
     "FeatureNotSupportedError",
     "ForeignDataWrapper",
+    "ForeignScan",
+    "Qual",
+    "SortKey",
+    "explain",
+    "foreign_scans",
     "InvalidOptionError",
     "ObjectInUseError",
     "OptionSpec",

@@ -78,6 +78,19 @@ class Connection(apsw.Connection):
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
         module.register(self)
         catalog.register_views(self)
+        self.create_scalar_function("sqlmed_explain", self._explain_sql, 1)
+
+    def _explain_sql(self, sql: str) -> str:
+        from .explain import explain
+
+        return explain(self, sql)
+
+    def explain(self, sql: str, bindings: Any = None) -> str:
+        """The pushdown plan of ``sql``: for each foreign scan, the wrapper, the
+        quals, columns, sort and limit pushed down, and the request sent."""
+        from .explain import explain
+
+        return explain(self, sql, bindings)
 
     def _current_user(self) -> str:
         return self.user

@@ -3,19 +3,28 @@
 A foreign table's columns come from the catalog each time SQLite connects
 the table, so the ``CREATE VIRTUAL TABLE`` text in ``sqlite_master`` names
 nothing but the module: no options, no secrets.
+
+Planning (``BestIndexObject``) turns SQLite's constraints into quals, its
+ORDER BY into sort keys and ``colUsed`` into the columns to fetch, and asks
+the wrapper which of them it honours.  Only quals the wrapper enforces
+exactly are omitted from SQLite's own check; ORDER BY is consumed only when
+the wrapper sorts by all of it; LIMIT/OFFSET are handed over only when every
+constraint and the whole ORDER BY are honoured.  The plan travels to
+``Filter`` as JSON in ``idxStr``, which is also what EXPLAIN shows.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from . import catalog
-from .errors import SQLMedError, UndefinedObjectError, WrapperError
-from .wrapper import ColumnDefinition
+from . import catalog, types
+from .errors import FeatureNotSupportedError, SQLMedError, UndefinedObjectError, WrapperError
+from .wrapper import ColumnDefinition, Qual, SortKey
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -24,9 +33,29 @@ MODULE_NAME = "sqlmed"
 
 _SIMPLE_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?\Z")
 
+_OPS = {
+    apsw.SQLITE_INDEX_CONSTRAINT_EQ: "=",
+    apsw.SQLITE_INDEX_CONSTRAINT_GT: ">",
+    apsw.SQLITE_INDEX_CONSTRAINT_LE: "<=",
+    apsw.SQLITE_INDEX_CONSTRAINT_LT: "<",
+    apsw.SQLITE_INDEX_CONSTRAINT_GE: ">=",
+    apsw.SQLITE_INDEX_CONSTRAINT_NE: "!=",
+    apsw.SQLITE_INDEX_CONSTRAINT_IS: "IS",
+    apsw.SQLITE_INDEX_CONSTRAINT_ISNOT: "IS NOT",
+    apsw.SQLITE_INDEX_CONSTRAINT_ISNULL: "IS NULL",
+    apsw.SQLITE_INDEX_CONSTRAINT_ISNOTNULL: "IS NOT NULL",
+    apsw.SQLITE_INDEX_CONSTRAINT_LIKE: "LIKE",
+    apsw.SQLITE_INDEX_CONSTRAINT_GLOB: "GLOB",
+}
+_NO_VALUE = ("IS NULL", "IS NOT NULL")
+
 
 class PrerequisiteError(SQLMedError):
     sqlstate = "55000"
+
+
+class NotNullViolation(SQLMedError, apsw.ConstraintError):
+    sqlstate = "23502"
 
 
 def _quote(name: str) -> str:
@@ -45,6 +74,16 @@ def declaration(table: catalog.ForeignTable) -> str:
     return f"CREATE TABLE x({', '.join(parts)})"
 
 
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, bytes):
+        return "x'" + value.hex() + "'"
+    if isinstance(value, (set, frozenset, tuple, list)):
+        return [_jsonable(v) for v in value]
+    return repr(value)
+
+
 class Module:
     def __init__(self, conn: Connection):
         self._conn = weakref.ref(conn)
@@ -61,24 +100,132 @@ class Module:
                 f'foreign table "{tablename}" is not in the sqlmed catalog',
                 hint="Create foreign tables with CREATE FOREIGN TABLE.",
             )
-        return declaration(table), Table(conn, table.name)
+        return declaration(table), Table(conn, table)
 
     Connect = Create
 
 
 class Table:
-    def __init__(self, conn: Connection, name: str):
+    def __init__(self, conn: Connection, table: catalog.ForeignTable):
         self._conn = weakref.ref(conn)
-        self.name = name
+        self.name = table.name
+        self.columns = table.columns
+        self.names = [c.name for c in table.columns]
+        self.index = {c.name: i for i, c in enumerate(table.columns)}
+        self.converters = [types.converter(c.type) for c in table.columns]
+        self.natives = [types.native_types(c.type) for c in table.columns]
+        self.not_null = [c.name for c in table.columns if c.not_null]
+        self.identities: dict[int, dict[str, Any]] = {}
+        self.next_rowid = 0
+        # SQLite calls Begin before a statement that writes this table scans it:
+        # only then do scans also fetch the identity columns.
+        self.writing = False
+        self.active: Any = None
 
-    def _wrapper(self):
-        conn = self._conn()
-        return conn.wrapper_for(self.name)
+    def wrapper(self):
+        return self._conn().wrapper_for(self.name)[0]
 
-    def BestIndexObject(self, index_info: apsw.IndexInfo) -> bool:
-        self._wrapper()  # fails early, at planning, when the wrapper cannot serve
-        index_info.estimatedCost = 1e6
-        index_info.estimatedRows = 1000
+    # ---------------------------------------------------------- planning
+
+    def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
+        wrapper = self.wrapper()  # fails early, at planning, when no wrapper can serve
+        try:
+            return self._best_index(wrapper, info)
+        except SQLMedError:
+            raise
+        except Exception as err:
+            raise WrapperError(f'foreign table "{self.name}": planning failed: {err}') from err
+
+    def _best_index(self, wrapper: Any, info: apsw.IndexInfo) -> bool:
+        ncols = len(self.names)
+        quals: list[list] = []  # [column index, operator, argv position, known value]
+        plan_quals: list[Qual] = []
+        all_exact = True
+        limit_at = offset_at = None
+        argv = 0
+        limit_ids = []
+        for i in range(info.nConstraint):
+            op = info.get_aConstraint_op(i)
+            if op in (apsw.SQLITE_INDEX_CONSTRAINT_LIMIT, apsw.SQLITE_INDEX_CONSTRAINT_OFFSET):
+                limit_ids.append((i, op))
+                continue
+            column = info.get_aConstraint_iColumn(i)
+            operator = _OPS.get(op)
+            usable = info.get_aConstraint_usable(i)
+            if operator is None or column < 0 or column >= ncols:
+                if usable:
+                    all_exact = False
+                continue
+            if not usable:
+                all_exact = False
+                continue
+            if operator == "=" and info.get_aConstraintUsage_in(i):
+                info.set_aConstraintUsage_in(i, True)
+                operator = "IN"
+            known = None if operator in _NO_VALUE else info.get_aConstraint_rhs(i)
+            qual = Qual(self.names[column], operator, known)
+            position = None
+            if operator not in _NO_VALUE:
+                argv += 1
+                position = argv
+                info.set_aConstraintUsage_argvIndex(i, argv)
+            exact = bool(wrapper.honours(qual))
+            if exact:
+                info.set_aConstraintUsage_omit(i, True)
+            else:
+                all_exact = False
+            quals.append([column, operator, position, _jsonable(known)])
+            plan_quals.append(qual)
+
+        sortkeys = []
+        for j in range(info.nOrderBy):
+            column = info.get_aOrderBy_iColumn(j)
+            if column < 0 or column >= ncols:
+                sortkeys = None
+                break
+            sortkeys.append(SortKey(self.names[column], bool(info.get_aOrderBy_desc(j))))
+        sorted_ok = False
+        if sortkeys:
+            sorted_ok = bool(wrapper.can_sort(sortkeys))
+            info.orderByConsumed = sorted_ok
+        whole_order = sorted_ok or info.nOrderBy == 0
+
+        known_limit = {}
+        if limit_ids and all_exact and whole_order and wrapper.can_limit():
+            for i, op in limit_ids:
+                argv += 1
+                info.set_aConstraintUsage_argvIndex(i, argv)
+                info.set_aConstraintUsage_omit(i, True)
+                key = "limit" if op == apsw.SQLITE_INDEX_CONSTRAINT_LIMIT else "offset"
+                known_limit[key] = info.get_aConstraint_rhs(i)
+                if key == "limit":
+                    limit_at = argv
+                else:
+                    offset_at = argv
+
+        used = sorted(info.colUsed)
+        if used and used[-1] >= 63:
+            used = [c for c in used if c < 63] + list(range(63, ncols))
+        used = [c for c in used if c < ncols]
+        columns = [self.names[c] for c in used]
+
+        rows, cost = wrapper.estimate(plan_quals, columns)
+        info.estimatedRows = max(int(rows), 1)
+        info.estimatedCost = float(cost)
+        info.idxStr = json.dumps(
+            {
+                "table": self.name,
+                "quals": quals,
+                "columns": used,
+                "sort": [[self.index[k.column], k.descending] for k in sortkeys or ()]
+                if sorted_ok
+                else [],
+                "limit": limit_at,
+                "offset": offset_at,
+                "known": known_limit,
+            },
+            separators=(",", ":"),
+        )
         return True
 
     def Open(self) -> Cursor:
@@ -99,6 +246,106 @@ class Table:
         conn.forget_table(self.name)
         self.name = newname
 
+    # ------------------------------------------------------------ writes
+
+    def _writer(self, verb: str):
+        wrapper = self.wrapper()
+        if not type(wrapper).writable():
+            raise FeatureNotSupportedError(
+                f'cannot {verb} foreign table "{self.name}"',
+                detail=f"Its wrapper ({type(wrapper).name or type(wrapper).__name__})"
+                " is read-only.",
+            )
+        return wrapper
+
+    def _values(self, fields: tuple) -> dict[str, Any]:
+        values = dict(zip(self.names, fields, strict=True))
+        for name in self.not_null:
+            if values[name] is None:
+                raise NotNullViolation(
+                    f'null value in column "{name}" of relation "{self.name}" violates'
+                    " not-null constraint"
+                )
+        return values
+
+    def _call(self, what: str, fn, *args):
+        try:
+            return fn(*args)
+        except SQLMedError:
+            raise
+        except NotImplementedError:
+            raise FeatureNotSupportedError(f'cannot {what} foreign table "{self.name}"') from None
+        except Exception as err:
+            raise WrapperError(f'foreign table "{self.name}": {what} failed: {err}') from err
+
+    def UpdateInsertRow(self, rowid: int | None, fields: tuple) -> int:
+        wrapper = self._writer("insert into")
+        self._call("insert into", wrapper.insert, self._values(fields))
+        self.next_rowid += 1
+        return self.next_rowid
+
+    def UpdateDeleteRow(self, rowid: int) -> None:
+        wrapper = self._writer("delete from")
+        self._call("delete from", wrapper.delete, self._identity(wrapper, rowid, "delete from"))
+
+    def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple) -> None:
+        wrapper = self._writer("update")
+        identity = self._identity(wrapper, rowid, "update")
+        self._call("update", wrapper.update, identity, self._values(fields))
+
+    def _identity(self, wrapper: Any, rowid: int, verb: str) -> dict[str, Any]:
+        if not wrapper.identity_columns():
+            raise FeatureNotSupportedError(
+                f'cannot {verb} foreign table "{self.name}"',
+                detail="Its wrapper names no rowid_column to identify rows by.",
+            )
+        identity = self.identities.pop(rowid, None)
+        if identity is None:
+            raise WrapperError(f'foreign table "{self.name}": row {rowid} is no longer known')
+        return identity
+
+    # ------------------------------------------------------ transactions
+
+    # The wrapper instance that began a transaction sees it through to the end,
+    # even if the catalog row it came from is rolled back meanwhile.
+
+    def _tx(self, method: str, *args: Any) -> None:
+        if self.active is not None:
+            self._call(method.replace("_", " "), getattr(self.active, method), *args)
+
+    def Begin(self) -> None:
+        self.writing = True
+        self.active = self.wrapper()
+        self._tx("begin")
+
+    def Sync(self) -> None:
+        self._tx("pre_commit")
+
+    def Commit(self) -> None:
+        self.writing = False
+        self.identities.clear()
+        try:
+            self._tx("commit")
+        finally:
+            self.active = None
+
+    def Rollback(self) -> None:
+        self.writing = False
+        self.identities.clear()
+        try:
+            self._tx("rollback")
+        finally:
+            self.active = None
+
+    def Savepoint(self, level: int) -> None:
+        self._tx("savepoint", level)
+
+    def Release(self, level: int) -> None:
+        self._tx("release", level)
+
+    def RollbackTo(self, level: int) -> None:
+        self._tx("rollback_to", level)
+
 
 class Cursor:
     """Streams a wrapper's rows; nothing is read ahead beyond the current row."""
@@ -106,15 +353,35 @@ class Cursor:
     def __init__(self, table: Table):
         self.table = table
         self.rows: Any = iter(())
-        self.row: tuple | None = None
+        self.row: Any = None
         self.rowid = 0
-        self.names: list[str] = []
+        self.count = 0
+        self.positions: dict[int, Any] = {}
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
-        instance, columns = self.table._wrapper()
-        self.names = [c.name for c in columns]
-        self.rowid = 0
-        self.rows = self._guard(lambda: iter(instance.scan([], self.names, None, None, None)))
+        table = self.table
+        plan = json.loads(indexname)
+        names = table.names
+        quals = []
+        for column, operator, position, _known in plan["quals"]:
+            value = None
+            if position is not None:
+                value = constraintargs[position - 1]
+                if operator == "IN":
+                    value = tuple(value)
+            quals.append(Qual(names[column], operator, value))
+        wrapper = table.wrapper()
+        used = plan["columns"]
+        if table.writing:
+            extra = [table.index[n] for n in wrapper.identity_columns() if n in table.index]
+            used = used + [c for c in extra if c not in used]
+        columns = [names[c] for c in used]
+        sortkeys = [SortKey(names[c], desc) for c, desc in plan["sort"]] or None
+        limit = constraintargs[plan["limit"] - 1] if plan["limit"] else None
+        offset = constraintargs[plan["offset"] - 1] if plan["offset"] else None
+        self.positions = {c: (i, names[c]) for i, c in enumerate(used)}
+        self.count = 0
+        self.rows = self._guard(lambda: iter(wrapper.scan(quals, columns, sortkeys, limit, offset)))
         self.Next()
 
     def _guard(self, step):
@@ -129,21 +396,42 @@ class Cursor:
         return self.row is None
 
     def Rowid(self) -> int:
-        return self.rowid
+        table = self.table
+        wrapper = table.wrapper()
+        identity_columns = wrapper.identity_columns()
+        table.next_rowid += 1
+        if identity_columns:
+            table.identities[table.next_rowid] = {
+                name: self._raw(table.index[name]) for name in identity_columns
+            }
+        return table.next_rowid
+
+    def _raw(self, number: int) -> Any:
+        where = self.positions.get(number)
+        if where is None:
+            return None
+        row = self.row
+        if isinstance(row, dict):
+            return row.get(where[1])
+        return row[where[0]]
 
     def Column(self, number: int) -> Any:
-        if number == -1:
-            return self.rowid
-        return self.row[number]
+        value = self._raw(number)
+        if value is None or type(value) in self.table.natives[number]:
+            return value
+        try:
+            return self.table.converters[number](value)
+        except (ValueError, TypeError, ArithmeticError) as err:
+            table = self.table
+            declared = table.columns[number].type
+            raise WrapperError(
+                f'foreign table "{table.name}", column "{table.names[number]}", row {self.count}:'
+                f" cannot convert {value!r} to {declared}: {err}"
+            ) from None
 
     def Next(self) -> None:
-        row = self._guard(lambda: next(self.rows, None))
-        if row is not None and isinstance(row, dict):
-            row = tuple(row.get(n) for n in self.names)
-        elif row is not None:
-            row = tuple(row)
-        self.row = row
-        self.rowid += 1
+        self.row = self._guard(lambda: next(self.rows, None))
+        self.count += 1
 
     def Close(self) -> None:
         self.rows = iter(())

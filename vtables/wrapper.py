@@ -106,17 +106,69 @@ class TableDefinition:
     options: dict[str, str] = field(default_factory=dict)
 
 
-class ForeignDataWrapper:
-    """Base class of every wrapper.
+#: Operators a qual can carry, as SQLite offers them to virtual tables.
+OPERATORS = (
+    "=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "!=",
+    "IS",
+    "IS NOT",
+    "IS NULL",
+    "IS NOT NULL",
+    "LIKE",
+    "GLOB",
+    "IN",
+)
 
-    Read tier: ``scan``.  The optional tiers (planner hints, writes,
-    transactions, ``import_schema``) raise NotImplementedError here.
+
+@dataclass(frozen=True)
+class Qual:
+    """A condition on one column: ``column operator value``.
+
+    ``IN`` carries a tuple of values; ``IS NULL`` / ``IS NOT NULL`` carry
+    None.  Comparisons follow SQLite's rules (NULL never equal, LIKE
+    case-insensitive for ASCII, GLOB case-sensitive, BINARY collation).
+    """
+
+    column: str
+    operator: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ORDER BY term; SQLite puts NULLs first ascending and last descending."""
+
+    column: str
+    descending: bool = False
+
+
+class ForeignDataWrapper:
+    """Base class of every wrapper, in tiers.
+
+    - read: ``scan`` (required);
+    - planner hints: ``estimate``, ``honours``, ``can_sort``, ``can_limit``,
+      ``explain``: the defaults promise nothing, so SQLite re-checks every qual
+      and sorts itself;
+    - writes: ``insert``, ``insert_many``, ``update``, ``delete``, keyed by the
+      ``rowid_column`` (one name or a tuple of names);
+    - transactions: ``begin``, ``pre_commit``, ``commit``, ``rollback``,
+      ``savepoint``, ``release``, ``rollback_to``;
+    - ``import_schema`` for IMPORT FOREIGN SCHEMA.
+
+    The optional write and import tiers raise NotImplementedError; the
+    transaction tier does nothing unless a wrapper overrides it.
     """
 
     #: The name the wrapper is installed under (``CREATE EXTENSION name``).
     name: ClassVar[str] = ""
     #: Options accepted, per object kind.
     option_specs: ClassVar[tuple[OptionSpec, ...]] = ()
+    #: Column(s) identifying a row for UPDATE and DELETE; None: read-only.
+    rowid_column: ClassVar[str | tuple[str, ...] | None] = None
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
         self.options = options
@@ -125,13 +177,92 @@ class ForeignDataWrapper:
     # -- read tier
     def scan(
         self,
-        quals: list[Any],
+        quals: list[Qual],
         columns: list[str],
-        sortkeys: list[Any] | None = None,
+        sortkeys: list[SortKey] | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> Iterable[Mapping[str, Any] | tuple]:
+        """Yield rows: mappings by column name, or sequences in ``columns`` order.
+
+        ``sortkeys``, ``limit`` and ``offset`` are given only when the wrapper
+        said it honours them; quals are always given, honoured or not.
+        """
         raise NotImplementedError
+
+    # -- planner hints
+    def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:
+        """(rows, cost) of a scan with these quals; constant values are filled in
+        when SQLite knows them at planning time, else ``value`` is None."""
+        rows = 1_000_000.0
+        for qual in quals:
+            if qual.operator in ("=", "IS"):
+                rows /= 100
+            elif qual.operator == "IN":
+                rows /= 100 / max(len(qual.value or ()), 1)
+            else:
+                rows /= 3
+        rows = max(rows, 1.0)
+        return rows, 10.0 + rows
+
+    def honours(self, qual: Qual) -> bool:
+        """True if every row ``scan`` yields satisfies ``qual`` exactly."""
+        return False
+
+    def can_sort(self, sortkeys: list[SortKey]) -> bool:
+        """True if ``scan`` returns rows in exactly this order."""
+        return False
+
+    def can_limit(self) -> bool:
+        """True if ``scan`` applies ``limit`` and ``offset``."""
+        return False
+
+    def explain(
+        self,
+        quals: list[Qual],
+        columns: list[str],
+        sortkeys: list[SortKey] | None,
+        limit: int | None,
+        offset: int | None,
+    ) -> str:
+        """The request this scan sends to the source (remote SQL, a file name)."""
+        return ""
+
+    # -- write tier
+    def insert(self, values: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        for values in rows:
+            self.insert(values)
+
+    def update(self, identity: dict[str, Any], values: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def delete(self, identity: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- transaction tier
+    def begin(self) -> None:
+        pass
+
+    def pre_commit(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def savepoint(self, level: int) -> None:
+        pass
+
+    def release(self, level: int) -> None:
+        pass
+
+    def rollback_to(self, level: int) -> None:
+        pass
 
     # -- import tier
     @classmethod
@@ -145,6 +276,16 @@ class ForeignDataWrapper:
         restricts: list[str],
     ) -> list[TableDefinition]:
         raise NotImplementedError
+
+    @classmethod
+    def writable(cls) -> bool:
+        return cls.rowid_column is not None or cls.insert is not ForeignDataWrapper.insert
+
+    def identity_columns(self) -> tuple[str, ...]:
+        rc = self.rowid_column
+        if rc is None:
+            return ()
+        return (rc,) if isinstance(rc, str) else tuple(rc)
 
     # -- options
     @classmethod

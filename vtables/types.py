@@ -1,0 +1,246 @@
+"""Declared column types, and the coercion of values that wrappers return.
+
+Virtual tables get no type affinity from SQLite, so the module converts each
+value to what the declared type means, in the storage format SQLAlchemy's
+SQLite types read back: ISO text for dates and times, 1/0 for booleans,
+REAL or INTEGER for numerics, UTF-8 text for JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+Converter = Callable[[Any], Any]
+
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def family(declared: str) -> str:
+    """The kind of a declared type: integer, real, numeric, text, boolean, date,
+    time, timestamp, timestamptz, blob, json or any."""
+    t = declared.strip().lower()
+    t = re.sub(r"\(.*?\)", "", t).strip()
+    if t.endswith("[]"):
+        return "json"
+    if t in ("timestamptz", "timestamp with time zone", "datetimetz"):
+        return "timestamptz"
+    if t.startswith("timestamp") or t == "datetime":
+        return "timestamp"
+    if t.startswith("time"):
+        return "time"
+    if t == "date":
+        return "date"
+    if t in ("bool", "boolean"):
+        return "boolean"
+    if t in ("json", "jsonb"):
+        return "json"
+    if "int" in t or t in ("serial", "bigserial", "smallserial"):
+        return "integer"
+    if t in ("real", "float", "float4", "float8", "double", "double precision") or t.startswith(
+        "float"
+    ):
+        return "real"
+    if t.startswith(("numeric", "decimal", "number")) or t == "money":
+        return "numeric"
+    if any(k in t for k in ("char", "text", "clob", "string", "uuid", "citext", "name")):
+        return "text"
+    if t in ("bytea", "blob", "binary", "varbinary") or "blob" in t:
+        return "blob"
+    return "any"
+
+
+def _integer(v: Any) -> int:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        out = v
+    elif isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError("not an integer")
+        out = int(v)
+    elif isinstance(v, decimal.Decimal):
+        if v != v.to_integral_value():
+            raise ValueError("not an integer")
+        out = int(v)
+    elif isinstance(v, (str, bytes)):
+        text = v.decode() if isinstance(v, bytes) else v
+        out = int(text.strip())
+    else:
+        raise ValueError("not an integer")
+    if not _INT_RANGE[0] <= out <= _INT_RANGE[1]:
+        raise ValueError("out of range for a 64-bit integer")
+    return out
+
+
+def _real(v: Any) -> float:
+    if isinstance(v, (bytes, bytearray)):
+        v = v.decode()
+    if isinstance(v, str):
+        return float(v.strip())
+    if isinstance(v, (int, float, decimal.Decimal)):
+        return float(v)
+    raise ValueError("not a number")
+
+
+def _numeric(v: Any) -> int | float:
+    # SQLite's NUMERIC affinity: an integer when the value is integral, else REAL.
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        v = v.decode()
+    if isinstance(v, str):
+        v = decimal.Decimal(v.strip())
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and abs(v) < 2**63 else v
+    if isinstance(v, decimal.Decimal):
+        if not v.is_finite():
+            return float(v)
+        if v == v.to_integral_value() and abs(v) < 2**63:
+            return int(v)
+        return float(v)
+    raise ValueError("not a number")
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8")
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dt.date, dt.time)):
+        return _timestamp(v) if isinstance(v, dt.datetime) else v.isoformat()
+    return str(v)
+
+
+_TRUE = {"t", "true", "y", "yes", "on", "1"}
+_FALSE = {"f", "false", "n", "no", "off", "0"}
+
+
+def _boolean(v: Any) -> int:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)) and v in (0, 1):
+        return int(v)
+    if isinstance(v, (str, bytes)):
+        text = (v.decode() if isinstance(v, bytes) else v).strip().lower()
+        if text in _TRUE:
+            return 1
+        if text in _FALSE:
+            return 0
+    raise ValueError("not a boolean")
+
+
+def _date(v: Any) -> str:
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, str):
+        return dt.date.fromisoformat(v.strip()[:10]).isoformat()
+    raise ValueError("not a date")
+
+
+def _time(v: Any) -> str:
+    if isinstance(v, dt.datetime):
+        v = v.time()
+    if isinstance(v, str):
+        v = dt.time.fromisoformat(v.strip())
+    if isinstance(v, dt.time):
+        return f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    raise ValueError("not a time")
+
+
+def _parse_datetime(v: Any) -> dt.datetime:
+    if isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, str):
+        return dt.datetime.fromisoformat(v.strip())
+    raise ValueError("not a timestamp")
+
+
+def _timestamp(v: Any) -> str:
+    d = _parse_datetime(v)
+    return d.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _timestamptz(v: Any) -> str:
+    d = _parse_datetime(v)
+    if d.tzinfo is not None:
+        d = d.astimezone(dt.UTC)
+    return d.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _blob(v: Any) -> bytes:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, str):
+        if v.startswith("\\x"):  # PostgreSQL's bytea hex output
+            return bytes.fromhex(v[2:])
+        return v.encode("utf-8")
+    raise ValueError("not binary data")
+
+
+def _json(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        v = bytes(v).decode("utf-8")
+    if isinstance(v, str):
+        json.loads(v)  # must already be JSON text
+        return v
+    return json.dumps(v, default=str)
+
+
+def _any(v: Any) -> Any:
+    if v is None or isinstance(v, (int, float, str, bytes)):
+        return v
+    if isinstance(v, decimal.Decimal):
+        return _numeric(v)
+    if isinstance(v, (dt.date, dt.time)):
+        return _text(v)
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    return str(v)
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "integer": _integer,
+    "real": _real,
+    "numeric": _numeric,
+    "text": _text,
+    "boolean": _boolean,
+    "date": _date,
+    "time": _time,
+    "timestamp": _timestamp,
+    "timestamptz": _timestamptz,
+    "blob": _blob,
+    "json": _json,
+    "any": _any,
+}
+
+# Values that already have the storage class a family stores need no call.
+_NATIVE: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "real": (float,),
+    "text": (str,),
+    "blob": (bytes,),
+    "any": (int, float, str, bytes),
+}
+
+
+def converter(declared: str) -> Converter:
+    """A function turning a wrapper's value into the declared type's storage."""
+    return _CONVERTERS[family(declared)]
+
+
+def native_types(declared: str) -> tuple[type, ...]:
+    """Python types that pass through unchanged for this declared type."""
+    return _NATIVE.get(family(declared), ())
