@@ -446,4 +446,4 @@ def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinitio
 
 
 def register(conn: Connection) -> None:
-    conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True)
+    conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True, iVersion=2)
