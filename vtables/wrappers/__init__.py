@@ -1,0 +1,1 @@
+"""Builtin wrappers, one module each, registered through the ``sqlmed.wrappers`` entry points."""
