@@ -177,6 +177,9 @@ class Connection(apsw.Connection):
         um = catalog.find_user_mapping(self, self.user, server.name)
         options = {**fdw.options, **server.options, **(um.options if um else {}), **table.options}
         instance = cls(options, module.column_definitions(table))
+        instance.table_name = table.name
+        instance.server_name = server.name
+        instance.database_path = self.filename or ""
         self._wrappers[key] = (instance, table.columns)
         return self._wrappers[key]
 

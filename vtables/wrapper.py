@@ -170,6 +170,12 @@ class ForeignDataWrapper:
     #: Column(s) identifying a row for UPDATE and DELETE; None: read-only.
     rowid_column: ClassVar[str | tuple[str, ...] | None] = None
 
+    #: Set by the connection after construction: where the wrapper serves.
+    table_name: str = ""
+    server_name: str = ""
+    #: The database file's path ("" for an in-memory database).
+    database_path: str = ""
+
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
         self.options = options
         self.columns = columns
