@@ -48,7 +48,15 @@ class MemoryFdw(ForeignDataWrapper):
 
     @classmethod
     def import_schema(
-        cls, schema, server_options, user_options, options, restriction_type, restricts
+        cls,
+        schema,
+        server_options,
+        user_options,
+        options,
+        restriction_type,
+        restricts,
+        *,
+        database_path="",
     ):
         if schema not in cls.remote_schemas:
             raise ValueError(f"no schema {schema}")

@@ -468,8 +468,8 @@ def drop_user_mapping(conn: Connection, e: grammar.DropUserMapping) -> None:
 # ----------------------------------------------------------- foreign tables
 
 
-def _type_sql(dtype: exp.Expr) -> str:
-    return grammar.to_sql(dtype)
+def _type_sql(dtype: grammar.MedType) -> str:
+    return dtype.args["text"]
 
 
 def _column(conn: Connection, col: grammar.MedColumn, table: str) -> Column:
@@ -653,6 +653,7 @@ def import_schema(conn: Connection, e: grammar.ImportForeignSchema) -> None:
             options,
             restriction,
             restricts,
+            database_path=conn.filename or "",
         )
     except NotImplementedError:
         raise FeatureNotSupportedError(
@@ -674,11 +675,37 @@ def import_schema(conn: Connection, e: grammar.ImportForeignSchema) -> None:
             options=dict(table.options),
             comment=None,
             columns=[
-                Column(c.name, c.type, c.not_null, c.default, dict(c.options))
+                Column(c.name, _imported_type(c.type), c.not_null, c.default, dict(c.options))
                 for c in table.columns
             ],
         )
         create_table_from(conn, ft)
+
+
+_FAMILY_TYPES = {
+    "integer": "BIGINT",
+    "real": "DOUBLE PRECISION",
+    "numeric": "NUMERIC",
+    "text": "TEXT",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
+    "blob": "BYTEA",
+    "json": "JSONB",
+}
+
+
+def _imported_type(declared: str) -> str:
+    """A remote type in the grammar's own spelling, so the catalog always dumps."""
+    try:
+        tree = grammar.parse_one(f"CREATE FOREIGN TABLE t (c {declared}) SERVER s")
+        return _type_sql(tree.args["columns"][0].args["kind"])
+    except SQLMedError:
+        from . import types
+
+        return _FAMILY_TYPES.get(types.family(declared), "BLOB")
 
 
 def wrapper_api_error(fdw: str, server: str, err: Exception) -> SQLMedError:

@@ -73,6 +73,7 @@ class Connection(apsw.Connection):
         self.rebuilding: set[str] = set()
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
         self._data_version: int | None = None
+        self._sessions: dict[str, dict[str, Any]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
@@ -180,6 +181,7 @@ class Connection(apsw.Connection):
         instance.table_name = table.name
         instance.server_name = server.name
         instance.database_path = self.filename or ""
+        instance.session = self._sessions.setdefault(server.name, {})
         self._wrappers[key] = (instance, table.columns)
         return self._wrappers[key]
 
@@ -187,8 +189,12 @@ class Connection(apsw.Connection):
         self._wrappers.pop(name.lower(), None)
 
     def close_server(self, name: str) -> None:
-        """Drop cached wrapper instances (and so their connections) after a change."""
+        """Drop cached wrapper instances and the server's shared state after a change."""
         self._wrappers.clear()
+        for value in self._sessions.pop(name, {}).values():
+            close = getattr(value, "close", None)
+            if close is not None:
+                close()
 
 
 def _relocate(err: SQLMedSyntaxError, script: str, offset: int) -> SQLMedSyntaxError:

@@ -53,6 +53,12 @@ class MedColumn(exp.Expression):
     }
 
 
+class MedType(exp.Expression):
+    """A column type: sqlglot's DataType (which validates it) and the text as written."""
+
+    arg_types = {"this": True, "text": True}
+
+
 class MedUser(exp.Expression):
     """A role spec: a name (Identifier) or one of the keywords in ``keyword``."""
 
@@ -356,8 +362,11 @@ class _Parser(Postgres.Parser):
             this=name, exists=exists, type=stype, version=version, wrapper=wrapper, options=options
         )
 
-    def _med_type(self, what: str) -> exp.DataType:
-        """A data type; sqlglot alone lets ``numeric(10 2)`` through as ``numeric(10)``."""
+    def _med_type(self, what: str) -> MedType:
+        """A data type, kept as written (sqlglot would rename ``integer`` to ``INT``).
+
+        sqlglot alone also lets ``numeric(10 2)`` through as ``numeric(10)``.
+        """
         start = self._index
         dtype = self._parse_types(check_func=False, schema=True, allow_identifiers=True)
         if not isinstance(dtype, exp.DataType):
@@ -366,7 +375,9 @@ class _Parser(Postgres.Parser):
         if not _well_formed_params(self._tokens[start : self._index]):
             self._retreat(start)
             self._med_expected(what + " (type parameters are a comma-separated list)")
-        return dtype
+        first, last = self._tokens[start], self._tokens[self._index - 1]
+        text = re.sub(r"\s+", " ", self.sql[first.start : last.end + 1])
+        return MedType(this=dtype, text=text)
 
     def _med_column(self) -> MedColumn:
         name = self._med_ident("a column name")
@@ -829,6 +840,7 @@ class _Generator(Postgres.Generator):
         MedComment: _comment_sql,
         MedDrop: _drop_sql,
         CreateExtension: _create_extension_sql,
+        MedType: lambda gen, e: e.args["text"],
     }
 
 

@@ -147,7 +147,8 @@ class Table:
         for i in range(info.nConstraint):
             op = info.get_aConstraint_op(i)
             if op in (apsw.SQLITE_INDEX_CONSTRAINT_LIMIT, apsw.SQLITE_INDEX_CONSTRAINT_OFFSET):
-                limit_ids.append((i, op))
+                if info.get_aConstraint_usable(i):
+                    limit_ids.append((i, op))
                 continue
             column = info.get_aConstraint_iColumn(i)
             operator = _OPS.get(op)
@@ -357,6 +358,9 @@ class Cursor:
         self.rowid = 0
         self.count = 0
         self.positions: dict[int, Any] = {}
+        self.current_rowid: int | None = None
+        self.seen: dict[Any, int] = {}  # occurrences of each row in this scan
+        self.rowids: dict[tuple, int] = {}  # (row, occurrence) -> rowid, for this cursor
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         table = self.table
@@ -381,6 +385,7 @@ class Cursor:
         offset = constraintargs[plan["offset"] - 1] if plan["offset"] else None
         self.positions = {c: (i, names[c]) for i, c in enumerate(used)}
         self.count = 0
+        self.seen = {}
         self.rows = self._guard(lambda: iter(wrapper.scan(quals, columns, sortkeys, limit, offset)))
         self.Next()
 
@@ -396,15 +401,35 @@ class Cursor:
         return self.row is None
 
     def Rowid(self) -> int:
+        # Rowids must be stable across the several Filter calls of one cursor:
+        # SQLite's OR optimisation unions scans by rowid.  Rows with the same
+        # fetched values are interchangeable, so (values, occurrence) names one.
+        if self.current_rowid is not None:
+            return self.current_rowid
         table = self.table
-        wrapper = table.wrapper()
-        identity_columns = wrapper.identity_columns()
-        table.next_rowid += 1
+        row = self.row
+        key = (
+            tuple(row.get(n) for _i, n in self.positions.values())
+            if isinstance(row, dict)
+            else tuple(row)
+        )
+        try:
+            hash(key)
+        except TypeError:
+            key = repr(key)
+        occurrence = self.seen.get(key, 0)
+        self.seen[key] = occurrence + 1
+        rowid = self.rowids.get((key, occurrence))
+        if rowid is None:
+            table.next_rowid += 1
+            rowid = self.rowids[(key, occurrence)] = table.next_rowid
+        identity_columns = table.wrapper().identity_columns()
         if identity_columns:
-            table.identities[table.next_rowid] = {
+            table.identities[rowid] = {
                 name: self._raw(table.index[name]) for name in identity_columns
             }
-        return table.next_rowid
+        self.current_rowid = rowid
+        return rowid
 
     def _raw(self, number: int) -> Any:
         where = self.positions.get(number)
@@ -430,12 +455,15 @@ class Cursor:
             ) from None
 
     def Next(self) -> None:
+        self.current_rowid = None
         self.row = self._guard(lambda: next(self.rows, None))
         self.count += 1
 
     def Close(self) -> None:
         self.rows = iter(())
         self.row = None
+        self.seen = {}
+        self.rowids = {}
 
 
 def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinition]:

@@ -49,9 +49,9 @@ def family(declared: str) -> str:
         return "numeric"
     if any(k in t for k in ("char", "text", "clob", "string", "uuid", "citext", "name")):
         return "text"
-    if t in ("bytea", "blob", "binary", "varbinary") or "blob" in t:
+    if t in ("bytea", "binary", "varbinary"):
         return "blob"
-    return "any"
+    return "any"  # SQLite's BLOB (no affinity) and anything unknown keep their values
 
 
 def _integer(v: Any) -> int:

@@ -175,6 +175,9 @@ class ForeignDataWrapper:
     server_name: str = ""
     #: The database file's path ("" for an in-memory database).
     database_path: str = ""
+    #: State shared by the instances serving one server on one connection
+    #: (remote connections, say); emptied when the server or a mapping changes.
+    session: dict[str, Any]
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
         self.options = options
@@ -192,7 +195,9 @@ class ForeignDataWrapper:
         """Yield rows: mappings by column name, or sequences in ``columns`` order.
 
         ``sortkeys``, ``limit`` and ``offset`` are given only when the wrapper
-        said it honours them; quals are always given, honoured or not.
+        said it honours them.  Quals are always given, honoured or not: a qual
+        the wrapper does not honour may only be used to skip rows it certainly
+        fails, never as a filter with other semantics.
         """
         raise NotImplementedError
 
@@ -280,7 +285,11 @@ class ForeignDataWrapper:
         options: dict[str, str],
         restriction_type: str | None,
         restricts: list[str],
+        *,
+        database_path: str = "",
     ) -> list[TableDefinition]:
+        """Definitions of the remote schema's tables (LIMIT TO / EXCEPT applied or
+        not: the caller filters again).  ``database_path`` is the local file's."""
         raise NotImplementedError
 
     @classmethod

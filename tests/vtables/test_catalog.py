@@ -356,7 +356,7 @@ def test_foreign_table_is_a_virtual_table(setup):
     sql = setup.execute("SELECT sql FROM sqlite_master WHERE name='people'").fetchone()[0]
     assert sql == 'CREATE VIRTUAL TABLE "people" USING sqlmed'
     info = setup.execute("PRAGMA table_info(people)").fetchall()
-    assert [(r[1], r[2], r[3]) for r in info] == [("id", "INT", 1), ("name", "TEXT", 0)]
+    assert [(r[1], r[2], r[3]) for r in info] == [("id", "INTEGER", 1), ("name", "TEXT", 0)]
     assert setup.execute("SELECT id, name FROM people ORDER BY id").fetchall() == [
         (1, "ann"),
         (2, "bob"),
@@ -428,16 +428,16 @@ def test_alter_foreign_table_actions(setup):
     """)
     t = catalog.get_table(setup, "people")
     assert [(c.name, c.type, c.not_null, c.default, c.options) for c in t.columns] == [
-        ("id", "INT", False, None, {}),
-        ("name", "VARCHAR(40)", True, "'x'", {"column_name": "nm"}),
-        ("age", "SMALLINT", True, None, {"column_name": "years"}),
+        ("id", "integer", False, None, {}),
+        ("name", "varchar(40)", True, "'x'", {"column_name": "nm"}),
+        ("age", "smallint", True, None, {"column_name": "years"}),
     ]
     assert t.options == {"dataset": "people", "mode": "fast"}
     info = setup.execute("PRAGMA table_info(people)").fetchall()
     assert [(r[1], r[2], r[3]) for r in info] == [
-        ("id", "INT", 0),
-        ("name", "VARCHAR(40)", 1),
-        ("age", "SMALLINT", 1),
+        ("id", "INTEGER", 0),
+        ("name", "varchar(40)", 1),
+        ("age", "smallint", 1),
     ]
     setup.execute("ALTER FOREIGN TABLE people ALTER name DROP DEFAULT, DROP COLUMN age")
     setup.execute("ALTER FOREIGN TABLE people RENAME COLUMN name TO full_name")

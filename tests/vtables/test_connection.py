@@ -213,7 +213,7 @@ def test_views(conn):
     ]
     assert conn.execute(
         "SELECT column_name, data_type, is_nullable FROM sqlmed_foreign_table_columns"
-    ).fetchall() == [("id", "INT", "NO"), ("name", "TEXT", "YES")]
+    ).fetchall() == [("id", "integer", "NO"), ("name", "text", "YES")]
     conn.execute("ALTER FOREIGN TABLE people ALTER name OPTIONS (column_name 'n')")
     assert conn.execute("SELECT * FROM sqlmed_column_options").fetchall() == [
         ("people", "name", "column_name", "n")

@@ -402,4 +402,4 @@ def test_bad_value_names_table_column_row_and_value(typed):
         typed.execute("SELECT i FROM tt").fetchall()
     text = str(info.value)
     assert 'foreign table "tt"' in text and 'column "i"' in text and "row 3" in text
-    assert "'forty'" in text and "BIGINT" in text
+    assert "'forty'" in text and "bigint" in text

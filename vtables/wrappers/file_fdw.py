@@ -1,0 +1,809 @@
+"""file_fdw: read CSV and text files as foreign tables, like PostgreSQL's file_fdw.
+
+Purpose
+-------
+Reads a data file in the format PostgreSQL's ``COPY FROM`` reads (``text`` or
+``csv``) as a read-only foreign table.  The file is streamed line by line:
+memory use does not grow with the file.  gzip-compressed files are read
+transparently.  The file's fields map to the table's columns in order; values
+are converted to the declared column types.  Quals, ORDER BY and LIMIT are
+never pushed down: every scan reads the whole file and SQLite filters.
+
+Reading commands' output (``program``) is refused: a database file must never
+be able to make the program that opens it run commands.
+
+Options
+-------
+Server:
+
+- ``directory``: the directory relative ``filename`` values resolve against
+  (default: the directory of the database file; for an in-memory database,
+  the current working directory).
+
+Foreign table:
+
+- ``filename`` (required): the file to read; relative paths resolve against
+  the server's ``directory``.  A name ending in ``.gz``, or a file starting
+  with the gzip magic bytes, is decompressed on the fly.
+- ``format``: ``text`` (default) or ``csv``.
+- ``header``: ``false`` (default), ``true`` (skip the first line) or
+  ``match`` (the first line must name the columns, in order; a column's
+  ``column_name`` option gives the name to expect).
+- ``delimiter``: one character; tab for text, comma for csv.
+- ``quote``: csv only, one character (default ``"``).
+- ``escape``: csv only, one character (default: the quote character).
+- ``null``: the string that means NULL; ``\\N`` for text, an unquoted empty
+  string for csv.
+- ``encoding``: the file's encoding (default ``utf-8``; any ASCII-compatible
+  Python codec or PostgreSQL encoding name such as ``LATIN1`` or ``WIN1252``).
+  A UTF-8 byte order mark at the start of the file is skipped.
+- ``on_error``: ``stop`` (default) fails the scan at the first bad row;
+  ``ignore`` skips rows whose values do not convert to the column type, and
+  also rows with the wrong number of fields, undecodable bytes or an
+  unterminated quote (PostgreSQL 17 skips only the former).
+
+Column (csv only):
+
+- ``force_not_null``: never match this column's value against the null
+  string (an empty field reads as ``''``).
+- ``force_null``: match the value against the null string even when quoted.
+- ``column_name``: the name the header line uses for the column
+  (``header 'match'``).
+
+Text format follows ``COPY``: tab-separated, ``\\N`` is NULL, backslash escapes
+(``\\t \\n \\r \\b \\f \\v \\\\``, octal ``\\123`` and hex ``\\x41``), a line with
+just ``\\.`` ends the data.  CSV follows ``COPY ... CSV``: quoted fields may
+hold delimiters, quotes (doubled, or preceded by ``escape``) and newlines;
+the null string matches only unquoted values.
+
+Example
+-------
+::
+
+    CREATE EXTENSION file_fdw;
+    CREATE SERVER files FOREIGN DATA WRAPPER file_fdw
+        OPTIONS (directory '/srv/data');
+    CREATE FOREIGN TABLE measurements (
+        station text,
+        taken date,
+        value numeric OPTIONS (force_not_null 'true')
+    ) SERVER files
+      OPTIONS (filename 'measurements.csv.gz', format 'csv', header 'match');
+    SELECT station, avg(value) FROM measurements GROUP BY station;
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
+from typing import Any
+
+from .. import types
+from ..errors import FeatureNotSupportedError, InvalidOptionError, WrapperError
+from ..wrapper import ForeignDataWrapper, OptionSpec, Qual, SortKey, parse_bool
+
+logger = logging.getLogger(__name__)
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BUFFER = 1 << 16
+_SAMPLE = 1 << 16
+# Characters COPY refuses as a text-format delimiter (they mean something after a backslash).
+_TEXT_BAD_DELIMITERS = "\\.abcdefghijklmnopqrstuvwxyz0123456789"
+_CSV_ONLY = ("quote", "escape")
+# PostgreSQL encoding names Python does not know under the same spelling.
+_PG_ENCODINGS = {
+    "unicode": "utf-8",
+    "sql_ascii": "ascii",
+    "latin1": "latin-1",
+    "win866": "cp866",
+    "win874": "cp874",
+    "alt": "cp866",
+    "koi8": "koi8-r",
+    "koi8r": "koi8-r",
+    "koi8u": "koi8-u",
+    "mskanji": "shift_jis",
+    "shiftjis": "shift_jis",
+    "win": "cp1251",
+    "tcvn": "cp1258",
+    "abc": "cp1258",
+}
+# Bytes every supported encoding must spell like ASCII: lines split on b"\n".
+_ASCII_PROBE = "\n\r\t ,;|\"'\\.0123456789ABCabcNx"
+
+
+def python_encoding(name: str) -> str:
+    """The Python codec for an encoding name (Python or PostgreSQL spelling).
+
+    ValueError if unknown or not ASCII-compatible (lines are split on ``\\n``
+    bytes, so UTF-16 and the like cannot be read).
+    """
+    key = name.strip().lower()
+    candidate = _PG_ENCODINGS.get(key.replace("-", "").replace("_", ""), key)
+    if candidate.startswith("win") and candidate[3:].isdigit():
+        candidate = "cp" + candidate[3:]
+    try:
+        codec = codecs.lookup(candidate)
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r}") from None
+    try:
+        ascii_ok = _ASCII_PROBE.encode(codec.name) == _ASCII_PROBE.encode("ascii")
+    except UnicodeError:
+        ascii_ok = False
+    if not ascii_ok:
+        raise ValueError(f"encoding {name!r} is not ASCII-compatible")
+    return codec.name
+
+
+def _header_choice(value: str) -> str:
+    if value.strip().lower() == "match":
+        return "match"
+    try:
+        return "true" if parse_bool(value) else "false"
+    except ValueError:
+        raise ValueError('expected a boolean or "match"') from None
+
+
+def _table_problems(options: Mapping[str, str]) -> str | None:
+    """What COPY would refuse in this combination of table options, or None."""
+    fmt = options.get("format", "text")
+    csv_mode = fmt == "csv"
+    for key in _CSV_ONLY:
+        if key in options and not csv_mode:
+            return f"COPY {key} available only in CSV mode"
+    delimiter = options.get("delimiter", "," if csv_mode else "\t")
+    quote = options.get("quote", '"')
+    escape = options.get("escape", quote)
+    null = options.get("null", "" if csv_mode else "\\N")
+    if len(delimiter) != 1:
+        return "COPY delimiter must be a single one-byte character"
+    if delimiter in "\r\n":
+        return "COPY delimiter cannot be newline or carriage return"
+    if "\r" in null or "\n" in null:
+        return "COPY null representation cannot use newline or carriage return"
+    if not csv_mode and delimiter in _TEXT_BAD_DELIMITERS:
+        return f'COPY delimiter cannot be "{delimiter}"'
+    if csv_mode:
+        if len(quote) != 1:
+            return "COPY quote must be a single one-byte character"
+        if len(escape) != 1:
+            return "COPY escape must be a single one-byte character"
+        if delimiter == quote:
+            return "COPY delimiter and quote must be different"
+        if quote in null:
+            return "CSV quote character must not appear in the NULL specification"
+    if delimiter in null:
+        return "COPY delimiter character must not appear in the NULL specification"
+    if "header" in options:
+        try:
+            _header_choice(options["header"])
+        except ValueError:
+            return f'header requires a Boolean value or "match", not {options["header"]!r}'
+    if "encoding" in options:
+        try:
+            python_encoding(options["encoding"])
+        except ValueError as err:
+            return f'argument to option "encoding" must be a valid encoding name: {err}'
+    return None
+
+
+@dataclass
+class _Config:
+    """Everything a scan needs, worked out once per wrapper instance."""
+
+    path: str
+    csv: bool
+    header: str
+    delimiter: str
+    quote: str
+    escape: str
+    null: str
+    encoding: str
+    ignore: bool
+    names: list[str]
+    header_names: list[str]
+    force_not_null: list[bool]
+    force_null: list[bool]
+    gzip: bool = False
+
+
+class _RowError(Exception):
+    """A bad row: the message, and the column (index) and value when known."""
+
+    def __init__(self, message: str, column: int | None = None, value: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.column = column
+        self.value = value
+        self.line: int | None = None
+
+
+class _Restart(Exception):
+    """Re-read the file from ``line`` on, decoding each line by itself."""
+
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _Undecodable(str):
+    """Stands for a line whose bytes do not decode; its text is the format's special
+    character, so that the fast path always hands it to the slow path."""
+
+    error: str = ""
+
+
+_END = object()  # the text format's end-of-data marker line (\.)
+
+_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))", re.S)
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _unescape(field: str, encoding: str) -> str:
+    """The value of a text-format field holding backslash escapes."""
+    high = False
+
+    def repl(m: re.Match) -> str:
+        nonlocal high
+        octal, hexa, char = m.groups()
+        if char is not None:
+            return _SIMPLE_ESCAPES.get(char, char)
+        code = int(octal, 8) & 0o377 if octal is not None else int(hexa, 16)
+        if code < 0x80:
+            return chr(code)
+        high = True
+        return chr(0xDC00 + code)  # a raw byte, as the surrogateescape handler spells it
+
+    out = _ESCAPE.sub(repl, field)
+    if high:
+        try:
+            out = out.encode(encoding, "surrogateescape").decode(encoding)
+        except UnicodeError as err:
+            raise _RowError(f'invalid byte sequence for encoding "{encoding}": {err}') from None
+    return out
+
+
+def _size_text(size: int) -> str:
+    if size < 1000:
+        return f"{size} B"
+    for unit in ("kB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            return f"{size:.1f} {unit}"
+    return ""  # pragma: no cover
+
+
+class FileFdw(ForeignDataWrapper):
+    """PostgreSQL's file_fdw: read-only foreign tables over text and CSV files."""
+
+    name = "file_fdw"
+    version = "1.0"
+    option_specs = (
+        OptionSpec("directory", {"server"}, doc="directory relative filenames resolve against"),
+        OptionSpec("filename", {"table"}, required=True, doc="the file to read"),
+        OptionSpec("format", {"table"}, choices=("text", "csv"), default="text"),
+        OptionSpec("header", {"table"}, default="false", doc="true, false or match"),
+        OptionSpec("delimiter", {"table"}, doc="one character (tab for text, comma for csv)"),
+        OptionSpec("quote", {"table"}, doc='csv quote character (default ")'),
+        OptionSpec("escape", {"table"}, doc="csv escape character (default: the quote)"),
+        OptionSpec("null", {"table"}, doc="the null string (\\N for text, empty for csv)"),
+        OptionSpec("encoding", {"table"}, default="utf-8", doc="the file's encoding"),
+        OptionSpec("on_error", {"table"}, choices=("stop", "ignore"), default="stop"),
+        OptionSpec("force_not_null", {"column"}, bool, default=False),
+        OptionSpec("force_null", {"column"}, bool, default=False),
+        OptionSpec("column_name", {"column"}, doc="the column's name in the header line"),
+    )
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self._config: _Config | None = None
+        self._estimated: tuple[tuple, float] | None = None
+        #: Rows the last completed scan skipped (on_error 'ignore').
+        self.skipped_rows = 0
+
+    # ---------------------------------------------------------- options
+
+    @classmethod
+    def validate(cls, kind: str, options: Mapping[str, str], *, object_name: str) -> None:
+        if "program" in options:
+            raise FeatureNotSupportedError(
+                'file_fdw option "program" is not supported',
+                detail="Running commands named in a database file would let whoever wrote "
+                "the file run programs as the user who opens it.",
+                hint="Use filename, with a file the command wrote beforehand.",
+            )
+        super().validate(kind, options, object_name=object_name)
+        if kind == "table":
+            problem = _table_problems(options)
+            if problem:
+                raise InvalidOptionError(f'foreign table "{object_name}": {problem}')
+
+    def _resolve(self) -> str:
+        filename = os.path.expanduser(self.options["filename"])
+        if os.path.isabs(filename):
+            return os.path.normpath(filename)
+        base = os.path.dirname(os.path.abspath(self.database_path)) if self.database_path else ""
+        directory = self.options.get("directory")
+        if directory:
+            base = os.path.join(base or os.getcwd(), os.path.expanduser(directory))
+        return os.path.abspath(os.path.join(base or os.getcwd(), filename))
+
+    def config(self) -> _Config:
+        if self._config is not None:
+            return self._config
+        options = self.options
+        if "program" in options:
+            self.validate("table", options, object_name=self.table_name)
+        if "filename" not in options:
+            raise InvalidOptionError(f'option "filename" is required for foreign table "{self}"')
+        problem = _table_problems(options)
+        if problem:
+            raise InvalidOptionError(f'foreign table "{self.table_name}": {problem}')
+        csv_mode = options.get("format", "text") == "csv"
+        names = list(self.columns)
+        force_not_null, force_null = [], []
+        for col in self.columns.values():
+            for key, flags in (("force_not_null", force_not_null), ("force_null", force_null)):
+                flag = parse_bool(col.options.get(key, "false"))
+                if flag and not csv_mode:
+                    raise InvalidOptionError(
+                        f'foreign table "{self.table_name}", column "{col.name}": '
+                        f"COPY {key} available only in CSV mode"
+                    )
+                flags.append(flag)
+        quote = options.get("quote", '"')
+        path = self._resolve()
+        self._config = _Config(
+            path=path,
+            csv=csv_mode,
+            header=_header_choice(options.get("header", "false")),
+            delimiter=options.get("delimiter", "," if csv_mode else "\t"),
+            quote=quote,
+            escape=options.get("escape", quote),
+            null=options.get("null", "" if csv_mode else "\\N"),
+            encoding=python_encoding(options.get("encoding", "utf-8")),
+            ignore=options.get("on_error", "stop") == "ignore",
+            names=names,
+            header_names=[c.options.get("column_name", c.name) for c in self.columns.values()],
+            force_not_null=force_not_null,
+            force_null=force_null,
+        )
+        return self._config
+
+    def __str__(self) -> str:
+        return self.table_name or "?"
+
+    # ------------------------------------------------------------ files
+
+    def _is_gzip(self, path: str) -> bool:
+        if path.endswith(".gz"):
+            return True
+        with open(path, "rb") as f:
+            return f.read(2) == _GZIP_MAGIC
+
+    def _check_file(self, cfg: _Config) -> None:
+        try:
+            cfg.gzip = self._is_gzip(cfg.path)
+        except FileNotFoundError:
+            raise WrapperError(
+                f'foreign table "{self.table_name}": file "{cfg.path}" does not exist',
+                hint=self._where_hint(),
+            ) from None
+        except IsADirectoryError:
+            raise WrapperError(
+                f'foreign table "{self.table_name}": "{cfg.path}" is a directory'
+            ) from None
+        except OSError as err:
+            raise WrapperError(
+                f'foreign table "{self.table_name}": could not open file "{cfg.path}": '
+                f"{err.strerror or err}"
+            ) from None
+
+    def _where_hint(self) -> str:
+        if os.path.isabs(os.path.expanduser(self.options["filename"])):
+            return ""
+        if self.options.get("directory"):
+            return "Relative filenames resolve against the server's directory option."
+        if self.database_path:
+            return "Relative filenames resolve against the database file's directory."
+        return "Relative filenames resolve against the current directory (in-memory database)."
+
+    def _open_text(self, cfg: _Config):
+        encoding = "utf-8-sig" if cfg.encoding == "utf-8" else cfg.encoding
+        if cfg.gzip:
+            return gzip.open(cfg.path, "rt", encoding=encoding, newline="\n")
+        return open(cfg.path, encoding=encoding, newline="\n", buffering=_BUFFER)
+
+    def _open_binary(self, cfg: _Config):
+        if cfg.gzip:
+            return gzip.open(cfg.path, "rb")
+        return open(cfg.path, "rb", buffering=_BUFFER)
+
+    @staticmethod
+    def _decoded(raw: Any, encoding: str, special: str, first: int) -> Iterator[str]:
+        """Lines decoded one at a time; a line that does not decode becomes an
+        ``_Undecodable`` carrying the error."""
+        for number, line in enumerate(raw, first):
+            try:
+                text = line.decode(encoding)
+            except UnicodeDecodeError as err:
+                bad = _Undecodable(special)
+                bad.error = (
+                    f'invalid byte sequence for encoding "{encoding}": '
+                    f"0x{line[err.start : err.end].hex()} at byte {err.start + 1} of the line"
+                )
+                yield bad
+                continue
+            if number == 1 and encoding == "utf-8" and text.startswith("\ufeff"):
+                text = text[1:]
+            yield text
+
+    # ----------------------------------------------------------- parsing
+
+    def _text_record(self, cfg: _Config, line: str, n: int, it: Iterator) -> tuple[Any, int]:
+        """A text-format record holding backslashes: (its list of values, or _END;
+        its last line number)."""
+        if type(line) is _Undecodable:
+            raise _RowError(line.error)
+        body = line.rstrip("\r\n")
+        # A backslash before the newline makes the newline part of the data.
+        while line.endswith("\n") and (len(body) - len(body.rstrip("\\"))) % 2 == 1:
+            try:
+                n, line = next(it)
+            except StopIteration:
+                break
+            if type(line) is _Undecodable:
+                raise _RowError(line.error)
+            body = body + "\n" + line.rstrip("\r\n")
+        if body == "\\.":
+            return _END, n
+        delimiter = cfg.delimiter
+        fields = []
+        start = 0
+        for m in re.finditer(r"\\.|" + re.escape(delimiter), body, re.S):
+            if m.group() == delimiter:
+                fields.append(body[start : m.start()])
+                start = m.end()
+        fields.append(body[start:])
+        null = cfg.null
+        values: list[Any] = []
+        for i, field in enumerate(fields):
+            if field == null:
+                values.append(None)
+            elif "\\" in field:
+                try:
+                    values.append(_unescape(field, cfg.encoding))
+                except _RowError as err:
+                    err.column, err.value = i, field
+                    raise
+            else:
+                values.append(field)
+        return values, n
+
+    def _csv_record(self, cfg: _Config, line: str, n: int, it: Iterator) -> tuple[list, int]:
+        """A CSV record holding quotes (it may span lines): (its list of values,
+        its last line number)."""
+        if type(line) is _Undecodable:
+            raise _RowError(line.error)
+        d, q, e = cfg.delimiter, cfg.quote, cfg.escape
+        null, force_nn, force_null = cfg.null, cfg.force_not_null, cfg.force_null
+        ncols = len(cfg.names)
+        body = line.rstrip("\r\n")
+        eol = line[len(body) :]
+        values: list[Any] = []
+        pos = 0
+        while True:  # one field
+            pieces = []
+            saw_quote = False
+            while True:  # an unquoted stretch, then maybe a quoted one
+                jd = body.find(d, pos)
+                jq = body.find(q, pos)
+                if jq == -1 or (jd != -1 and jd < jq):
+                    end = len(body) if jd == -1 else jd
+                    pieces.append(body[pos:end])
+                    pos = end
+                    break
+                pieces.append(body[pos:jq])
+                pos = jq + 1
+                saw_quote = True
+                while True:  # inside quotes
+                    j = body.find(q, pos)
+                    if e != q:
+                        je = body.find(e, pos)
+                        if je != -1 and (j == -1 or je < j):
+                            j = je
+                    if j == -1:  # the value goes on past the end of this line
+                        pieces.append(body[pos:])
+                        pieces.append(eol)
+                        try:
+                            n, line = next(it)
+                        except StopIteration:
+                            raise _RowError(
+                                "unterminated CSV quoted field",
+                                len(values),
+                                "".join(pieces)[:60],
+                            ) from None
+                        if type(line) is _Undecodable:
+                            raise _RowError(line.error, len(values))
+                        body = line.rstrip("\r\n")
+                        eol = line[len(body) :]
+                        pos = 0
+                        continue
+                    c = body[j]
+                    if c == e and j + 1 < len(body) and body[j + 1] in (q, e):
+                        pieces.append(body[pos:j])
+                        pieces.append(body[j + 1])
+                        pos = j + 2
+                    elif c == q:
+                        pieces.append(body[pos:j])
+                        pos = j + 1
+                        break
+                    else:  # an escape character not escaping anything
+                        pieces.append(body[pos : j + 1])
+                        pos = j + 1
+            value = "".join(pieces)
+            i = len(values)
+            if value == null and i < ncols:
+                if (not saw_quote and not force_nn[i]) or (saw_quote and force_null[i]):
+                    value = None
+            elif value == null and not saw_quote:
+                value = None
+            values.append(value)
+            if pos >= len(body):
+                return values, n
+            pos += 1  # past the delimiter
+
+    def _null_fast(self, cfg: _Config, values: list) -> list:
+        """Apply the null string to an unquoted record's fields."""
+        null = cfg.null
+        force = cfg.force_not_null
+        if not any(force):
+            return [None if v == null else v for v in values]
+        return [None if v == null and not force[i] else v for i, v in enumerate(values)]
+
+    def _count_error(self, cfg: _Config, values: list) -> _RowError:
+        ncols = len(cfg.names)
+        if len(values) > ncols:
+            return _RowError("extra data after last expected column", ncols, values[ncols])
+        name = cfg.names[len(values)]
+        return _RowError(f'missing data for column "{name}"', len(values))
+
+    def _fail(self, cfg: _Config, err: _RowError, line: int) -> WrapperError:
+        where = f'foreign table "{self.table_name}", file "{cfg.path}", line {line}'
+        if err.column is not None and err.column < len(cfg.names):
+            where += f', column "{cfg.names[err.column]}"'
+        message = f"{where}: {err.message}"
+        if err.value is not None:
+            shown = err.value if len(err.value) <= 80 else err.value[:77] + "..."
+            message += f': "{shown}"'
+        return WrapperError(message)
+
+    def _check_header(self, cfg: _Config, values: list, line: int) -> None:
+        expected = cfg.header_names
+        if len(values) != len(expected):
+            raise self._fail(
+                cfg,
+                _RowError(
+                    f"wrong number of fields in header line: got {len(values)}, "
+                    f"expected {len(expected)}"
+                ),
+                line,
+            )
+        for i, (got, want) in enumerate(zip(values, expected, strict=True)):
+            if got is None:
+                problem = f'got null value ("{cfg.null}"), expected "{want}"'
+            elif got != want:
+                problem = f'got "{got}", expected "{want}"'
+            else:
+                continue
+            raise self._fail(
+                cfg,
+                _RowError(f"column name mismatch in header line field {i + 1}: {problem}"),
+                line,
+            )
+
+    # ------------------------------------------------------------ scans
+
+    def scan(
+        self,
+        quals: list[Qual],
+        columns: list[str],
+        sortkeys: list[SortKey] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Iterator[Any]:
+        cfg = self.config()
+        self._check_file(cfg)
+        index = {name: i for i, name in enumerate(cfg.names)}
+        wanted = [index[c] for c in columns]
+        conversions = []
+        for k, name in enumerate(columns):
+            if types.family(self.columns[name].type) not in ("text", "any"):
+                conversions.append((k, types.converter(self.columns[name].type)))
+        return self._rows(cfg, wanted, conversions)
+
+    def _rows(self, cfg: _Config, wanted: list[int], conversions: list) -> Iterator[Any]:
+        ignore = cfg.ignore
+        ncols = len(cfg.names)
+        ndelims = ncols - 1
+        delim = cfg.delimiter
+        special = cfg.quote if cfg.csv else "\\"
+        record = self._csv_record if cfg.csv else self._text_record
+        # The null string the fast path (no quote / no backslash in the line) must test.
+        fast_null = None if special in cfg.null else cfg.null
+        full = wanted == list(range(ncols))
+        count_only = not wanted
+        getter = itemgetter(*wanted) if len(wanted) > 1 else None
+        single = wanted[0] if len(wanted) == 1 else None
+
+        header_pending = cfg.header != "false"
+        skipped = 0
+        n = 0  # the first line of the current record
+        last = 0  # the last line of the latest record read by the slow path
+        f = self._open_text(cfg)
+        it = enumerate(f, 1)
+        try:
+            while True:
+                try:
+                    if header_pending:
+                        first = next(it, None)
+                        if first is None:
+                            return
+                        n, line = first
+                        try:
+                            values, last = record(cfg, line, n, it)
+                        except UnicodeDecodeError:
+                            raise _Restart(n) from None
+                        except _RowError as err:
+                            raise self._fail(cfg, err, n) from None
+                        if values is _END:
+                            return
+                        if cfg.header == "match":
+                            self._check_header(cfg, values, n)
+                        header_pending = False
+                    for n, line in it:
+                        try:
+                            if special not in line:
+                                if count_only:
+                                    if line.count(delim) != ndelims:
+                                        raise self._count_error(
+                                            cfg, line.rstrip("\r\n").split(delim)
+                                        )
+                                    yield ()
+                                    continue
+                                values = line.rstrip("\r\n").split(delim)
+                                if len(values) != ncols:
+                                    raise self._count_error(cfg, values)
+                                if fast_null is not None and fast_null in values:
+                                    values = self._null_fast(cfg, values)
+                            else:
+                                try:
+                                    values, last = record(cfg, line, n, it)
+                                except UnicodeDecodeError:
+                                    raise _Restart(n) from None
+                                if values is _END:
+                                    return
+                                if len(values) != ncols:
+                                    raise self._count_error(cfg, values)
+                                if count_only:
+                                    yield ()
+                                    continue
+                            if full:
+                                row = values
+                            elif getter is not None:
+                                row = list(getter(values))
+                            else:
+                                row = [values[single]]
+                            if conversions:
+                                k = 0
+                                try:
+                                    for k, convert in conversions:
+                                        v = row[k]
+                                        if v is not None:
+                                            row[k] = convert(v)
+                                except (ValueError, TypeError, ArithmeticError) as err:
+                                    raise self._conversion_error(cfg, wanted[k], row[k], err)
+                            yield row
+                        except _RowError as err:
+                            if ignore:
+                                skipped += 1
+                                continue
+                            raise self._fail(cfg, err, n) from None
+                    return
+                except (UnicodeDecodeError, _Restart) as err:
+                    # Bulk decoding met bytes that do not decode.  Read on from the first
+                    # record not yet returned, decoding line by line to find the bad one.
+                    if isinstance(err, _Restart):
+                        resume = err.line
+                    else:
+                        resume = max(n, last) + 1
+                    f.close()
+                    f = self._open_binary(cfg)
+                    if resume > 1:
+                        next(islice(f, resume - 2, resume - 1), None)
+                    it = enumerate(self._decoded(f, cfg.encoding, special, resume), resume)
+                    n = last = resume - 1
+        finally:
+            f.close()
+            self.skipped_rows = skipped
+            if skipped:
+                logger.info(
+                    'foreign table "%s": %d row%s skipped (on_error ignore), file "%s"',
+                    self.table_name,
+                    skipped,
+                    " was" if skipped == 1 else "s were",
+                    cfg.path,
+                )
+
+    def _conversion_error(self, cfg: _Config, column: int, value: Any, err: Exception):
+        declared = self.columns[cfg.names[column]].type
+        return _RowError(f"invalid input for type {declared} ({err})", column, value)
+
+    # --------------------------------------------------------- planning
+
+    def _stats(self) -> tuple[float, int, bool] | None:
+        """(estimated rows, file size, gzip) of the file, or None if unreadable."""
+        try:
+            cfg = self.config()
+            st = os.stat(cfg.path)
+        except (OSError, InvalidOptionError):
+            return None
+        key = (cfg.path, st.st_mtime_ns, st.st_size)
+        if self._estimated is not None and self._estimated[0] == key:
+            return self._estimated[1]
+        try:
+            is_gzip = self._is_gzip(cfg.path)
+            size = st.st_size
+            if is_gzip:
+                with open(cfg.path, "rb") as raw:
+                    raw.seek(max(size - 4, 0))
+                    isize = int.from_bytes(raw.read(4), "little")
+                # ISIZE is the uncompressed size modulo 2**32.
+                size = isize if isize >= size else size * 5
+            with self._open_binary(cfg) as f:
+                sample = f.read(_SAMPLE)
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
+        lines = sample.count(b"\n") or 1
+        width = len(sample) / lines if sample else 1
+        rows = max(size / max(width, 1.0), 1.0)
+        if self._config.header != "false":
+            rows = max(rows - 1, 1.0)
+        stats = (rows, st.st_size, is_gzip)
+        self._estimated = (key, stats)
+        return stats
+
+    def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:
+        # Quals are not used: the whole file is read whatever they are, so every plan
+        # costs the same and SQLite has no reason to scan the file more than once.
+        stats = self._stats()
+        rows = stats[0] if stats else 1000.0
+        per_row = 1.0 + len(columns) / max(len(self.columns), 1)
+        return rows, 100.0 + rows * per_row
+
+    def explain(
+        self,
+        quals: list[Qual],
+        columns: list[str],
+        sortkeys: list[SortKey] | None,
+        limit: int | None,
+        offset: int | None,
+    ) -> str:
+        try:
+            cfg = self.config()
+        except InvalidOptionError as err:
+            return f"file {self.options.get('filename')} ({err.message})"
+        parts = [f"format {'csv' if cfg.csv else 'text'}", f"header {cfg.header}"]
+        stats = self._stats()
+        if stats is None:
+            parts.append("not found" if not os.path.exists(cfg.path) else "unreadable")
+        else:
+            if stats[2]:
+                parts.append("gzip")
+            parts.append(_size_text(stats[1]))
+        return f"file {cfg.path} ({', '.join(parts)})"
