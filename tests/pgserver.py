@@ -1,0 +1,148 @@
+"""A throwaway PostgreSQL server for tests and benchmarks.
+
+Finds the server binaries (``pg_config --bindir``, then Debian's usual
+place), runs ``initdb`` in a temporary directory (as the ``postgres`` OS user
+when we are root, since PostgreSQL refuses to run as root) and starts it on a
+free loopback port.  Nothing here skips: when the binaries are missing,
+``PostgresServer()`` raises.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def find_bindir() -> str:
+    candidates = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        candidates.append(out.stdout.strip())
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for bindir in candidates:
+        if bindir and os.path.exists(os.path.join(bindir, "initdb")):
+            return bindir
+    raise RuntimeError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found; install the postgresql package"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.bindir = find_bindir()
+        self.root = tempfile.mkdtemp(prefix="sqlmed-pg-")
+        os.chmod(self.root, 0o755)
+        self.data = os.path.join(self.root, "data")
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync")
+        self._run(
+            "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            os.path.join(self.root, "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
+        )
+        self.host = "127.0.0.1"
+
+    def _run(self, tool: str, *args: str) -> str:
+        cmd = [os.path.join(self.bindir, tool), *args]
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {out.stderr or out.stdout}")
+        return out.stdout
+
+    def psql(self, sql: str, dbname: str = "postgres") -> str:
+        cmd = [
+            os.path.join(self.bindir, "psql")
+            if os.path.exists(os.path.join(self.bindir, "psql"))
+            else "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            dbname,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql failed: {out.stderr}")
+        return out.stdout
+
+    def timed(self, sql: str, dbname: str = "postgres") -> float:
+        """Seconds the server spent on ``sql`` (psql's \\timing, the last statement)."""
+        cmd = [
+            "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            dbname,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-o",
+            "/dev/null",
+        ]
+        script = "\\timing on\n" + sql.rstrip(";") + ";\n"
+        out = subprocess.run(cmd, input=script, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql failed: {out.stderr}")
+        times = [
+            float(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("Time:")
+        ]
+        return times[-1] / 1000.0
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    with PostgresServer() as pg:
+        print(pg.psql("SELECT version()").strip(), f"({time.perf_counter() - start:.1f}s)")
