@@ -384,6 +384,9 @@ class Cursor:
         limit = constraintargs[plan["limit"] - 1] if plan["limit"] else None
         offset = constraintargs[plan["offset"] - 1] if plan["offset"] else None
         self.positions = {c: (i, names[c]) for i, c in enumerate(used)}
+        self.slot: list[int] = [0] * len(names)  # column number -> index in a tuple row
+        for i, c in enumerate(used):
+            self.slot[c] = i
         self.count = 0
         self.seen = {}
         self.rows = self._guard(lambda: iter(wrapper.scan(quals, columns, sortkeys, limit, offset)))
@@ -441,7 +444,8 @@ class Cursor:
         return row[where[0]]
 
     def Column(self, number: int) -> Any:
-        value = self._raw(number)
+        row = self.row
+        value = row[self.slot[number]] if type(row) is tuple else self._raw(number)
         if value is None or type(value) in self.table.natives[number]:
             return value
         try:
@@ -456,8 +460,13 @@ class Cursor:
 
     def Next(self) -> None:
         self.current_rowid = None
-        self.row = self._guard(lambda: next(self.rows, None))
         self.count += 1
+        try:
+            self.row = next(self.rows, None)
+        except SQLMedError:
+            raise
+        except Exception as err:
+            raise WrapperError(f'foreign table "{self.table.name}": {err}') from err
 
     def Close(self) -> None:
         self.rows = iter(())

@@ -96,7 +96,14 @@ def _numeric(v: Any) -> int | float:
     if isinstance(v, (bytes, bytearray)):
         v = v.decode()
     if isinstance(v, str):
-        v = decimal.Decimal(v.strip())
+        if "_" in v:  # Python reads 1_000 as a number; SQL does not
+            raise ValueError("not a number")
+        try:
+            out = int(v)
+        except ValueError:
+            v = float(v)  # what SQLite's NUMERIC affinity stores for a non-integer
+        else:
+            return out if -(2**63) <= out < 2**63 else float(out)
     if isinstance(v, float):
         return int(v) if v.is_integer() and abs(v) < 2**63 else v
     if isinstance(v, decimal.Decimal):
