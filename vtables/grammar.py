@@ -237,7 +237,8 @@ class _Parser(Postgres.Parser):
         return exp.Identifier(this="", quoted=False)  # only reached when errors are collected
 
     def _med_string(self, what: str = "a string literal") -> str:
-        if self._match(TokenType.STRING):
+        # 'text', or E'text' with backslash escapes (sqlglot's BYTE_STRING, decoded)
+        if self._match(TokenType.STRING) or self._match(TokenType.BYTE_STRING):
             return self._prev.text
         self._med_expected(what)
         return ""
@@ -269,7 +270,7 @@ class _Parser(Postgres.Parser):
                 and self._curr.token_type not in (TokenType.IDENTIFIER, TokenType.STRING)
                 and self._curr.text.upper() in ("ADD", "SET", "DROP")
                 and self._next
-                and self._next.token_type != TokenType.STRING
+                and self._next.token_type not in (TokenType.STRING, TokenType.BYTE_STRING)
             ):
                 action = self._curr.text.upper()
                 self._advance()

@@ -98,12 +98,15 @@ def _numeric(v: Any) -> int | float:
     if isinstance(v, str):
         if "_" in v:  # Python reads 1_000 as a number; SQL does not
             raise ValueError("not a number")
+        f = float(v)
+        if f != f or f in (float("inf"), float("-inf")) or not f.is_integer():
+            return f  # what SQLite's NUMERIC affinity stores for a non-integer
         try:
             out = int(v)
-        except ValueError:
-            v = float(v)  # what SQLite's NUMERIC affinity stores for a non-integer
+        except ValueError:  # "1e3", "2.0": integral values written as reals
+            v = f
         else:
-            return out if -(2**63) <= out < 2**63 else float(out)
+            return out if -(2**63) <= out < 2**63 else f
     if isinstance(v, float):
         return int(v) if v.is_integer() and abs(v) < 2**63 else v
     if isinstance(v, decimal.Decimal):

@@ -181,3 +181,9 @@ def test_syntax_errors_name_line_column_and_expected(sql, line, column, expected
     assert (err.line, err.column) == (line, column)
     assert expected in str(err)
     assert f"line {line}, column {column}" in str(err)
+
+
+def test_escape_string_values():
+    tree = grammar.parse_one("CREATE FOREIGN TABLE t (a int) SERVER s OPTIONS (delimiter E'\\t')")
+    assert tree.args["options"][0].args["value"] == "\t"
+    assert grammar.parse_one(grammar.to_sql(tree)) == tree

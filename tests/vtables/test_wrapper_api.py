@@ -40,8 +40,10 @@ def test_signatures_match_the_base_class(name):
         base = getattr(ForeignDataWrapper, method)
         mine = getattr(cls, method)
         assert _params(mine) == _params(base), f"{name}.{method} drifted from the base class"
-        assert isinstance(inspect.getattr_static(cls, method), type(
-            inspect.getattr_static(ForeignDataWrapper, method))), f"{name}.{method} kind changed"
+        assert isinstance(
+            inspect.getattr_static(cls, method),
+            type(inspect.getattr_static(ForeignDataWrapper, method)),
+        ), f"{name}.{method} kind changed"
 
 
 @pytest.mark.parametrize("name", BUILTINS)
