@@ -89,24 +89,26 @@ def _real(v: Any) -> float:
 
 def _numeric(v: Any) -> int | float:
     # SQLite's NUMERIC affinity: an integer when the value is integral, else REAL.
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, int):
-        return v
-    if isinstance(v, (bytes, bytearray)):
-        v = v.decode()
-    if isinstance(v, str):
+    if type(v) is float:
+        return int(v) if v.is_integer() and abs(v) < 2**63 else v
+    if type(v) is str:
         if "_" in v:  # Python reads 1_000 as a number; SQL does not
             raise ValueError("not a number")
         f = float(v)
-        if f != f or f in (float("inf"), float("-inf")) or not f.is_integer():
-            return f  # what SQLite's NUMERIC affinity stores for a non-integer
+        if not f.is_integer():
+            return f  # non-integral, NaN or infinite: stored as REAL
         try:
             out = int(v)
         except ValueError:  # "1e3", "2.0": integral values written as reals
             v = f
         else:
             return out if -(2**63) <= out < 2**63 else f
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return _numeric(bytes(v).decode())
     if isinstance(v, float):
         return int(v) if v.is_integer() and abs(v) < 2**63 else v
     if isinstance(v, decimal.Decimal):
@@ -240,6 +242,7 @@ _CONVERTERS: dict[str, Converter] = {
 _NATIVE: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "real": (float,),
+    "numeric": (int,),
     "text": (str,),
     "blob": (bytes,),
     "any": (int, float, str, bytes),
