@@ -316,6 +316,14 @@ def _converter(declared: str):
     return types.converter(declared)
 
 
+def _keep_equal(rows: Iterator[Any], k: int, value: int) -> Iterator[Any]:
+    return (row for row in rows if row[k] == value)
+
+
+def _keep_in(rows: Iterator[Any], k: int, values: frozenset) -> Iterator[Any]:
+    return (row for row in rows if row[k] in values)
+
+
 def _size_text(size: int) -> str:
     if size < 1000:
         return f"{size} B"
@@ -732,7 +740,21 @@ class FileFdw(ForeignDataWrapper):
             declared = self.columns[name].type
             if types.family(declared) in eager:
                 conversions.append((k, _converter(declared)))
-        return self._rows(cfg, wanted, conversions)
+        rows = self._rows(cfg, wanted, conversions)
+        # An = or IN qual on an integer column with integer values can skip rows
+        # that certainly fail it (the values were converted above); SQLite still
+        # checks the survivors, so the qual is not claimed as honoured.
+        for qual in quals:
+            if qual.column not in columns or types.family(self.columns[qual.column].type) != (
+                "integer"
+            ):
+                continue
+            k = columns.index(qual.column)
+            if qual.operator == "=" and type(qual.value) is int:
+                rows = _keep_equal(rows, k, qual.value)
+            elif qual.operator == "IN" and all(type(v) is int for v in qual.value or ()):
+                rows = _keep_in(rows, k, frozenset(qual.value or ()))
+        return rows
 
     def _rows(self, cfg: _Config, wanted: list[int], conversions: list) -> Iterator[Any]:
         ignore = cfg.ignore
