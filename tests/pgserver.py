@@ -72,11 +72,10 @@ class PostgresServer:
             raise RuntimeError(f"{tool} failed: {out.stderr or out.stdout}")
         return out.stdout
 
-    def psql(self, sql: str, dbname: str = "postgres") -> str:
+    def _psql(self, dbname: str, *args: str, script: str | None = None) -> str:
+        psql = os.path.join(self.bindir, "psql")
         cmd = [
-            os.path.join(self.bindir, "psql")
-            if os.path.exists(os.path.join(self.bindir, "psql"))
-            else "psql",
+            psql if os.path.exists(psql) else "psql",
             "-X",
             "-q",
             "-A",
@@ -91,42 +90,21 @@ class PostgresServer:
             dbname,
             "-v",
             "ON_ERROR_STOP=1",
-            "-c",
-            sql,
+            *args,
         ]
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        out = subprocess.run(cmd, input=script, capture_output=True, text=True)
         if out.returncode != 0:
             raise RuntimeError(f"psql failed: {out.stderr}")
         return out.stdout
 
+    def psql(self, sql: str, dbname: str = "postgres") -> str:
+        return self._psql(dbname, "-c", sql)
+
     def timed(self, sql: str, dbname: str = "postgres") -> float:
         """Seconds the server spent on ``sql`` (psql's \\timing, the last statement)."""
-        cmd = [
-            "psql",
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-h",
-            self.host,
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "-d",
-            dbname,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-o",
-            "/dev/null",
-        ]
         script = "\\timing on\n" + sql.rstrip(";") + ";\n"
-        out = subprocess.run(cmd, input=script, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise RuntimeError(f"psql failed: {out.stderr}")
-        times = [
-            float(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("Time:")
-        ]
+        out = self._psql(dbname, "-o", "/dev/null", script=script)
+        times = [float(line.split()[1]) for line in out.splitlines() if line.startswith("Time:")]
         return times[-1] / 1000.0
 
     def stop(self) -> None:

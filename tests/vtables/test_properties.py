@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 
-import apsw
 import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
 import vtables
+from tests.conftest import snapshot
 from vtables import grammar, sqltext
 from vtables.errors import SQLMedError, SQLMedSyntaxError
 
@@ -316,19 +316,6 @@ med_statement = st.one_of(
 
 
 # ------------------------------------------------------------------- helpers
-
-
-def snapshot(c: apsw.Connection) -> tuple:
-    """Everything a failed statement must leave untouched: schema and catalog rows."""
-    schema = c.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
-    ).fetchall()
-    rows = []
-    for (name,) in c.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'sqlmed%' ORDER BY name"
-    ).fetchall():
-        rows.append((name, sorted(map(repr, c.execute(f"SELECT * FROM {name}").fetchall()))))
-    return schema, rows
 
 
 def strict(node: object) -> object:
