@@ -191,6 +191,9 @@ class Connection(apsw.Connection):
     def close_server(self, name: str) -> None:
         """Drop cached wrapper instances and the server's shared state after a change."""
         self._wrappers.clear()
+        session = self._sessions.get(name, {})
+        if any(getattr(value, "in_transaction", False) for value in session.values()):
+            return  # a remote transaction is open: keep its connection until it ends
         for value in self._sessions.pop(name, {}).values():
             close = getattr(value, "close", None)
             if close is not None:

@@ -331,3 +331,13 @@ def test_import_limit_to_except_and_defaults(lite):
     text = vtables.dump(lite)
     fresh = vtables.connect(str(lite.filename))  # the same file, read back
     assert vtables.dump(fresh) == text
+
+
+def test_altering_the_server_mid_transaction_keeps_remote_writes(lite, remote_path):
+    lite.execute("BEGIN")
+    lite.execute("INSERT INTO items VALUES (600, 'm', NULL, NULL, 0)")
+    lite.execute("ALTER SERVER arch OPTIONS (ADD updatable 'true')")
+    lite.execute("INSERT INTO items VALUES (601, 'm', NULL, NULL, 0)")
+    lite.execute("COMMIT")
+    ids = {r[0] for r in remote_rows(remote_path)}
+    assert {600, 601} <= ids
