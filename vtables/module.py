@@ -359,6 +359,7 @@ class Cursor:
         self.count = 0
         self.positions: dict[int, Any] = {}
         self.current_rowid: int | None = None
+        self.identity_columns: tuple[str, ...] = ()
         self.seen: dict[Any, int] = {}  # occurrences of each row in this scan
         self.rowids: dict[tuple, int] = {}  # (row, occurrence) -> rowid, for this cursor
 
@@ -375,9 +376,10 @@ class Cursor:
                     value = tuple(value)
             quals.append(Qual(names[column], operator, value))
         wrapper = table.wrapper()
+        self.identity_columns = wrapper.identity_columns()
         used = plan["columns"]
         if table.writing:
-            extra = [table.index[n] for n in wrapper.identity_columns() if n in table.index]
+            extra = [table.index[n] for n in self.identity_columns if n in table.index]
             used = used + [c for c in extra if c not in used]
         columns = [names[c] for c in used]
         sortkeys = [SortKey(names[c], desc) for c, desc in plan["sort"]] or None
@@ -426,7 +428,7 @@ class Cursor:
         if rowid is None:
             table.next_rowid += 1
             rowid = self.rowids[(key, occurrence)] = table.next_rowid
-        identity_columns = table.wrapper().identity_columns()
+        identity_columns = self.identity_columns  # looked up once per Filter, not per row
         if identity_columns:
             table.identities[rowid] = {
                 name: self._raw(table.index[name]) for name in identity_columns
