@@ -360,6 +360,7 @@ class Cursor:
         self.positions: dict[int, Any] = {}
         self.current_rowid: int | None = None
         self.identity_columns: tuple[str, ...] = ()
+        self.trusted = False  # the wrapper's tuples hold storage-format values
         self.seen: dict[Any, int] = {}  # occurrences of each row in this scan
         self.rowids: dict[tuple, int] = {}  # (row, occurrence) -> rowid, for this cursor
 
@@ -377,6 +378,7 @@ class Cursor:
             quals.append(Qual(names[column], operator, value))
         wrapper = table.wrapper()
         self.identity_columns = wrapper.identity_columns()
+        self.trusted = wrapper.coerces_values
         used = plan["columns"]
         if table.writing:
             extra = [table.index[n] for n in self.identity_columns if n in table.index]
@@ -447,7 +449,12 @@ class Cursor:
 
     def Column(self, number: int) -> Any:
         row = self.row
-        value = row[self.slot[number]] if type(row) is tuple else self._raw(number)
+        if type(row) is tuple:
+            value = row[self.slot[number]]
+            if self.trusted:
+                return value
+        else:
+            value = self._raw(number)
         if value is None or type(value) in self.table.natives[number]:
             return value
         try:

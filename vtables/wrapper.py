@@ -169,6 +169,10 @@ class ForeignDataWrapper:
     option_specs: ClassVar[tuple[OptionSpec, ...]] = ()
     #: Column(s) identifying a row for UPDATE and DELETE; None: read-only.
     rowid_column: ClassVar[str | tuple[str, ...] | None] = None
+    #: True when ``scan`` yields tuples whose values already have the storage
+    #: format of their declared types (what ``vtables.types.converter`` gives):
+    #: the module then passes them to SQLite without looking at them.
+    coerces_values: ClassVar[bool] = False
 
     #: Set by the connection after construction: where the wrapper serves.
     table_name: str = ""

@@ -15,6 +15,7 @@ import pytest
 
 import vtables
 from vtables import FeatureNotSupportedError, InvalidOptionError, WrapperError
+from vtables.wrappers import file_fdw
 from vtables.wrappers.file_fdw import FileFdw, python_encoding
 
 
@@ -435,7 +436,7 @@ def test_on_error_ignore_skips_bad_rows(files, tmp_path, caplog):
 def test_bad_values_of_other_types_with_on_error_stop(files, tmp_path):
     path = write(tmp_path / "d.csv", "2024-01-01\nnot a date\n")
     create(files, "d", "d date", filename=path, format="csv")
-    with pytest.raises(WrapperError, match=r'column "d", row 2: cannot convert .not a date'):
+    with pytest.raises(WrapperError, match=r'line 2, column "d": invalid input for type date'):
         rows(files, "SELECT * FROM d")
     assert rows(files, "SELECT count(*) FROM d") == [(2,)]
 
@@ -731,3 +732,103 @@ def test_csv_parsing_matches_copy_character_by_character(tmp_path, d, q, e, null
         records, unterminated = copy_csv_reference(text, d, q, e, null)
         assert got == [r for r in records if len(r) == 3], text
         assert wrapper.skipped_rows == sum(len(r) != 3 for r in records) + unterminated, text
+
+
+# ------------------------------------------------------- the batch reader
+
+BATCH_QUERIES = [
+    "SELECT * FROM big",
+    "SELECT count(*) FROM big",
+    "SELECT sum(amount), sum(id), count(day), count(flag), max(name) FROM big",
+    "SELECT id FROM big",
+    "SELECT flag, id FROM big WHERE flag",
+    "SELECT * FROM big WHERE id = 7001",
+    "SELECT * FROM big WHERE id = 12000",
+    "SELECT * FROM big WHERE id = 99999999",
+    "SELECT id, name FROM big WHERE id IN (3, 4444, 9000, 15999, -1)",
+    "SELECT typeof(amount), count(*) FROM big GROUP BY 1",
+]
+
+
+def mixed_file(path, count: int = 16_000) -> str:
+    """Plain lines (batch reader) with regions the exact reader must take:
+    quoted fields, a field spanning lines, CRLF endings, integral numerics,
+    unusual boolean spellings, nulls and non-ISO-looking dates."""
+    rnd = random.Random(11)
+    with open(path, "w", newline="") as f:
+        f.write("id,name,amount,day,flag\n")
+        for i in range(count):
+            name = f"name {rnd.randrange(1000)}"
+            amount = f"{rnd.uniform(0, 100):.2f}"
+            day = f"2024-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}"
+            flag = rnd.choice(["t", "f", "true", "FALSE", "Yes"])
+            end = "\n"
+            if 3000 <= i < 3500:
+                name = f'"{name}, quoted"'
+            if i % 4001 == 0:
+                name = f'"{name}\nsecond line"'
+            if 6000 <= i < 6400:
+                end = "\r\n"
+            if 9000 <= i < 9100:
+                amount = str(rnd.randrange(100))
+            if i % 1234 == 0:
+                flag = " on"
+            if i % 501 == 0:
+                name = ""
+            if i % 777 == 0:
+                amount = day = ""
+            if 12000 <= i < 12050:
+                day = "20240105"
+            f.write(f"{i},{name},{amount},{day},{flag}{end}")
+    return str(path)
+
+
+@pytest.mark.parametrize("chunk", [None, 200])
+def test_batch_reader_agrees_with_the_line_reader(files, tmp_path, monkeypatch, chunk):
+    if chunk:  # small chunks: records spanning lines cross chunk boundaries
+        monkeypatch.setattr(file_fdw, "_CHUNK", chunk)
+    path = mixed_file(tmp_path / "mixed.csv")
+    assert os.path.getsize(path) > 8 * (1 << 16)  # many chunks
+    create(
+        files,
+        "big",
+        "id integer, name text, amount numeric, day date, flag boolean",
+        filename=path,
+        format="csv",
+        header="true",
+    )
+    taken = {True: 0, False: 0}
+    fast_batch = FileFdw._fast_batch
+
+    def counting(self, *args):
+        batch = fast_batch(self, *args)
+        taken[batch is not None] += 1
+        return batch
+
+    monkeypatch.setattr(FileFdw, "_fast_batch", counting)
+    batched = {q: rows(files, q) for q in BATCH_QUERIES}
+    assert taken[True] > taken[False] > 0  # both readers had chunks to read
+    monkeypatch.setattr(FileFdw, "_fast_batch", lambda self, *args: None)
+    for q in BATCH_QUERIES:
+        assert batched[q] == rows(files, q), q
+    assert len(batched["SELECT * FROM big"]) == 16_000
+    [(ident, _name, _amount, day, _flag)] = batched["SELECT * FROM big WHERE id = 12000"]
+    assert (ident, day) == (12000, "2024-01-05")  # 20240105 read as a date, normalised
+
+
+def test_batch_reader_reports_the_bad_line(files, tmp_path):
+    lines = [f"{i},{i * 2}\n" for i in range(20_000)]
+    lines[15_321] = "15321,12x\n"
+    path = write(tmp_path / "bad.csv", "".join(lines))
+    create(files, "bad", "a integer, b integer", filename=path, format="csv")
+    with pytest.raises(WrapperError, match=r'line 15322, column "b": invalid input .*: "12x"'):
+        rows(files, "SELECT sum(b) FROM bad")
+    assert rows(files, "SELECT sum(a) FROM bad") == [(sum(range(20_000)),)]
+    lines[17_000] = "17000\n"
+    write(tmp_path / "bad.csv", "".join(lines))
+    with pytest.raises(WrapperError, match=r'line 17001, column "b": missing data for column "b"'):
+        rows(files, "SELECT count(*) FROM bad")
+    create(files, "lenient", "a integer, b integer", filename=path, format="csv", on_error="ignore")
+    assert rows(files, "SELECT count(b), sum(a) FROM lenient") == [
+        (19_998, sum(range(20_000)) - 15_321 - 17_000)
+    ]

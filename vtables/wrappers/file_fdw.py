@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import gzip
 import logging
 import os
@@ -85,7 +86,7 @@ import re
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -97,6 +98,7 @@ logger = logging.getLogger(__name__)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BUFFER = 1 << 16
+_CHUNK = 1 << 16  # bytes of whole lines the batch reader takes at a time
 _SAMPLE = 1 << 16
 # Characters COPY refuses as a text-format delimiter (they mean something after a backslash).
 _TEXT_BAD_DELIMITERS = "\\.abcdefghijklmnopqrstuvwxyz0123456789"
@@ -291,7 +293,6 @@ def _unescape(field: str, encoding: str) -> str:
 
 
 _INT64 = (-(2**63), 2**63 - 1)
-_EAGER = frozenset({"integer", "real", "numeric", "blob"})
 _ALL_TYPED = frozenset(
     {"integer", "real", "numeric", "boolean", "date", "time", "timestamp", "timestamptz"}
     | {"blob", "json"}
@@ -316,12 +317,51 @@ def _converter(declared: str):
     return types.converter(declared)
 
 
-def _keep_equal(rows: Iterator[Any], k: int, value: int) -> Iterator[Any]:
-    return (row for row in rows if row[k] == value)
+def _split_lines(text: str) -> list[str]:
+    """Lines with their newlines, split at newlines only (not at str.splitlines's
+    other line boundaries, which are data in COPY formats)."""
+    parts = text.split("\n")
+    tail = parts.pop()  # "" when the text ends with a newline
+    lines = [part + "\n" for part in parts]
+    if tail:
+        lines.append(tail)
+    return lines
 
 
-def _keep_in(rows: Iterator[Any], k: int, values: frozenset) -> Iterator[Any]:
-    return (row for row in rows if row[k] in values)
+# The usual spellings of booleans, for a lookup per value.
+_BOOLEAN_TEXT = {
+    spelling: value
+    for words, value in (("t true y yes on 1", 1), ("f false n no off 0", 0))
+    for word in words.split()
+    for spelling in (word, word.upper(), word.capitalize())
+}
+
+
+def _convert_column(values: Any, kind: str, convert: Any, underscore: bool) -> list:
+    """A column of field texts (or None) converted, the loop inside C where it can
+    be; raises what the converter raises."""
+    if None in values:
+        return [None if v is None else convert(v) for v in values]
+    if kind == "integer":
+        out = list(map(int, values))
+        if out and (min(out) < _INT64[0] or max(out) > _INT64[1]):
+            raise ValueError("out of range for a 64-bit integer")
+        return out
+    if kind == "real":
+        return list(map(float, values))
+    if kind == "numeric" and not underscore:
+        # NUMERIC affinity: REAL unless integral; integral texts take the exact path.
+        out = list(map(float, values))
+        if not any(map(float.is_integer, out)):
+            return out
+    elif kind == "boolean":
+        try:
+            return list(map(_BOOLEAN_TEXT.__getitem__, values))
+        except KeyError:
+            pass  # spaces, other spellings: the converter's rules
+    elif kind == "date" and set(map(len, values)) == {10}:
+        return list(map(dt.date.isoformat, map(dt.date.fromisoformat, values)))
+    return list(map(convert, values))
 
 
 def _size_text(size: int) -> str:
@@ -339,6 +379,7 @@ class FileFdw(ForeignDataWrapper):
 
     name = "file_fdw"
     version = "1.0"
+    coerces_values = True
     option_specs = (
         OptionSpec("directory", {"server"}, doc="directory relative filenames resolve against"),
         OptionSpec("filename", {"table"}, required=True, doc="the file to read"),
@@ -728,22 +769,19 @@ class FileFdw(ForeignDataWrapper):
         self._check_file(cfg)
         index = {name: i for i, name in enumerate(cfg.names)}
         wanted = [index[c] for c in columns]
-        # Integer, real, numeric and blob values are converted here, cheaply (the module
-        # passes the results through, or re-coerces them at little cost), so a bad one
-        # is reported with its file and line.  Booleans, dates, times and JSON would
-        # cost as much again when the module re-coerces the results, so with on_error
-        # 'stop' the module converts them (only the values SQLite reads); 'ignore' must
-        # test every value the query reads to skip its row.
-        eager = _ALL_TYPED if cfg.ignore else _EAGER
+        # Every value the query reads is converted here, once, so a bad one is
+        # reported (or its row skipped) with its file, line and column; the
+        # module passes the results through (coerces_values).
         conversions = []
         for k, name in enumerate(columns):
             declared = self.columns[name].type
-            if types.family(declared) in eager:
-                conversions.append((k, _converter(declared)))
-        rows = self._rows(cfg, wanted, conversions)
+            kind = types.family(declared)
+            if kind in _ALL_TYPED:
+                conversions.append((k, kind, _converter(declared)))
         # An = or IN qual on an integer column with integer values can skip rows
-        # that certainly fail it (the values were converted above); SQLite still
+        # that certainly fail it (the values are converted above); SQLite still
         # checks the survivors, so the qual is not claimed as honoured.
+        keeps = []
         for qual in quals:
             if qual.column not in columns or types.family(self.columns[qual.column].type) != (
                 "integer"
@@ -751,31 +789,157 @@ class FileFdw(ForeignDataWrapper):
                 continue
             k = columns.index(qual.column)
             if qual.operator == "=" and type(qual.value) is int:
-                rows = _keep_equal(rows, k, qual.value)
+                keeps.append((k, frozenset((qual.value,))))
             elif qual.operator == "IN" and all(type(v) is int for v in qual.value or ()):
-                rows = _keep_in(rows, k, frozenset(qual.value or ()))
-        return rows
+                keeps.append((k, frozenset(qual.value or ())))
+        return chain.from_iterable(self._batches(cfg, wanted, conversions, keeps))
 
-    def _rows(self, cfg: _Config, wanted: list[int], conversions: list) -> Iterator[Any]:
+    def _fast_batch(
+        self, cfg: _Config, text: str, wanted: list[int], conversions: list, keeps: list
+    ) -> Any:
+        """The rows of a chunk of whole lines, read column by column with the
+        loops inside C; None when the chunk needs the exact reader: a quote (CSV)
+        or backslash (text), a stray carriage return, a wrong field count or a
+        value that does not convert (the exact reader reports or skips it)."""
+        special = cfg.quote if cfg.csv else "\\"
+        if special in text:
+            return None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        if text.endswith("\n"):
+            text = text[:-1]
+        texts = text.split("\n")
+        delim = cfg.delimiter
+        if set(map(str.count, texts, repeat(delim))) != {len(cfg.names) - 1}:
+            return None
+        if not wanted:  # count(*): only the field counts matter
+            return repeat((), len(texts))
+        null = None if special in cfg.null else cfg.null
+        underscore = "_" in text
+        kinds = {k: (kind, convert) for k, kind, convert in conversions}
+        cols: list[Any] = [None] * len(wanted)
+        ncols = len(cfg.names)
+        # Most columns wanted: split every line once.  A few: cut each out of
+        # the lines (no list per line to build and collect).
+        split = list(map(str.split, texts, repeat(delim))) if len(wanted) * 2 > ncols else None
+
+        def column(k: int) -> list:
+            j = wanted[k]
+            if split is not None:
+                values = list(map(itemgetter(j), split))
+            elif j == 0:
+                values = [line.partition(delim)[0] for line in texts]
+            elif j == ncols - 1:
+                values = [line.rpartition(delim)[2] for line in texts]
+            else:
+                values = [line.split(delim, j + 1)[j] for line in texts]
+            if null is not None and null in values and not cfg.force_not_null[j]:
+                values = [None if v == null else v for v in values]
+            if k in kinds:
+                values = _convert_column(values, *kinds[k], underscore)
+            return values
+
+        try:
+            # Columns with = / IN quals first: a chunk without a match ends here.
+            for k, allowed in keeps:
+                if cols[k] is None:
+                    cols[k] = column(k)
+                if allowed.isdisjoint(cols[k]):
+                    return ()
+            if keeps:
+                keep = [
+                    i
+                    for i in range(len(texts))
+                    if all(cols[k][i] in allowed for k, allowed in keeps)
+                ]
+                texts = [texts[i] for i in keep]
+                if split is not None:
+                    split = [split[i] for i in keep]
+                cols = [None if c is None else [c[i] for i in keep] for c in cols]
+            for k in range(len(wanted)):
+                if cols[k] is None:
+                    cols[k] = column(k)
+        except (ValueError, TypeError, ArithmeticError):
+            return None
+        return zip(*cols, strict=True)
+
+    def _batches(
+        self, cfg: _Config, wanted: list[int], conversions: list, keeps: list
+    ) -> Iterator[Any]:
+        """Batches of rows (iterables of tuples in ``wanted`` order), chunk by chunk.
+
+        Chunks of plain lines go through ``_fast_batch``; any other chunk, and
+        the rest of a file after bytes that do not decode, through the exact
+        record readers, line by line."""
         ignore = cfg.ignore
         ncols = len(cfg.names)
-        ndelims = ncols - 1
-        delim = cfg.delimiter
         special = cfg.quote if cfg.csv else "\\"
         record = self._csv_quick(cfg) if cfg.csv else self._text_record
-        # The null string the fast path (no quote / no backslash in the line) must test.
+        # The null string the exact reader's quick path (no quote / no backslash
+        # in the line) must test.
         fast_null = None if special in cfg.null else cfg.null
-        full = wanted == list(range(ncols))
-        count_only = not wanted
         getter = itemgetter(*wanted) if len(wanted) > 1 else None
         single = wanted[0] if len(wanted) == 1 else None
+        count_only = not wanted
+
+        def exact(line: str, n: int, it: Iterator) -> Any:
+            """One record's row (None when a keep filter drops it, _END at the
+            end-of-data marker) and its last line."""
+            last = n
+            if special not in line:
+                values = line.rstrip("\r\n").split(cfg.delimiter)
+                if len(values) != ncols:
+                    raise self._count_error(cfg, values)
+                if fast_null is not None and fast_null in values:
+                    values = self._null_fast(cfg, values)
+            else:
+                try:
+                    values, last = record(cfg, line, n, it)
+                except UnicodeDecodeError:
+                    raise _Restart(n) from None
+                if values is _END:
+                    return _END, last
+                if len(values) != ncols:
+                    raise self._count_error(cfg, values)
+            if count_only:
+                return (), last
+            if getter is not None:
+                row = list(getter(values))
+            else:
+                row = [values[single]]
+            k = 0
+            try:
+                for k, _kind, convert in conversions:
+                    v = row[k]
+                    if v is not None:
+                        row[k] = convert(v)
+            except (ValueError, TypeError, ArithmeticError) as err:
+                raise self._conversion_error(cfg, wanted[k], row[k], err) from None
+            for k, allowed in keeps:
+                if row[k] not in allowed:
+                    return None, last
+            return tuple(row), last
+
+        def rest(first: int) -> Iterator[tuple[int, str]]:
+            """The lines after a chunk, for records going on past it."""
+            nonlocal carry
+            if carry:
+                line, carry = carry + f.readline(), ""
+                yield first, line
+                first += 1
+            yield from enumerate(f, first)
 
         header_pending = cfg.header != "false"
+        chunked = True
+        carry = ""  # the start of a line the latest chunk cut
         skipped = 0
         n = 0  # the first line of the current record
-        last = 0  # the last line of the latest record read by the slow path
+        last = 0  # the last line read
+        pending: list = []  # rows of the exact reader not yet handed out
         f = self._open_text(cfg)
-        it = enumerate(f, 1)
+        it: Iterator = enumerate(f, 1)
         try:
             while True:
                 try:
@@ -795,66 +959,59 @@ class FileFdw(ForeignDataWrapper):
                         if cfg.header == "match":
                             self._check_header(cfg, values, n)
                         header_pending = False
-                    for n, line in it:
-                        try:
-                            if special not in line:
-                                if count_only:
-                                    if line.count(delim) != ndelims:
-                                        raise self._count_error(
-                                            cfg, line.rstrip("\r\n").split(delim)
-                                        )
-                                    yield ()
+                    while True:  # a chunk at a time; after a restart, the rest at once
+                        end = None
+                        if chunked:
+                            n = last = max(n, last)
+                            block = f.read(_CHUNK)
+                            if block:
+                                cut = block.rfind("\n") + 1
+                                if not cut:  # a line longer than a chunk
+                                    carry += block
                                     continue
-                                values = line.rstrip("\r\n").split(delim)
-                                if len(values) != ncols:
-                                    raise self._count_error(cfg, values)
-                                if fast_null is not None and fast_null in values:
-                                    values = self._null_fast(cfg, values)
+                                text, carry = carry + block[:cut], block[cut:]
+                            elif carry:  # the last line, without a newline
+                                text, carry = carry, ""
                             else:
-                                try:
-                                    values, last = record(cfg, line, n, it)
-                                except UnicodeDecodeError:
-                                    raise _Restart(n) from None
-                                if values is _END:
-                                    return
-                                if len(values) != ncols:
-                                    raise self._count_error(cfg, values)
-                                if count_only:
-                                    yield ()
-                                    continue
-                            # Tuples: the module reads them fastest.
-                            if not conversions:
-                                if full:
-                                    yield tuple(values)
-                                elif getter is not None:
-                                    yield getter(values)
-                                else:
-                                    yield (values[single],)
+                                return
+                            lines = text.count("\n") + (not text.endswith("\n"))
+                            batch = self._fast_batch(cfg, text, wanted, conversions, keeps)
+                            if batch is not None:
+                                n = last = n + lines
+                                yield batch
                                 continue
-                            if full:
-                                row = values
-                            elif getter is not None:
-                                row = list(getter(values))
-                            else:
-                                row = [values[single]]
-                            k = 0
+                            end = n + lines
+                            it = chain(enumerate(_split_lines(text), n + 1), rest(end + 1))
+                        for n, line in it:
                             try:
-                                for k, convert in conversions:
-                                    v = row[k]
-                                    if v is not None:
-                                        row[k] = convert(v)
-                            except (ValueError, TypeError, ArithmeticError) as err:
-                                raise self._conversion_error(cfg, wanted[k], row[k], err)
-                            yield tuple(row)
-                        except _RowError as err:
-                            if ignore:
+                                row, last = exact(line, n, it)
+                            except _RowError as err:
+                                if not ignore:
+                                    if pending:
+                                        yield pending
+                                        pending = []
+                                    raise self._fail(cfg, err, n) from None
                                 skipped += 1
-                                continue
-                            raise self._fail(cfg, err, n) from None
-                    return
+                                row = None
+                            if row is _END:
+                                if pending:
+                                    yield pending
+                                return
+                            if row is not None:
+                                pending.append(row)
+                            if end is not None and max(n, last) >= end:
+                                break
+                        if pending:
+                            yield pending
+                            pending = []
+                        if end is None:
+                            return
                 except (UnicodeDecodeError, _Restart) as err:
                     # Bulk decoding met bytes that do not decode.  Read on from the first
                     # record not yet returned, decoding line by line to find the bad one.
+                    if pending:
+                        yield pending
+                        pending = []
                     if isinstance(err, _Restart):
                         resume = err.line
                     else:
@@ -865,6 +1022,8 @@ class FileFdw(ForeignDataWrapper):
                         next(islice(f, resume - 2, resume - 1), None)
                     it = enumerate(self._decoded(f, cfg.encoding, resume), resume)
                     n = last = resume - 1
+                    chunked = False
+                    carry = ""
         except (OSError, EOFError, zlib.error) as err:  # a truncated or corrupt gzip file
             raise WrapperError(
                 f'foreign table "{self.table_name}", file "{cfg.path}", after line {n}: '
