@@ -1,1 +1,46 @@
-"""SQLAlchemy dialect ``sqlmed://`` over vtables connections (see the dialect issue)."""
+"""SQLAlchemy dialect ``sqlmed://``: SQLite with SQL/MED, over vtables connections.
+
+``create_engine("sqlmed:///app.db")`` gives an engine whose connections
+understand CREATE SERVER, CREATE FOREIGN TABLE and the rest; foreign tables
+are declared as ``Table(..., sqlmed_server="files", sqlmed_options={...})``
+and wrappers, servers and user mappings as the schema objects below.
+"""
+
+from sqlalchemy.dialects import registry as _registry
+
+from .base import SQLMedDialect
+from .schema import (
+    CreateExtension,
+    CreateForeignDataWrapper,
+    CreateServer,
+    CreateUserMapping,
+    DropExtension,
+    DropForeignDataWrapper,
+    DropServer,
+    DropUserMapping,
+    Extension,
+    ForeignDataWrapper,
+    ForeignServer,
+    UserMapping,
+)
+
+# The entry point registers these when the package is installed; registering
+# here too lets a checkout be used without installing it.
+_registry.register("sqlmed", "sqlmed_dialect.base", "SQLMedDialect")
+_registry.register("sqlmed.apsw", "sqlmed_dialect.base", "SQLMedDialect")
+
+__all__ = [
+    "CreateExtension",
+    "CreateForeignDataWrapper",
+    "CreateServer",
+    "CreateUserMapping",
+    "DropExtension",
+    "DropForeignDataWrapper",
+    "DropServer",
+    "DropUserMapping",
+    "Extension",
+    "ForeignDataWrapper",
+    "ForeignServer",
+    "SQLMedDialect",
+    "UserMapping",
+]

@@ -1,0 +1,518 @@
+"""The ``sqlmed://`` SQLAlchemy dialect: SQLite's dialect over vtables connections.
+
+Foreign tables are ordinary :class:`~sqlalchemy.schema.Table` objects with a
+``sqlmed_server`` (and optionally ``sqlmed_options``; columns take
+``sqlmed_options`` too); the DDL compiler turns them into CREATE/DROP FOREIGN
+TABLE.  Reflection lists foreign tables with the local ones and gives their
+server and options back as table keywords, so a reflected foreign table
+re-creates as a foreign table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Any
+
+from sqlalchemy import exc, pool
+from sqlalchemy import schema as sa_schema
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import SQLiteDDLCompiler, ischema_names
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import reflection, url as sa_url
+from sqlalchemy.engine.reflection import Inspector
+
+import vtables
+from vtables import catalog
+from vtables.grammar import quote_ident, quote_literal
+from vtables.wrapper import DEFAULT_SECRETS, find_wrapper
+
+MASK = catalog.MASK
+_MASKED = re.compile(r"(?<![Ee])'\*{8}'")
+
+
+# ------------------------------------------------------------------ options
+
+
+def is_secret_option(key: str, wrapper: str | None = None, kind: str = "table") -> bool:
+    """Whether an option is a secret: the wrapper's option specs say so when the
+    wrapper is installed and known, else the usual names (password, token...)."""
+    if wrapper:
+        try:
+            cls = find_wrapper(wrapper)
+        except Exception:  # noqa: BLE001 - an uninstallable wrapper: fall back on names
+            cls = None
+        if cls is not None:
+            spec = cls.specs_for(kind).get(key)
+            if spec is not None:
+                return spec.secret
+    return key.lower() in DEFAULT_SECRETS
+
+
+def options_clause(
+    options: dict[str, Any] | None,
+    secrets: list[str] | None = None,
+    *,
+    wrapper: str | None = None,
+    kind: str = "table",
+) -> str:
+    """`` OPTIONS (key 'value', ...)``, or "" for no options.
+
+    Secret values are written as ``'********'`` and appended to ``secrets`` (the
+    dialect puts them back just before the text reaches the database, after
+    SQLAlchemy has logged it); without a ``secrets`` list they stay masked.
+    A plain value that happens to read ``********`` is written ``E'********'``.
+    """
+    if not options:
+        return ""
+    items = []
+    for key, value in options.items():
+        text = str(value)
+        if is_secret_option(key, wrapper, kind):
+            if secrets is not None:
+                secrets.append(text)
+            literal = quote_literal(MASK)
+        elif text == MASK:
+            literal = "E" + quote_literal(MASK)
+        else:
+            literal = quote_literal(text)
+        items.append(f"{quote_ident(key)} {literal}")
+    return " OPTIONS (" + ", ".join(items) + ")"
+
+
+def unmask(statement: str, secrets: list[str]) -> str:
+    """Put the secret values back, in order, where ``options_clause`` masked them."""
+    values = iter(secrets)
+
+    def put(_match: re.Match) -> str:
+        try:
+            return quote_literal(next(values))
+        except StopIteration:
+            return _match.group(0)
+
+    return _MASKED.sub(put, statement)
+
+
+def foreign_server(table: sa_schema.Table) -> str | None:
+    """The server of a Table declared (or reflected) as a foreign table."""
+    return table.dialect_options["sqlmed"]["server"]
+
+
+def _pandas_replacing() -> bool:
+    """Whether this DROP comes from pandas' ``to_sql(if_exists="replace")``."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "drop_table" and frame.f_globals.get("__name__") == "pandas.io.sql":
+            return True
+        frame = frame.f_back
+    return False
+
+
+# -------------------------------------------------------------- DDL compiler
+
+
+class SQLMedDDLCompiler(SQLiteDDLCompiler):
+    """SQLite's DDL, plus CREATE/DROP FOREIGN TABLE for tables with a server."""
+
+    def _secrets(self) -> list[str]:
+        secrets = getattr(self, "sqlmed_secrets", None)
+        if secrets is None:
+            secrets = self.sqlmed_secrets = []
+        return secrets
+
+    def visit_create_table(self, create, **kw):
+        table = create.element
+        server = foreign_server(table)
+        if server is None:
+            return super().visit_create_table(create, **kw)
+        if table.schema and table.schema != "main":
+            raise exc.CompileError(
+                f'foreign table "{table.name}": foreign tables live in the main schema, '
+                f'not "{table.schema}"'
+            )
+        preparer = self.preparer
+        columns = []
+        for create_column in create.columns:
+            column = create_column.element
+            text = (
+                preparer.format_column(column)
+                + " "
+                + self.dialect.type_compiler_instance.process(column.type, type_expression=column)
+            )
+            text += options_clause(
+                column.dialect_options["sqlmed"]["options"], self._secrets(), kind="column"
+            )
+            if not column.nullable:
+                text += " NOT NULL"
+            default = self.get_column_default_string(column)
+            if default is not None:
+                text += " DEFAULT " + default
+            columns.append(text)
+        exists = " IF NOT EXISTS" if getattr(create, "if_not_exists", False) else ""
+        return (
+            f"\nCREATE FOREIGN TABLE{exists} {preparer.format_table(table)} (\n\t"
+            + ",\n\t".join(columns)
+            + f"\n) SERVER {quote_ident(server)}"
+            + options_clause(table.dialect_options["sqlmed"]["options"], self._secrets())
+            + "\n\n"
+        )
+
+    def visit_drop_table(self, drop, **kw):
+        table = drop.element
+        if foreign_server(table) is None:
+            return super().visit_drop_table(drop, **kw)
+        if _pandas_replacing():
+            raise exc.CompileError(
+                f'"{table.name}" is a foreign table: DataFrame.to_sql(if_exists="replace") '
+                "would drop it and make a local table in its place. Use "
+                'if_exists="append", or drop the foreign table yourself first.'
+            )
+        exists = " IF EXISTS" if getattr(drop, "if_exists", False) else ""
+        return f"\nDROP FOREIGN TABLE{exists} {self.preparer.format_table(table)}"
+
+    def visit_create_index(self, create, **kw):
+        index = create.element
+        table = index.table
+        if table is not None and foreign_server(table) is not None:
+            raise exc.CompileError(
+                f'cannot create index "{index.name}" on foreign table "{table.name}": '
+                "foreign tables have no indexes (the source's own indexes serve pushed-down "
+                "quals)"
+            )
+        return super().visit_create_index(create, **kw)
+
+    def visit_drop_index(self, drop, **kw):
+        index = drop.element
+        if index.table is not None and foreign_server(index.table) is not None:
+            raise exc.CompileError(
+                f'foreign table "{index.table.name}" has no index "{index.name}" to drop'
+            )
+        return super().visit_drop_index(drop, **kw)
+
+    def visit_foreign_key_constraint(self, constraint, **kw):
+        # SQLite cannot enforce a reference to a virtual table; the ForeignKey
+        # stays in the MetaData for the ORM's joins.
+        remote = constraint.elements[0].column.table if constraint.elements else None
+        if remote is not None and foreign_server(remote) is not None:
+            return None
+        return super().visit_foreign_key_constraint(constraint, **kw)
+
+
+# ---------------------------------------------------------------- inspector
+
+
+class SQLMedInspector(Inspector):
+    """SQLAlchemy's Inspector plus the SQL/MED catalog."""
+
+    def get_foreign_table_names(self) -> list[str]:
+        with self._operation_context() as conn:
+            return self.dialect.get_foreign_table_names(conn, info_cache=self.info_cache)
+
+    def get_foreign_data_wrappers(self) -> list[dict[str, Any]]:
+        """Wrappers: name, handler, validator, extension, options, comment."""
+        with self._operation_context() as conn:
+            return self.dialect.get_foreign_data_wrappers(conn, info_cache=self.info_cache)
+
+    def get_servers(self) -> list[dict[str, Any]]:
+        """Servers: name, wrapper, type, version, options, comment."""
+        with self._operation_context() as conn:
+            return self.dialect.get_servers(conn, info_cache=self.info_cache)
+
+    def get_user_mappings(self) -> list[dict[str, Any]]:
+        """User mappings: user, server, options (secrets masked)."""
+        with self._operation_context() as conn:
+            return self.dialect.get_user_mappings(conn, info_cache=self.info_cache)
+
+    def get_extensions(self) -> list[dict[str, Any]]:
+        with self._operation_context() as conn:
+            return self.dialect.get_extensions(conn, info_cache=self.info_cache)
+
+
+# ------------------------------------------------------------------ dialect
+
+_EXTRA_TYPES = {
+    "BOOL": sqltypes.BOOLEAN,
+    "BYTEA": sqltypes.LargeBinary,
+    "JSONB": sqltypes.JSON,
+    "DOUBLE PRECISION": sqltypes.DOUBLE_PRECISION,
+    "FLOAT8": sqltypes.DOUBLE_PRECISION,
+    "FLOAT4": sqltypes.REAL,
+    "INT2": sqltypes.SMALLINT,
+    "INT4": sqltypes.INTEGER,
+    "INT8": sqltypes.BIGINT,
+    "SERIAL": sqltypes.INTEGER,
+    "BIGSERIAL": sqltypes.BIGINT,
+    "TIMESTAMPTZ": sqltypes.TIMESTAMP,
+    "TIMESTAMP WITH TIME ZONE": sqltypes.TIMESTAMP,
+    "TIMESTAMP WITHOUT TIME ZONE": sqltypes.TIMESTAMP,
+    "TIME WITHOUT TIME ZONE": sqltypes.TIME,
+    "CHARACTER VARYING": sqltypes.VARCHAR,
+    "UUID": sqltypes.Uuid,
+}
+
+
+def _options_of(rows) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for owner, key, value in rows:
+        out.setdefault(owner, {})[key] = value
+    return out
+
+
+class SQLMedDialect(SQLiteDialect_pysqlite):
+    """SQLite's dialect on vtables connections (APSW), with SQL/MED objects."""
+
+    name = "sqlmed"
+    driver = "apsw"
+    supports_statement_cache = True
+    ddl_compiler = SQLMedDDLCompiler
+    inspector = SQLMedInspector
+    ischema_names = {**ischema_names, **_EXTRA_TYPES}
+
+    construct_arguments = [
+        (sa_schema.Table, {"server": None, "options": None}),
+        (sa_schema.Column, {"options": None}),
+    ]
+
+    @classmethod
+    def import_dbapi(cls):
+        from . import dbapi
+
+        return dbapi
+
+    @classmethod
+    def get_pool_class(cls, url: sa_url.URL) -> type[pool.Pool]:
+        if cls._is_url_file_db(url):
+            return pool.QueuePool
+        return pool.SingletonThreadPool
+
+    def retrieve_dbapi_version(self, dbapi) -> Any:
+        from sqlalchemy import util
+
+        return util.VersionInfo(tuple(int(p) for p in vtables.__version__.split(".")[:3]))
+
+    def create_connect_args(self, url: sa_url.URL):
+        if url.username or url.password or url.host or url.port:
+            raise exc.ArgumentError(
+                f"Invalid sqlmed URL: {url}\n"
+                "Valid forms: sqlmed:// or sqlmed:///:memory: (memory), "
+                "sqlmed:///relative/path.db, sqlmed:////absolute/path.db, "
+                "with query parameters such as ?user=alice&timeout=10"
+            )
+        accepted = [
+            ("user", str),
+            ("timeout", float),
+            ("isolation_level", str),
+            ("check_same_thread", bool),
+            ("statement_cache_size", int),
+            ("vfs", str),
+            ("uri", bool),
+        ]
+        opts: dict[str, Any] = {}
+        query = dict(url.query)
+        for key, type_ in accepted:
+            if key in query:
+                value = query.pop(key)
+                if type_ is bool:
+                    opts[key] = str(value).lower() in ("1", "true", "yes", "on")
+                else:
+                    opts[key] = type_(value)
+        uri = opts.pop("uri", False)
+        filename = url.database or ":memory:"
+        if uri:
+            if query:
+                filename += "?" + "&".join(f"{k}={query[k]}" for k in sorted(query))
+        else:
+            if query:
+                raise exc.ArgumentError(
+                    f"unknown sqlmed URL parameter(s) {', '.join(sorted(query))}; "
+                    f"known: {', '.join(k for k, _ in accepted)} (SQLite URI parameters "
+                    "need uri=true)"
+                )
+            if filename != ":memory:":
+                filename = os.path.abspath(filename)
+        opts.setdefault("check_same_thread", not self._is_url_file_db(url))
+        return [filename], opts
+
+    # -- execution: secrets go back in after SQLAlchemy has logged the statement
+
+    @staticmethod
+    def _unmasked(statement: str, context) -> str:
+        compiled = getattr(context, "compiled", None) if context is not None else None
+        secrets = getattr(compiled, "sqlmed_secrets", None)
+        return unmask(statement, secrets) if secrets else statement
+
+    def do_execute(self, cursor, statement, parameters, context=None):
+        cursor.execute(self._unmasked(statement, context), parameters)
+
+    def do_execute_no_params(self, cursor, statement, context=None):
+        cursor.execute(self._unmasked(statement, context))
+
+    # -- reflection
+
+    def _foreign_names(self, connection) -> dict[str, str]:
+        rows = connection.exec_driver_sql(
+            "SELECT foreign_table_name, foreign_server_name FROM sqlmed_foreign_tables"
+        ).fetchall()
+        return {name.lower(): server for name, server in rows}
+
+    def _is_foreign(self, connection, table_name: str, schema: str | None) -> bool:
+        if schema not in (None, "main"):
+            return False
+        return table_name.lower() in self._foreign_names(connection)
+
+    @reflection.cache
+    def get_table_names(self, connection, schema=None, sqlite_include_internal=False, **kw):
+        names = super().get_table_names(
+            connection, schema=schema, sqlite_include_internal=sqlite_include_internal, **kw
+        )
+        if sqlite_include_internal:
+            return names
+        hidden = set(catalog.CATALOG_TABLES)
+        return [n for n in names if n not in hidden]
+
+    @reflection.cache
+    def get_foreign_table_names(self, connection, schema=None, **kw) -> list[str]:
+        if schema not in (None, "main"):
+            return []
+        rows = connection.exec_driver_sql(
+            "SELECT foreign_table_name FROM sqlmed_foreign_tables ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    @reflection.cache
+    def get_columns(self, connection, table_name, schema=None, **kw):
+        if not self._is_foreign(connection, table_name, schema):
+            return super().get_columns(connection, table_name, schema=schema, **kw)
+        rows = connection.exec_driver_sql(
+            "SELECT column_name, data_type, is_nullable, column_default, comment "
+            "FROM sqlmed_foreign_table_columns WHERE table_name = ? COLLATE NOCASE "
+            "ORDER BY ordinal_position",
+            (table_name,),
+        ).fetchall()
+        options = _options_of(
+            connection.exec_driver_sql(
+                "SELECT column_name, option_name, option_value FROM sqlmed_column_options "
+                "WHERE table_name = ? COLLATE NOCASE",
+                (table_name,),
+            ).fetchall()
+        )
+        columns = []
+        for name, declared, nullable, default, comment in rows:
+            column = {
+                "name": name,
+                "type": self._resolve_type_affinity(declared),
+                "nullable": nullable == "YES",
+                "default": default,
+                "autoincrement": False,
+                "primary_key": 0,
+            }
+            if comment is not None:
+                column["comment"] = comment
+            if name in options:
+                column["dialect_options"] = {"sqlmed_options": options[name]}
+            columns.append(column)
+        return columns
+
+    @reflection.cache
+    def get_table_options(self, connection, table_name, schema=None, **kw):
+        if not self._is_foreign(connection, table_name, schema):
+            return super().get_table_options(connection, table_name, schema=schema, **kw)
+        server = self._foreign_names(connection)[table_name.lower()]
+        options = dict(
+            connection.exec_driver_sql(
+                "SELECT option_name, option_value FROM sqlmed_foreign_table_options "
+                "WHERE foreign_table_name = ? COLLATE NOCASE",
+                (table_name,),
+            ).fetchall()
+        )
+        out: dict[str, Any] = {"sqlmed_server": server}
+        if options:
+            out["sqlmed_options"] = options
+        return out
+
+    @reflection.cache
+    def get_table_comment(self, connection, table_name, schema=None, **kw):
+        if not self._is_foreign(connection, table_name, schema):
+            return super().get_table_comment(connection, table_name, schema=schema, **kw)
+        row = connection.exec_driver_sql(
+            "SELECT comment FROM sqlmed_foreign_tables WHERE foreign_table_name = ? "
+            "COLLATE NOCASE",
+            (table_name,),
+        ).fetchone()
+        return {"text": row[0] if row else None}
+
+    @reflection.cache
+    def get_foreign_data_wrappers(self, connection, **kw) -> list[dict[str, Any]]:
+        options = _options_of(
+            connection.exec_driver_sql(
+                "SELECT * FROM sqlmed_foreign_data_wrapper_options"
+            ).fetchall()
+        )
+        rows = connection.exec_driver_sql(
+            "SELECT foreign_data_wrapper_name, handler, validator, extension, comment "
+            "FROM sqlmed_foreign_data_wrappers ORDER BY 1"
+        ).fetchall()
+        return [
+            {
+                "name": name,
+                "handler": handler,
+                "validator": validator,
+                "extension": extension,
+                "options": options.get(name, {}),
+                "comment": comment,
+            }
+            for name, handler, validator, extension, comment in rows
+        ]
+
+    @reflection.cache
+    def get_servers(self, connection, **kw) -> list[dict[str, Any]]:
+        options = _options_of(
+            connection.exec_driver_sql("SELECT * FROM sqlmed_foreign_server_options").fetchall()
+        )
+        rows = connection.exec_driver_sql(
+            "SELECT foreign_server_name, foreign_data_wrapper_name, foreign_server_type, "
+            "foreign_server_version, comment FROM sqlmed_foreign_servers ORDER BY 1"
+        ).fetchall()
+        return [
+            {
+                "name": name,
+                "wrapper": fdw,
+                "type": type_,
+                "version": version,
+                "options": options.get(name, {}),
+                "comment": comment,
+            }
+            for name, fdw, type_, version, comment in rows
+        ]
+
+    @reflection.cache
+    def get_user_mappings(self, connection, **kw) -> list[dict[str, Any]]:
+        options: dict[tuple[str, str], dict[str, str]] = {}
+        for user, server, key, value in connection.exec_driver_sql(
+            "SELECT * FROM sqlmed_user_mapping_options"
+        ).fetchall():
+            options.setdefault((user, server), {})[key] = value
+        rows = connection.exec_driver_sql(
+            "SELECT authorization_identifier, foreign_server_name FROM sqlmed_user_mappings "
+            "ORDER BY 2, 1"
+        ).fetchall()
+        return [
+            {
+                "user": "PUBLIC" if user == catalog.PUBLIC else user,
+                "server": server,
+                "options": options.get((user, server), {}),
+            }
+            for user, server in rows
+        ]
+
+    @reflection.cache
+    def get_extensions(self, connection, **kw) -> list[dict[str, Any]]:
+        rows = connection.exec_driver_sql(
+            "SELECT extension_name, extension_version FROM sqlmed_extensions ORDER BY 1"
+        ).fetchall()
+        return [{"name": name, "version": version} for name, version in rows]
+
+
+dialect = SQLMedDialect
