@@ -20,7 +20,8 @@ from sqlalchemy import schema as sa_schema
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.sqlite.base import SQLiteDDLCompiler, ischema_names
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import reflection, url as sa_url
+from sqlalchemy.engine import reflection
+from sqlalchemy.engine import url as sa_url
 from sqlalchemy.engine.reflection import Inspector
 
 import vtables
@@ -437,8 +438,7 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         if not self._is_foreign(connection, table_name, schema):
             return super().get_table_comment(connection, table_name, schema=schema, **kw)
         row = connection.exec_driver_sql(
-            "SELECT comment FROM sqlmed_foreign_tables WHERE foreign_table_name = ? "
-            "COLLATE NOCASE",
+            "SELECT comment FROM sqlmed_foreign_tables WHERE foreign_table_name = ? COLLATE NOCASE",
             (table_name,),
         ).fetchone()
         return {"text": row[0] if row else None}

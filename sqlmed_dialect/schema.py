@@ -313,9 +313,8 @@ def _create_extension(element, compiler, **kw):
 
 @compiles(DropExtension)
 def _drop_extension(element, compiler, **kw):
-    return (
-        f"DROP EXTENSION{_if_exists(element)} {quote_ident(element.element.name)}"
-        + _drop_tail(element)
+    return f"DROP EXTENSION{_if_exists(element)} {quote_ident(element.element.name)}" + _drop_tail(
+        element
     )
 
 
@@ -354,9 +353,8 @@ def _create_server(element, compiler, **kw):
 
 @compiles(DropServer)
 def _drop_server(element, compiler, **kw):
-    return (
-        f"DROP SERVER{_if_exists(element)} {quote_ident(element.element.name)}"
-        + _drop_tail(element)
+    return f"DROP SERVER{_if_exists(element)} {quote_ident(element.element.name)}" + _drop_tail(
+        element
     )
 
 
@@ -372,7 +370,8 @@ def _create_user_mapping(element, compiler, **kw):
 @compiles(DropUserMapping)
 def _drop_user_mapping(element, compiler, **kw):
     um = element.element
-    return f"DROP USER MAPPING{_if_exists(element)} FOR {um.user_sql} SERVER {quote_ident(um.server)}"
+    server = quote_ident(um.server)
+    return f"DROP USER MAPPING{_if_exists(element)} FOR {um.user_sql} SERVER {server}"
 
 
 # ------------------------------------------------------- create_all/drop_all
