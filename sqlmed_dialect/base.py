@@ -403,7 +403,7 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         for name, declared, nullable, default, comment in rows:
             column = {
                 "name": name,
-                "type": self._resolve_type_affinity(declared),
+                "type": self._resolve_type_affinity(declared.strip().upper()),
                 "nullable": nullable == "YES",
                 "default": default,
                 "autoincrement": False,

@@ -282,11 +282,12 @@ def rename_table(conn: apsw.Connection, old: str, new: str) -> None:
 
 
 def _secret(conn: Connection, server: Server | None, kind: str, key: str) -> bool:
-    validator = None
+    validator = handler = None
     if server is not None:
         fdw = get_wrapper(conn, server.fdw)
-        validator = fdw.validator if fdw else None
-    return wrapper_api.is_secret(validator, kind, key)
+        if fdw is not None:
+            validator, handler = fdw.validator, fdw.handler
+    return wrapper_api.is_secret(validator, kind, key, handler)
 
 
 def _shown(conn: Connection, server: Server | None, kind: str, key: str, value: str) -> str:
@@ -323,7 +324,8 @@ def foreign_data_wrappers(conn):
 def foreign_data_wrapper_options(conn):
     for w in list_wrappers(conn):
         for key, value in w.options.items():
-            shown = MASK if wrapper_api.is_secret(w.validator, "wrapper", key) else value
+            secret = wrapper_api.is_secret(w.validator, "wrapper", key, w.handler)
+            shown = MASK if secret else value
             yield (w.name, key, shown)
 
 

@@ -42,7 +42,9 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
         yield grammar.to_sql(grammar.CreateExtension(this=_ident(name)))
     wrappers = {w.name: w for w in catalog.list_wrappers(conn)}
     for w in wrappers.values():
-        secrets = {k for k in w.options if wrapper_api.is_secret(w.validator, "wrapper", k)}
+        secrets = {
+            k for k in w.options if wrapper_api.is_secret(w.validator, "wrapper", k, w.handler)
+        }
         if w.extension:
             if w.options:
                 options = [
@@ -68,8 +70,9 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
         if w.comment:
             yield _comment("FOREIGN DATA WRAPPER", w.name, w.comment)
     for s in catalog.list_servers(conn):
-        validator = wrappers[s.fdw].validator if s.fdw in wrappers else None
-        secrets = {k for k in s.options if wrapper_api.is_secret(validator, "server", k)}
+        fdw = wrappers.get(s.fdw)
+        validator, handler = (fdw.validator, fdw.handler) if fdw else (None, None)
+        secrets = {k for k in s.options if wrapper_api.is_secret(validator, "server", k, handler)}
         yield grammar.to_sql(
             grammar.CreateServer(
                 this=_ident(s.name),
@@ -83,7 +86,11 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
         if s.comment:
             yield _comment("SERVER", s.name, s.comment)
         for um in catalog.list_user_mappings(conn, s.name):
-            secrets = {k for k in um.options if wrapper_api.is_secret(validator, "user_mapping", k)}
+            secrets = {
+                k
+                for k in um.options
+                if wrapper_api.is_secret(validator, "user_mapping", k, handler)
+            }
             user = (
                 grammar.MedUser(keyword="PUBLIC")
                 if um.user == catalog.PUBLIC

@@ -32,7 +32,10 @@ KIND_NAMES = {
 }
 
 # Masked even when the wrapper that owns them is not installed here.
-DEFAULT_SECRETS = frozenset({"password", "passwd", "secret", "token", "api_key", "private_key"})
+DEFAULT_SECRETS = frozenset(
+    {"password", "passwd", "passphrase", "secret", "secret_key", "token", "api_key", "api_token"}
+    | {"access_token", "private_key"}
+)
 
 _TRUE = {"true", "on", "yes", "1", "t", "y"}
 _FALSE = {"false", "off", "no", "0", "f", "n"}
@@ -401,10 +404,12 @@ def validator_class(function: str | None) -> type[ForeignDataWrapper] | None:
     return _by_function(function, "_validator")
 
 
-def is_secret(validator: str | None, kind: str, key: str) -> bool:
-    cls = validator_class(validator)
-    if cls is not None:
-        spec = cls.specs_for(kind).get(key)
-        if spec is not None:
-            return spec.secret
+def is_secret(validator: str | None, kind: str, key: str, handler: str | None = None) -> bool:
+    """Whether an option's value must never be shown: the wrapper's option spec
+    says (its validator's, else its handler's), else the usual secret names."""
+    for cls in (validator_class(validator), handler_class(handler)):
+        if cls is not None:
+            spec = cls.specs_for(kind).get(key)
+            if spec is not None:
+                return spec.secret
     return key.lower() in DEFAULT_SECRETS
