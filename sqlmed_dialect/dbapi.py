@@ -608,6 +608,8 @@ class Cursor:
         self._rows: apsw.Cursor | None = None
         self._peeked: tuple[Any, ...] | None = None  # the next row, already stepped to
         self._pending_dml = False  # the statement last traced changes rows
+        self._traced: str | None = None  # the text last traced in this execute call
+        self._traced_dml = False
         self._changes = 0
         self._any_dml = False
 
@@ -615,12 +617,18 @@ class Cursor:
 
     def _trace(self, cursor: apsw.Cursor, sql: str, bindings: Any) -> bool:
         """Called by APSW as each statement (and binding set) is prepared."""
-        self._settle()
+        if self._pending_dml:  # the previous statement has completed: count its changes
+            self._changes += self.connection._raw.changes()
+        if sql == self._traced:  # executemany's next binding set: nothing new to learn
+            self._pending_dml = self._traced_dml
+            return True
+        self._traced = sql
         kind = _first_keyword(sql)
         self._pending_dml = kind in _DML or (kind == "WITH" and not cursor.is_readonly)
         if kind == "WITH":
             self.connection._begin_if_needed(self.connection._raw, sql, cursor)
         self._any_dml = self._any_dml or self._pending_dml
+        self._traced_dml = self._pending_dml
         description = cursor.get_description()
         self._description = (
             tuple((name, decltype, None, None, None, None, None) for name, decltype in description)
@@ -641,6 +649,7 @@ class Cursor:
         return self._apsw
 
     def _reset(self) -> None:
+        self._traced = None
         self._rows = None
         self._peeked = None
         self._description = None
