@@ -1,0 +1,646 @@
+"""sqlalchemy_fdw: foreign tables over any database SQLAlchemy reaches by URL.
+
+Purpose
+    Query, join and write tables of PostgreSQL, MySQL, another SQLite file or
+    any database with a SQLAlchemy dialect, through that dialect: the remote
+    SQL is built with SQLAlchemy Core and compiled for the remote database.
+
+Options
+    server ``url``
+        A SQLAlchemy URL without credentials (required), such as
+        ``postgresql+psycopg://db.example.com/sales`` or ``sqlite:///other.db``
+        (a relative SQLite path resolves against the local database's
+        directory).  A URL holding a password is refused: passwords belong in
+        a user mapping.
+    server or table ``updatable``
+        ``false`` refuses INSERT, UPDATE and DELETE (default ``true``).
+    user mapping ``user``, ``password`` (secret)
+        Credentials added to the URL when connecting.
+    table ``schema``, ``table``
+        The remote table (default: the foreign table's name, default schema).
+    column ``column_name``
+        The remote column (default: the column's name).
+
+Pushdown
+    Quals, ORDER BY, LIMIT and OFFSET are sent as Core expressions with bound
+    parameters, and trusted (omitted from SQLite's own check) only where the
+    remote compares exactly as SQLite does: numbers everywhere; text on
+    SQLite remotes with BINARY collation and on PostgreSQL (equality always,
+    ordering with ``COLLATE "C"``).  NULLs are ordered as SQLite orders them.
+    Writes run in a remote transaction that follows the local one, savepoints
+    included.
+
+Example
+    ::
+
+        CREATE EXTENSION sqlalchemy_fdw;
+        CREATE SERVER warehouse FOREIGN DATA WRAPPER sqlalchemy_fdw
+            OPTIONS (url 'postgresql+psycopg://localhost/warehouse');
+        CREATE USER MAPPING FOR CURRENT_USER SERVER warehouse
+            OPTIONS (user 'report', password 'secret');
+        IMPORT FOREIGN SCHEMA public LIMIT TO (orders) FROM SERVER warehouse INTO main;
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import types
+from ..errors import (
+    FeatureNotSupportedError,
+    InvalidOptionError,
+    UndefinedObjectError,
+    WrapperError,
+)
+from ..wrapper import (
+    ColumnDefinition,
+    ForeignDataWrapper,
+    OptionSpec,
+    Qual,
+    SortKey,
+    TableDefinition,
+    parse_bool,
+)
+
+_NUMERIC = {"integer", "real", "numeric"}
+
+
+def _sa():
+    import sqlalchemy
+
+    return sqlalchemy
+
+
+def _url(options: dict[str, str], database_path: str, *, server: str):
+    """The remote URL with the user mapping's credentials, and a printable form."""
+    sa = _sa()
+    try:
+        url = sa.engine.make_url(options["url"])
+    except Exception as err:  # noqa: BLE001 - any parse failure is a bad option
+        raise InvalidOptionError(f'server "{server}": invalid url: {err}') from None
+    if url.password is not None:
+        raise InvalidOptionError(
+            f'server "{server}": the url must not hold a password',
+            hint="Put user and password in a user mapping.",
+        )
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = os.path.expanduser(url.database)
+        if not os.path.isabs(path):
+            base = os.path.dirname(os.path.abspath(database_path)) if database_path else ""
+            url = url.set(database=os.path.join(base or os.getcwd(), path))
+    shown = url.render_as_string(hide_password=True)
+    if options.get("user"):
+        url = url.set(username=options["user"])
+    if options.get("password"):
+        url = url.set(password=options["password"])
+    return url, shown
+
+
+def _explicit_begin(engine: Any) -> None:
+    """Make pysqlite begin transactions when SQLAlchemy does: left to itself it
+    starts one only before a write, so a SAVEPOINT opens (and its RELEASE
+    commits) a transaction of its own."""
+    sa = _sa()
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, record):
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+class _Remote:
+    """One engine and connection for a server and user, shared by its tables."""
+
+    def __init__(self, url: Any, shown: str):
+        sa = _sa()
+        self.shown = shown
+        self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        if self.engine.dialect.driver == "pysqlite":
+            _explicit_begin(self.engine)
+        self.conn = self.engine.connect()
+        self.in_transaction = False
+        self.savepoints: dict[int, Any] = {}
+        self._trans: Any = None
+        self.metadata = sa.MetaData()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            self.engine.dispose()
+
+
+class SqlalchemyFdw(ForeignDataWrapper):
+    name = "sqlalchemy_fdw"
+    version = "1.0"
+    option_specs = (
+        OptionSpec("url", {"server"}, required=True, doc="SQLAlchemy URL, no credentials."),
+        OptionSpec("updatable", {"server", "table"}, bool, default=True),
+        OptionSpec("user", {"user_mapping"}, doc="Remote user name."),
+        OptionSpec("password", {"user_mapping"}, secret=True, doc="Remote password."),
+        OptionSpec("schema", {"table"}, doc="Remote schema."),
+        OptionSpec("table", {"table"}, doc="Remote table or view name."),
+        OptionSpec("column_name", {"column"}, doc="Remote column name."),
+    )
+
+    def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
+        super().__init__(options, columns)
+        self.remote_names = {
+            name: col.options.get("column_name", name) for name, col in columns.items()
+        }
+        self._table: Any = None
+        self._rows: float | None = None
+
+    @classmethod
+    def validate(cls, kind, options, *, object_name):
+        super().validate(kind, options, object_name=object_name)
+        if kind == "server" and "url" in options:
+            _url(dict(options), "", server=object_name)
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def remote_table(self) -> str:
+        return self.options.get("table") or self.table_name
+
+    def _where(self) -> str:
+        schema = self.options.get("schema")
+        name = f"{schema}.{self.remote_table}" if schema else self.remote_table
+        return (
+            f'foreign table "{self.table_name}" (remote table "{name}" '
+            f'on server "{self.server_name}")'
+        )
+
+    def remote(self) -> _Remote:
+        url, shown = _url(self.options, self.database_path, server=self.server_name)
+        key = f"sqlalchemy_fdw:{shown}:{self.options.get('user', '')}"
+        remote = self.session.get(key)
+        if remote is None:
+            try:
+                remote = _Remote(url, shown)
+            except Exception as err:  # noqa: BLE001 - driver errors vary by dialect
+                raise WrapperError(
+                    f'server "{self.server_name}": cannot connect to {shown}: {self._clean(err)}'
+                ) from None
+            self.session[key] = remote
+        return remote
+
+    def _clean(self, err: BaseException) -> str:
+        """An error's text without the password (drivers may echo the DSN)."""
+        text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        password = self.options.get("password")
+        if password:
+            text = text.replace(password, "********")
+        return text
+
+    def _run(self, statement: Any, params: Any = None) -> Any:
+        remote = self.remote()
+        try:
+            return remote.conn.execute(statement, params)
+        except Exception as err:  # noqa: BLE001 - reported with the table's name
+            if not remote.in_transaction and remote.conn.in_transaction():
+                remote.conn.rollback()
+            raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+
+    def table(self) -> Any:
+        """The remote table, reflected once."""
+        if self._table is None:
+            sa = _sa()
+            remote = self.remote()
+            schema = self.options.get("schema")
+            try:
+                table = sa.Table(
+                    self.remote_table, sa.MetaData(), schema=schema, autoload_with=remote.conn
+                )
+            except sa.exc.NoSuchTableError:
+                raise UndefinedObjectError(f"{self._where()}: the remote table does not exist")
+            except Exception as err:  # noqa: BLE001
+                raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+            finally:
+                if not remote.in_transaction and remote.conn.in_transaction():
+                    remote.conn.rollback()
+            missing = [r for r in self.remote_names.values() if r not in table.c]
+            if missing:
+                raise UndefinedObjectError(
+                    f'{self._where()}: column "{missing[0]}" does not exist remotely'
+                )
+            self._table = table
+        return self._table
+
+    def _column(self, name: str) -> Any:
+        return self.table().c[self.remote_names[name]]
+
+    def _text_exact(self, column: str) -> str | None:
+        """How text compares exactly on the remote: "plain", "collate" or None."""
+        dialect = self.remote().dialect
+        if dialect == "postgresql":
+            return "collate"
+        if dialect == "sqlite":
+            return "plain" if self._sqlite_binary() else None
+        return None
+
+    def _sqlite_binary(self) -> bool:
+        """A SQLite remote table compares text bytewise: a table (not a view)
+        whose definition names no collation."""
+        if not hasattr(self, "_binary"):
+            sa = _sa()
+            row = self._run(
+                sa.text("SELECT type, sql FROM sqlite_master WHERE name = :n"),
+                {"n": self.remote_table},
+            ).first()
+            self._finish_read()
+            self._binary = (
+                bool(row) and row[0] == "table" and "collate" not in (row[1] or "").lower()
+            )
+        return self._binary
+
+    def _exact(self, column: str) -> bool:
+        family = types.family(self.columns[column].type)
+        remote_type = self._column(column).type
+        if family in _NUMERIC:
+            return _remote_family(remote_type) in _NUMERIC
+        if family == "text":
+            return _remote_family(remote_type) == "text" and self._text_exact(column) is not None
+        return False
+
+    # ---------------------------------------------------------- planning
+
+    def honours(self, qual: Qual) -> bool:
+        if qual.column not in self.remote_names:
+            return False
+        if qual.operator in ("IS NULL", "IS NOT NULL"):
+            return True
+        if qual.operator in ("LIKE", "GLOB"):
+            return False
+        if qual.operator in ("<", "<=", ">", ">=") and not self._orderable(qual.column):
+            return False
+        return self._exact(qual.column)
+
+    def _orderable(self, column: str) -> bool:
+        family = types.family(self.columns[column].type)
+        return family in _NUMERIC or self._text_exact(column) is not None
+
+    def can_sort(self, sortkeys: list[SortKey]) -> bool:
+        return all(self._exact(k.column) and self._orderable(k.column) for k in sortkeys)
+
+    def can_limit(self) -> bool:
+        return True
+
+    def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:
+        sa = _sa()
+        table = self.table()
+        if self._rows is None:
+            count = self._run(sa.select(sa.func.count()).select_from(table)).scalar()
+            self._finish_read()
+            self._rows = float(max(count or 0, 1))
+        rows = self._rows
+        keys = {c.name for c in table.primary_key.columns}
+        for q in quals:
+            remote = self.remote_names.get(q.column)
+            if q.operator in ("=", "IS") and keys == {remote}:
+                rows = 1.0
+            elif q.operator in ("=", "IS"):
+                rows /= 10
+            elif q.operator == "IN":
+                rows = min(rows, len(q.value or ()) or 10) if keys == {remote} else rows / 5
+            else:
+                rows /= 3
+        rows = max(rows, 1.0)
+        return rows, 100.0 + rows
+
+    # -------------------------------------------------------------- reads
+
+    def _ordered(self, column: str) -> Any:
+        col = self._column(column)
+        if types.family(self.columns[column].type) == "text" and self._text_exact(column) == (
+            "collate"
+        ):
+            return col.collate("C")
+        return col
+
+    def _select(self, quals, columns, sortkeys, limit, offset) -> Any:
+        sa = _sa()
+        table = self.table()
+        picked = [self._column(c) for c in columns] or [sa.literal_column("1")]
+        stmt = sa.select(*picked).select_from(table)
+        for q in quals:
+            if not self.honours(q):
+                continue
+            col = (
+                self._ordered(q.column)
+                if q.operator in ("<", "<=", ">", ">=")
+                else (self._column(q.column))
+            )
+            op = q.operator
+            if op == "IS NULL":
+                stmt = stmt.where(col.is_(None))
+            elif op == "IS NOT NULL":
+                stmt = stmt.where(col.is_not(None))
+            elif op == "IN":
+                values = list(q.value) if q.value is not None else []
+                stmt = stmt.where(col.in_([v for v in values if v is not None]))
+            elif op == "IS":
+                stmt = stmt.where(col.is_not_distinct_from(q.value))
+            elif op == "IS NOT":
+                stmt = stmt.where(col.is_distinct_from(q.value))
+            elif q.value is None:  # = NULL and the like are never true
+                stmt = stmt.where(sa.false())
+            else:
+                family = types.family(self.columns[q.column].type)
+                stmt = stmt.where(_compare(col, op, q.value, family))
+        for key in sortkeys or ():
+            col = self._ordered(key.column)
+            stmt = stmt.order_by(
+                col.desc().nulls_last() if key.descending else col.asc().nulls_first()
+            )
+        if limit is not None and limit >= 0:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        return stmt
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        stmt = self._select(quals, columns, sortkeys, limit, offset)
+        remote = self.remote()
+        result = self._run(stmt.execution_options(stream_results=True, yield_per=1000))
+        return self._stream(result, bool(columns), remote)
+
+    def _stream(self, result, has_columns: bool, remote: _Remote):
+        try:
+            for row in result:
+                yield tuple(row) if has_columns else ()
+        except Exception as err:  # noqa: BLE001
+            raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+        finally:
+            result.close()
+            self._finish_read(remote)
+
+    def _finish_read(self, remote: _Remote | None = None) -> None:
+        """Outside a local transaction, end the read's implicit remote transaction."""
+        remote = remote or self.remote()
+        if not remote.in_transaction and remote.conn.in_transaction():
+            remote.conn.rollback()
+
+    def explain(self, quals, columns, sortkeys, limit, offset) -> str:
+        stmt = self._select(quals, columns, sortkeys, limit, offset)
+        remote = self.remote()
+        sql = " ".join(str(stmt.compile(dialect=remote.engine.dialect)).split())
+        return f"{sql}  -- on {remote.shown}"
+
+    # ------------------------------------------------------------- writes
+
+    def identity_columns(self) -> tuple[str, ...]:
+        keys = {c.name for c in self.table().primary_key.columns}
+        return tuple(name for name, remote in self.remote_names.items() if remote in keys)
+
+    def _check_updatable(self, verb: str) -> None:
+        if not parse_bool(self.options.get("updatable", "true")):
+            raise FeatureNotSupportedError(
+                f'foreign table "{self.table_name}" does not allow {verb}s',
+                hint="Its server or table has the option updatable 'false'.",
+            )
+
+    def _remote_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {self.remote_names[k]: v for k, v in values.items()}
+
+    def _write(self, statement: Any, params: Any = None) -> None:
+        remote = self.remote()
+        autocommit = not remote.in_transaction
+        try:
+            remote.conn.execute(statement, params) if params is not None else remote.conn.execute(
+                statement
+            )
+            if autocommit:
+                remote.conn.commit()
+        except Exception as err:  # noqa: BLE001
+            if autocommit and remote.conn.in_transaction():
+                remote.conn.rollback()
+            raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.insert_many([values])
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        self._check_updatable("insert")
+        if rows:
+            self._write(self.table().insert(), [self._remote_values(r) for r in rows])
+
+    def _key(self, identity: dict[str, Any]) -> Any:
+        sa = _sa()
+        return sa.and_(*(self._column(k).is_not_distinct_from(v) for k, v in identity.items()))
+
+    def update(self, identity: dict[str, Any], values: dict[str, Any]) -> None:
+        self._check_updatable("update")
+        stmt = self.table().update().where(self._key(identity)).values(self._remote_values(values))
+        self._write(stmt)
+
+    def delete(self, identity: dict[str, Any]) -> None:
+        self._check_updatable("delete")
+        self._write(self.table().delete().where(self._key(identity)))
+
+    # ------------------------------------------------------- transactions
+
+    def begin(self) -> None:
+        remote = self.remote()
+        if not remote.in_transaction:
+            if remote.conn.in_transaction():  # a read's implicit transaction
+                remote.conn.rollback()
+            remote._trans = remote.conn.begin()
+            remote.in_transaction = True
+
+    def pre_commit(self) -> None:
+        remote = self.remote()
+        if remote.in_transaction:
+            remote.in_transaction = False
+            remote.savepoints.clear()
+            trans, remote._trans = remote._trans, None
+            try:
+                trans.commit()
+            except Exception as err:  # noqa: BLE001 - the local commit must fail too
+                raise WrapperError(
+                    f'server "{self.server_name}": remote commit failed: {self._clean(err)}'
+                ) from None
+
+    def commit(self) -> None:
+        self.pre_commit()
+
+    def rollback(self) -> None:
+        remote = self.remote()
+        if remote.in_transaction:
+            remote.in_transaction = False
+            remote.savepoints.clear()
+            trans, remote._trans = remote._trans, None
+            trans.rollback()
+
+    def savepoint(self, level: int) -> None:
+        remote = self.remote()
+        if remote.in_transaction and level not in remote.savepoints:
+            remote.savepoints[level] = remote.conn.begin_nested()
+
+    def release(self, level: int) -> None:
+        remote = self.remote()
+        nested = remote.savepoints.get(level)
+        if nested is not None:
+            for lvl in [k for k in remote.savepoints if k >= level]:
+                del remote.savepoints[lvl]
+            if nested.is_active:
+                nested.commit()
+
+    def rollback_to(self, level: int) -> None:
+        remote = self.remote()
+        nested = remote.savepoints.get(level)
+        if nested is not None:
+            for lvl in [k for k in remote.savepoints if k > level]:
+                del remote.savepoints[lvl]
+            if nested.is_active:
+                nested.rollback()
+            # SQL's ROLLBACK TO keeps the savepoint: open it again
+            remote.savepoints[level] = remote.conn.begin_nested()
+
+    # ------------------------------------------------------------- import
+
+    @classmethod
+    def import_schema(
+        cls,
+        schema,
+        server_options,
+        user_options,
+        options,
+        restriction_type,
+        restricts,
+        *,
+        database_path: str = "",
+    ) -> list[TableDefinition]:
+        sa = _sa()
+        merged = {**server_options, **user_options}
+        url, shown = _url(merged, database_path, server="(import)")
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                insp = sa.inspect(conn)
+                remote_schema = (
+                    None
+                    if schema in ("", "main", None) and (engine.dialect.name == "sqlite")
+                    else schema
+                )
+                names = insp.get_table_names(schema=remote_schema) + insp.get_view_names(
+                    schema=remote_schema
+                )
+                import_default = parse_bool(options.get("import_default", "false"))
+                import_not_null = parse_bool(options.get("import_not_null", "true"))
+                wanted = set(restricts)
+                out = []
+                for name in sorted(names):
+                    if restriction_type == "LIMIT TO" and name not in wanted:
+                        continue
+                    if restriction_type == "EXCEPT" and name in wanted:
+                        continue
+                    columns = []
+                    for col in insp.get_columns(name, schema=remote_schema):
+                        columns.append(
+                            ColumnDefinition(
+                                col["name"],
+                                _declared(col["type"], engine.dialect),
+                                not_null=(not col.get("nullable", True)) and import_not_null,
+                                default=col.get("default") if import_default else None,
+                            )
+                        )
+                    table_options = {"table": name}
+                    if remote_schema:
+                        table_options["schema"] = remote_schema
+                    out.append(TableDefinition(name, columns, table_options))
+                return out
+        except sa.exc.SQLAlchemyError as err:
+            text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            if merged.get("password"):
+                text = text.replace(merged["password"], "********")
+            raise WrapperError(f"cannot import from {shown}: {text}") from None
+        finally:
+            engine.dispose()
+
+
+_SQLITE = None
+
+
+def _sqlite_text(value: float) -> str:
+    """How SQLite writes a REAL as TEXT (what TEXT affinity makes of it)."""
+    global _SQLITE
+    if _SQLITE is None:
+        import apsw
+
+        _SQLITE = apsw.Connection(":memory:")
+    return _SQLITE.execute("SELECT CAST(? AS TEXT)", (value,)).fetchone()[0]
+
+
+# SQLite orders NULL < numbers < text < blobs: a comparison across those
+# classes has the same answer for every non-NULL value of the column.
+_BELOW = {"=": False, "!=": True, "<": True, "<=": True, ">": False, ">=": False}
+
+
+def _compare(col: Any, op: str, value: Any, family: str) -> Any:
+    """``col op value`` with SQLite's answer for a column of that declared type,
+    whatever the remote's typing rules."""
+    sa = _sa()
+    if family in _NUMERIC and not isinstance(value, int | float):
+        if isinstance(value, str):
+            try:
+                value = float(value) if not value.strip().lstrip("+-").isdigit() else int(value)
+            except ValueError:
+                value = None
+        else:
+            value = None
+        if value is None:  # text and blobs sort after every number
+            return col.is_not(None) if _BELOW[op] else sa.false()
+    elif family == "text" and not isinstance(value, str):
+        if isinstance(value, bool | int):
+            value = str(int(value))
+        elif isinstance(value, float):
+            value = _sqlite_text(value)
+        else:  # blobs sort after every text
+            return col.is_not(None) if _BELOW[op] else sa.false()
+    if op == "=":
+        return col == value
+    if op == "!=":
+        return col != value
+    if op == "<":
+        return col < value
+    if op == "<=":
+        return col <= value
+    if op == ">":
+        return col > value
+    return col >= value
+
+
+def _remote_family(type_: Any) -> str:
+    sa = _sa()
+    if isinstance(type_, sa.Boolean):
+        return "boolean"
+    if isinstance(type_, sa.Integer):
+        return "integer"
+    if isinstance(type_, sa.Float):
+        return "real"
+    if isinstance(type_, sa.Numeric):
+        return "numeric"
+    if isinstance(type_, sa.String | sa.Enum) and not isinstance(type_, sa.Uuid):
+        return "text"
+    return "other"
+
+
+def _declared(type_: Any, dialect: Any) -> str:
+    """A declared type the module understands, for an imported column."""
+    sa = _sa()
+    try:
+        text = type_.compile(dialect=dialect)
+    except Exception:  # noqa: BLE001 - types without a rendering: keep SQLite's BLOB
+        return "BLOB"
+    if isinstance(type_, sa.DateTime) and getattr(type_, "timezone", False):
+        return "timestamptz"
+    return text.lower()
