@@ -40,7 +40,10 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """``passwords=True``: every role but ``postgres`` must log in over TCP with
+    its password (scram-sha-256); by default every login is trusted."""
+
+    def __init__(self, *, passwords: bool = False) -> None:
         self.bindir = find_bindir()
         self.root = tempfile.mkdtemp(prefix="sqlmed-pg-")
         os.chmod(self.root, 0o755)
@@ -50,6 +53,13 @@ class PostgresServer:
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync")
+        if passwords:
+            with open(os.path.join(self.data, "pg_hba.conf"), "w") as hba:
+                hba.write(
+                    "local all all trust\n"
+                    "host all postgres 127.0.0.1/32 trust\n"
+                    "host all all 127.0.0.1/32 scram-sha-256\n"
+                )
         self._run(
             "pg_ctl",
             "-D",
@@ -62,6 +72,7 @@ class PostgresServer:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
         )
         self.host = "127.0.0.1"
+        self.log = os.path.join(self.root, "log")
 
     def _run(self, tool: str, *args: str) -> str:
         cmd = [os.path.join(self.bindir, tool), *args]
