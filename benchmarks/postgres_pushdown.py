@@ -1,0 +1,209 @@
+"""Pushdown to PostgreSQL: sqlmed's remote wrappers against PostgreSQL's postgres_fdw.
+
+Starts a PostgreSQL 15 server (tests/pgserver.py), fills a ROWS-row table
+``big(id, grp, val, name)`` (default 1,000,000) and a 100-key table, then
+times each query below three ways:
+
+- through sqlmed (``--wrapper postgres_fdw`` by default, or ``sqlalchemy_fdw``)
+  with a foreign table over ``big`` and a local table of keys;
+- through PostgreSQL's own postgres_fdw, from a second database of the same
+  server (server-side time from psql's \\timing);
+- through sqlmed with pushdown switched off (the wrapper is asked for every
+  row and SQLite filters, sorts and limits).
+
+Prints seconds, ratios (sqlmed / postgres_fdw) and the rows each transferred
+from the remote table.  Rounds interleave the three and the best counts.  Not
+part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import vtables  # noqa: E402
+from tests.pgserver import PostgresServer  # noqa: E402
+
+QUERIES = {
+    "point": "SELECT * FROM big WHERE id = 500000",
+    "range of 100": "SELECT * FROM big WHERE id BETWEEN 1000 AND 1099",
+    "IN of 4": "SELECT * FROM big WHERE id IN (5, 50, 500, 5000)",
+    "LIMIT 10": "SELECT * FROM big LIMIT 10",
+    "ORDER BY LIMIT 10": "SELECT * FROM big ORDER BY val DESC, id LIMIT 10",
+    "join 100 keys": "SELECT big.* FROM keys JOIN big ON big.id = keys.k",
+    "SELECT *": "SELECT * FROM big",
+}
+SELECTIVE = [name for name in QUERIES if name != "SELECT *"]
+COLUMNS = "id integer NOT NULL, grp integer, val double precision, name text"
+
+
+def counting(cls):
+    """A subclass of a wrapper that counts the rows its scans hand out."""
+
+    class Counting(cls):
+        transferred = 0
+
+        def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+            for row in super().scan(quals, columns, sortkeys, limit, offset):
+                type(self).transferred += 1
+                yield row
+
+    Counting.name = cls.name
+    return Counting
+
+
+def no_pushdown(cls):
+    """The same wrapper, asked for every row: SQLite does all the work."""
+
+    class NoPushdown(cls):
+        transferred = 0
+
+        def honours(self, qual):
+            return False
+
+        def can_sort(self, sortkeys):
+            return False
+
+        def estimate(self, quals, columns):
+            return 1_000_000.0, 1_000_000.0
+
+        def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+            for row in super().scan([], columns, None, None, None):
+                type(self).transferred += 1
+                yield row
+
+    NoPushdown.name = cls.name + "_nopush"
+    return NoPushdown
+
+
+def wrapper_class(name: str):
+    if name == "postgres_fdw":
+        from vtables.wrappers.postgres_fdw import PostgresFdw
+
+        return PostgresFdw
+    from vtables.wrappers.sqlalchemy_fdw import SqlalchemyFdw
+
+    return SqlalchemyFdw
+
+
+def server_options(wrapper: str, port: int) -> str:
+    if wrapper == "postgres_fdw":
+        return f"host '127.0.0.1', port '{port}', dbname 'remote'"
+    return f"url 'postgresql+psycopg://127.0.0.1:{port}/remote'"
+
+
+def sqlmed(base: str, cls, port: int, keys: list[int]) -> vtables.Connection:
+    vtables.register_wrapper(cls)
+    conn = vtables.connect(":memory:", user="bench")
+    conn.execute(f"""
+        CREATE EXTENSION {cls.name};
+        CREATE SERVER pg FOREIGN DATA WRAPPER {cls.name} OPTIONS ({server_options(base, port)});
+        CREATE USER MAPPING FOR CURRENT_USER SERVER pg OPTIONS (user 'postgres');
+        CREATE FOREIGN TABLE big ({COLUMNS}) SERVER pg OPTIONS ({table_options(base)});
+        CREATE TABLE keys (k integer PRIMARY KEY);
+    """)
+    conn.executemany("INSERT INTO keys VALUES (?)", [(k,) for k in keys])
+    conn.execute("ANALYZE keys")  # as on the PostgreSQL side: the planner knows it is small
+    conn.execute("SELECT * FROM big WHERE id = 1").fetchall()  # connect, read metadata
+    return conn
+
+
+def table_options(base: str) -> str:
+    if base == "postgres_fdw":
+        return "schema_name 'public', table_name 'big'"
+    return "schema 'public', table 'big'"
+
+
+def pg_transferred(server: PostgresServer, sql: str) -> int:
+    """Rows PostgreSQL's postgres_fdw fetched from the remote, from EXPLAIN ANALYZE."""
+    out = server.psql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", dbname="local")
+    plan = json.loads(out)[0]["Plan"]
+
+    def walk(node):
+        if node.get("Node Type") == "Foreign Scan":
+            return node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+        return sum(walk(child) for child in node.get("Plans", ()))
+
+    return int(walk(plan))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--wrapper", choices=("postgres_fdw", "sqlalchemy_fdw"))
+    args = parser.parse_args()
+    wrapper = args.wrapper or "postgres_fdw"
+    keys = list(range(7, args.rows, max(args.rows // 100, 1)))[:100]
+    with PostgresServer() as server:
+        server.psql("CREATE DATABASE remote")
+        server.psql("CREATE DATABASE local")
+        server.psql(
+            "CREATE TABLE big (id integer PRIMARY KEY, grp integer, val double precision, "
+            "name text); "
+            f"INSERT INTO big SELECT g, g % 97, (g::bigint * 7919 % 100003) / 7.0, 'name ' || g "
+            f"FROM generate_series(1, {args.rows}) g; ANALYZE big",
+            dbname="remote",
+        )
+        server.psql(
+            "CREATE EXTENSION postgres_fdw; "
+            "CREATE SERVER pg FOREIGN DATA WRAPPER postgres_fdw "
+            f"OPTIONS (host '127.0.0.1', port '{server.port}', dbname 'remote'); "
+            "CREATE USER MAPPING FOR CURRENT_USER SERVER pg OPTIONS (user 'postgres'); "
+            f"CREATE FOREIGN TABLE big ({COLUMNS}) SERVER pg "
+            "OPTIONS (schema_name 'public', table_name 'big'); "
+            "CREATE TABLE keys (k integer PRIMARY KEY); "
+            f"INSERT INTO keys VALUES {', '.join(f'({k})' for k in keys)}; ANALYZE keys",
+            dbname="local",
+        )
+        base = wrapper_class(wrapper)
+        pushed_cls, plain_cls = counting(base), no_pushdown(base)
+        pushed = sqlmed(wrapper, pushed_cls, server.port, keys)
+        plain = sqlmed(wrapper, plain_cls, server.port, keys)
+        ours: dict[str, float] = {}
+        theirs: dict[str, float] = {}
+        naive: dict[str, float] = {}
+        moved: dict[str, tuple[int, int, int]] = {}
+        for _ in range(args.rounds):
+            for name, sql in QUERIES.items():
+                pushed_cls.transferred = plain_cls.transferred = 0
+                start = time.perf_counter()
+                got = pushed.execute(sql).fetchall()
+                ours[name] = min(ours.get(name, 1e9), time.perf_counter() - start)
+                start = time.perf_counter()
+                want = plain.execute(sql).fetchall()
+                naive[name] = min(naive.get(name, 1e9), time.perf_counter() - start)
+                if name != "ORDER BY LIMIT 10" and "LIMIT" in sql and "ORDER" not in sql:
+                    assert len(got) == len(want)
+                else:
+                    assert sorted(got) == sorted(want), name
+                theirs[name] = min(theirs.get(name, 1e9), server.timed(sql, dbname="local"))
+                moved[name] = (
+                    pushed_cls.transferred,
+                    pg_transferred(server, sql),
+                    plain_cls.transferred,
+                )
+        print(f"wrapper: {wrapper}; remote table: {args.rows} rows\n")
+        print(
+            f"{'query':<18} {'sqlmed':>9} {'postgres_fdw':>13} {'ratio':>6} {'no pushdown':>12}"
+            f"   rows moved: sqlmed / postgres_fdw / no pushdown"
+        )
+        for name in QUERIES:
+            a, b, c = moved[name]
+            print(
+                f"{name:<18} {ours[name]:>8.4f}s {theirs[name]:>12.4f}s "
+                f"{ours[name] / theirs[name]:>6.2f} {naive[name]:>11.4f}s   {a} / {b} / {c}"
+            )
+        pushed.close()
+        plain.close()
+
+
+if __name__ == "__main__":
+    main()
