@@ -405,6 +405,28 @@ def test_savepoints_follow_local_ones(lite, pg, scratch):
     assert {300, 302} <= ids and 301 not in ids
 
 
+def test_an_error_aborts_the_remote_transaction_as_in_postgresql(lite, pg, scratch):
+    lite.execute("BEGIN")
+    lite.execute("INSERT INTO w (id, flag) VALUES (700, 0)")
+    with pytest.raises(vtables.WrapperError, match="duplicate key"):
+        lite.execute("INSERT INTO w (id, flag) VALUES (1, 0)")
+    with pytest.raises(vtables.WrapperError, match="was aborted by an earlier error"):
+        lite.execute("INSERT INTO w (id, flag) VALUES (701, 0)")
+    with pytest.raises(vtables.WrapperError, match="remote COMMIT failed"):
+        lite.execute("COMMIT")  # never a silent remote rollback behind a local commit
+    assert not lite.in_transaction
+    assert remote(pg, f"SELECT count(*) FROM {scratch} WHERE id >= 700")[0][0] == 0
+    # a savepoint taken before the error recovers the remote transaction
+    lite.execute("BEGIN; SAVEPOINT a")
+    lite.execute("INSERT INTO w (id, flag) VALUES (702, 0)")
+    with pytest.raises(vtables.WrapperError, match="duplicate key"):
+        lite.execute("INSERT INTO w (id, flag) VALUES (1, 0)")
+    lite.execute("ROLLBACK TO a")
+    lite.execute("INSERT INTO w (id, flag) VALUES (703, 0)")
+    lite.execute("COMMIT")
+    assert remote(pg, f"SELECT id FROM {scratch} WHERE id >= 700") == [(703,)]
+
+
 def test_remote_errors_and_updatable_false(lite, pg, scratch):
     with pytest.raises(vtables.WrapperError, match='remote table "public"."w_.*" on server "shop"'):
         lite.execute("INSERT INTO w (id, flag) VALUES (1, 0)")

@@ -290,6 +290,9 @@ class _Remote:
         self.pending: dict[int, tuple[PostgresFdw, list[dict[str, Any]]]] = {}
         self.cursors = itertools.count(1)
         self.closed = False
+        #: Why the remote transaction is aborted (PostgreSQL ignores every
+        #: command after an error until the transaction ends).
+        self.aborted: str | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -439,6 +442,12 @@ class PostgresFdw(ForeignDataWrapper):
         if remote is None:
             remote = _connect(self.server_name, self.options)
             self.session[key] = remote
+        if remote.aborted and remote.local:
+            raise WrapperError(
+                f'the remote transaction on server "{self.server_name}" was aborted by an'
+                f" earlier error: {remote.aborted}",
+                hint="ROLLBACK the local transaction (or ROLLBACK TO a savepoint).",
+            )
         return remote
 
     def _fail(self, remote: _Remote | None, err: Exception, what: str = "") -> WrapperError:
@@ -451,6 +460,8 @@ class PostgresFdw(ForeignDataWrapper):
                 for key, value in list(self.session.items()):
                     if value is remote:
                         self.session.pop(key, None)
+        elif remote is not None and remote.xact and remote.local:
+            remote.aborted = text.splitlines()[0]
         elif remote is not None and remote.xact and not remote.local:
             remote.xact = False
             remote.scans = 0
@@ -888,15 +899,21 @@ class PostgresFdw(ForeignDataWrapper):
         remote = self._existing()
         if remote is None:
             return
-        if remote.pending:
+        if remote.pending and not remote.aborted:
             remote.flush()
         if remote.xact and remote.local:
             remote.xact = remote.local = False
             remote.savepoints.clear()
+            aborted, remote.aborted = remote.aborted, None
             try:
-                remote.execute("COMMIT")
+                status = remote.execute("ROLLBACK" if aborted else "COMMIT").statusmessage
             except psycopg.Error as err:
                 raise self._fail(remote, err, "remote COMMIT") from None
+            if aborted or status != "COMMIT":
+                raise WrapperError(
+                    f'remote COMMIT failed on server "{self.server_name}": the remote'
+                    f" transaction was rolled back ({aborted or status})"
+                )
 
     def commit(self) -> None:
         self.pre_commit()
@@ -907,6 +924,7 @@ class PostgresFdw(ForeignDataWrapper):
         if remote is None:
             return
         remote.pending.clear()
+        remote.aborted = None
         if remote.xact and remote.local:
             remote.xact = remote.local = False
             remote.savepoints.clear()
@@ -950,7 +968,12 @@ class PostgresFdw(ForeignDataWrapper):
         remote = self._existing()
         if remote is not None and level in remote.savepoints:
             remote.pending.clear()
-            self._savepoint_sql("ROLLBACK TO SAVEPOINT", level)
+            aborted, remote.aborted = remote.aborted, None
+            try:
+                self._savepoint_sql("ROLLBACK TO SAVEPOINT", level)
+            except WrapperError:
+                remote.aborted = aborted
+                raise
             del remote.savepoints[remote.savepoints.index(level) + 1 :]
 
     # ------------------------------------------------------------- import
