@@ -29,6 +29,15 @@ from .schema import (
 _registry.register("sqlmed", "sqlmed_dialect.base", "SQLMedDialect")
 _registry.register("sqlmed.apsw", "sqlmed_dialect.base", "SQLMedDialect")
 
+# Alembic finds SQLMedImpl and the SQL/MED operations only once they are
+# imported; env.py imports sqlmed_dialect.alembic too, this covers the rest.
+try:
+    import alembic as _alembic  # noqa: F401
+except ImportError:
+    pass
+else:
+    from . import alembic as _sqlmed_alembic  # noqa: F401
+
 __all__ = [
     "CreateExtension",
     "CreateForeignDataWrapper",
