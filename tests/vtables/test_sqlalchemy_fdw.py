@@ -150,6 +150,8 @@ def test_text_order_and_equality_follow_sqlite(lite, pgconn):
         "SELECT count(*) FROM {t} WHERE id < 'abc'",
         "SELECT count(*) FROM {t} WHERE id = '7'",
         "SELECT count(*) FROM {t} WHERE name > 5",
+        "SELECT id FROM {t} WHERE val IN (0.0, 1.5) ORDER BY id",  # 0.0 arrives as 0
+        "SELECT id FROM {t} WHERE id IN ('3', 4.0, 'x', x'05') ORDER BY id",
     ):
         assert (
             pgconn.execute(sql.format(t="items")).fetchall()

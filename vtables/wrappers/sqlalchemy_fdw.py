@@ -345,8 +345,13 @@ class SqlalchemyFdw(ForeignDataWrapper):
             elif op == "IS NOT NULL":
                 stmt = stmt.where(col.is_not(None))
             elif op == "IN":
-                values = list(q.value) if q.value is not None else []
-                stmt = stmt.where(col.in_([v for v in values if v is not None]))
+                family = types.family(self.columns[q.column].type)
+                values = [_as_sqlite_sees(v, family) for v in (q.value or ())]
+                values = [v for v in values if v is not _NEVER]
+                # typed by the column, not by the first value (1.5 must not become ::INTEGER)
+                stmt = stmt.where(
+                    col.in_(sa.bindparam(None, values, expanding=True, type_=col.type))
+                )
             elif op == "IS":
                 stmt = stmt.where(col.is_not_distinct_from(q.value))
             elif op == "IS NOT":
@@ -585,27 +590,36 @@ def _sqlite_text(value: float) -> str:
 _BELOW = {"=": False, "!=": True, "<": True, "<=": True, ">": False, ">=": False}
 
 
+_NEVER = object()  # a value of a class that sorts after every value of the column
+
+
+def _as_sqlite_sees(value: Any, family: str) -> Any:
+    """The value as SQLite compares it with a column of that declared type (the
+    column's affinity applied to it), or _NEVER when it is of a later class."""
+    if family in _NUMERIC and not isinstance(value, int | float):
+        if isinstance(value, str):
+            try:
+                text = value.strip()
+                return int(text) if text.lstrip("+-").isdigit() else float(text)
+            except ValueError:
+                return _NEVER  # text sorts after every number
+        return _NEVER  # so do blobs
+    if family == "text" and not isinstance(value, str):
+        if isinstance(value, bool | int):
+            return str(int(value))
+        if isinstance(value, float):
+            return _sqlite_text(value)
+        return _NEVER  # blobs sort after every text
+    return value
+
+
 def _compare(col: Any, op: str, value: Any, family: str) -> Any:
     """``col op value`` with SQLite's answer for a column of that declared type,
     whatever the remote's typing rules."""
     sa = _sa()
-    if family in _NUMERIC and not isinstance(value, int | float):
-        if isinstance(value, str):
-            try:
-                value = float(value) if not value.strip().lstrip("+-").isdigit() else int(value)
-            except ValueError:
-                value = None
-        else:
-            value = None
-        if value is None:  # text and blobs sort after every number
-            return col.is_not(None) if _BELOW[op] else sa.false()
-    elif family == "text" and not isinstance(value, str):
-        if isinstance(value, bool | int):
-            value = str(int(value))
-        elif isinstance(value, float):
-            value = _sqlite_text(value)
-        else:  # blobs sort after every text
-            return col.is_not(None) if _BELOW[op] else sa.false()
+    value = _as_sqlite_sees(value, family)
+    if value is _NEVER:
+        return col.is_not(None) if _BELOW[op] else sa.false()
     if op == "=":
         return col == value
     if op == "!=":
