@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from .errors import InvalidOptionError
+from .errors import FeatureNotSupportedError, InvalidOptionError
 
 logger = logging.getLogger(__name__)
 
@@ -379,7 +379,13 @@ def find_wrapper(name: str) -> type[ForeignDataWrapper] | None:
     ep = _entry_points().get(name)
     if ep is None:
         return None
-    cls = ep.load()
+    try:
+        cls = ep.load()
+    except ImportError as err:
+        raise FeatureNotSupportedError(
+            f'wrapper "{name}" is installed but cannot be loaded: {err}',
+            hint="Install what it needs (for postgres_fdw: pip install 'sqlmed[postgres]').",
+        ) from None
     _registered[name] = cls
     return cls
 

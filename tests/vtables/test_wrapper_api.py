@@ -20,7 +20,7 @@ API = [
 
 
 def test_builtin_wrappers_are_installed():
-    assert {"file_fdw", "sqlite_fdw"} <= set(BUILTINS)
+    assert {"file_fdw", "sqlite_fdw", "postgres_fdw", "sqlalchemy_fdw"} <= set(BUILTINS)
 
 
 def _params(fn):
