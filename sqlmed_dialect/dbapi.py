@@ -269,6 +269,11 @@ def map_exception(exc: BaseException) -> Error | None:
     cls: type[Error] | None = None
     if isinstance(exc, med_errors.SQLMedError):
         cls = next((c for k, c in _MED_MAP if isinstance(exc, k)), OperationalError)
+        state = getattr(exc, "sqlstate", "") or ""
+        if state.startswith("23"):  # a source's integrity constraint, as PostgreSQL classes it
+            cls = IntegrityError
+        elif state.startswith("22"):
+            cls = DataError
     elif isinstance(exc, apsw.Error):
         cls = next((c for k, c in _APSW_MAP if isinstance(exc, k)), DatabaseError)
     if cls is None:

@@ -8,7 +8,16 @@ class SQLMedError(Exception):
 
     sqlstate = "HV000"
 
-    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        detail: str | None = None,
+        sqlstate: str | None = None,
+    ):
+        if sqlstate is not None:  # a remote's own SQLSTATE (23505: unique violation...)
+            self.sqlstate = sqlstate
         self.message = message
         self.hint = hint
         self.detail = detail

@@ -448,6 +448,12 @@ def test_integrity_error_and_empty_description(engine, remote):
     with pytest.raises(exc.IntegrityError, match="UNIQUE"):
         with engine.begin() as c:
             c.execute(authors.insert(), {"id": 2, "name": "Herbert"})
+    # a constraint of the remote source is an IntegrityError too
+    with pytest.raises(exc.IntegrityError, match='foreign table "books".*UNIQUE') as failure:
+        with engine.begin() as c:
+            c.execute(_books.insert(), {"id": 1, "title": "again", "author_id": None})
+    assert failure.value.orig.sqlstate == "23000"
+    assert len(remote_rows(remote)) == 3
     with engine.connect() as c:
         result = c.execute(sa.select(authors).where(authors.c.id == 99))
         assert list(result.keys()) == ["id", "name"] and result.all() == []

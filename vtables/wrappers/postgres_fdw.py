@@ -470,7 +470,7 @@ class PostgresFdw(ForeignDataWrapper):
             except psycopg.Error:
                 pass
         prefix = f"{self.label}: {what}" + (" failed: " if what else "")
-        return WrapperError(prefix + text)
+        return WrapperError(prefix + text, sqlstate=getattr(err, "sqlstate", None))
 
     def _run(self, query: Any, params: Any = None, what: str = "") -> psycopg.Cursor:
         remote = self.remote()

@@ -428,7 +428,10 @@ class SqlalchemyFdw(ForeignDataWrapper):
         except Exception as err:  # noqa: BLE001
             if autocommit and remote.conn.in_transaction():
                 remote.conn.rollback()
-            raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+            integrity = isinstance(err, _sa().exc.IntegrityError)
+            raise WrapperError(
+                f"{self._where()}: {self._clean(err)}", sqlstate="23000" if integrity else None
+            ) from None
 
     def insert(self, values: dict[str, Any]) -> None:
         self.insert_many([values])

@@ -152,7 +152,8 @@ class SqliteFdw(ForeignDataWrapper):
         except apsw.Error as err:
             raise WrapperError(
                 f'foreign table "{self.table_name}" (remote table "{self.remote_table}" on server'
-                f' "{self.server_name}"): {err}'
+                f' "{self.server_name}"): {err}',
+                sqlstate="23000" if isinstance(err, apsw.ConstraintError) else None,
             ) from err
 
     def metadata(self) -> dict[str, tuple[str, str, bool]]:
@@ -312,7 +313,10 @@ class SqliteFdw(ForeignDataWrapper):
         try:
             self.remote().db.executemany(sql, [tuple(r[n] for n in names) for r in rows])
         except apsw.Error as err:
-            raise WrapperError(f'foreign table "{self.table_name}": insert failed: {err}') from err
+            raise WrapperError(
+                f'foreign table "{self.table_name}": insert failed: {err}',
+                sqlstate="23000" if isinstance(err, apsw.ConstraintError) else None,
+            ) from err
 
     def _key_clause(self, identity: dict[str, Any]) -> tuple[str, list[Any]]:
         parts = [f"{_quote(self.remote_names[k])} IS ?" for k in identity]
