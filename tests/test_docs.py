@@ -28,11 +28,11 @@ import ast
 import contextlib
 import inspect
 import io
-import os
 import re
 import shlex
 import sqlite3
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ import pytest
 
 import vtables
 from vtables import catalog, cli
+from vtables import wrapper as wrapper_api
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)
@@ -132,8 +133,13 @@ def setup_files(directory: Path) -> None:
 class Page:
     """The state the blocks of one page share."""
 
+    MODULE = "sqlmed_docs_page"
+
     def __init__(self) -> None:
-        self.namespace: dict = {"__name__": "__docs__"}
+        # a real module, so that SQLAlchemy can resolve the ORM's annotations
+        self.module = types.ModuleType(self.MODULE)
+        sys.modules[self.MODULE] = self.module
+        self.namespace = self.module.__dict__
         self.conn: vtables.Connection | None = None
 
     def sql(self, code: str) -> None:
@@ -169,6 +175,7 @@ class Page:
                 dispose()
         if self.conn is not None:
             self.conn.close()
+        sys.modules.pop(self.MODULE, None)
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
@@ -176,6 +183,7 @@ def test_page_examples(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     setup_files(tmp_path)
+    registered = dict(wrapper_api._registered)  # pages may register wrappers
     page = Page()
     try:
         for block in blocks(path):
@@ -198,6 +206,8 @@ def test_page_examples(path, tmp_path, monkeypatch):
         page.close()
         for module in ("myapp.models", "myapp"):
             sys.modules.pop(module, None)
+        wrapper_api._registered.clear()
+        wrapper_api._registered.update(registered)
 
 
 def test_markers_are_few():
@@ -268,7 +278,8 @@ def test_wrapper_pages_generate(name):
     cls = sqlmed_docs.wrapper_class(name)[1]
     for spec in cls.option_specs:
         assert f"``{spec.name}``" in text
-    assert (DOCS / "wrappers" / f"{name}.rst").read_text().split() == ["..", "sqlmed-wrapper::", name]
+    page = (DOCS / "wrappers" / f"{name}.rst").read_text(encoding="utf-8")
+    assert page.split() == ["..", "sqlmed-wrapper::", name]
 
 
 def test_every_catalog_view_is_documented():
