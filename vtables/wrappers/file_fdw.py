@@ -383,16 +383,28 @@ class FileFdw(ForeignDataWrapper):
     option_specs = (
         OptionSpec("directory", {"server"}, doc="directory relative filenames resolve against"),
         OptionSpec("filename", {"table"}, required=True, doc="the file to read"),
-        OptionSpec("format", {"table"}, choices=("text", "csv"), default="text"),
+        OptionSpec(
+            "format", {"table"}, choices=("text", "csv"), default="text", doc="COPY's file format"
+        ),
         OptionSpec("header", {"table"}, default="false", doc="true, false or match"),
         OptionSpec("delimiter", {"table"}, doc="one character (tab for text, comma for csv)"),
         OptionSpec("quote", {"table"}, doc='csv quote character (default ")'),
         OptionSpec("escape", {"table"}, doc="csv escape character (default: the quote)"),
         OptionSpec("null", {"table"}, doc="the null string (\\N for text, empty for csv)"),
         OptionSpec("encoding", {"table"}, default="utf-8", doc="the file's encoding"),
-        OptionSpec("on_error", {"table"}, choices=("stop", "ignore"), default="stop"),
-        OptionSpec("force_not_null", {"column"}, bool, default=False),
-        OptionSpec("force_null", {"column"}, bool, default=False),
+        OptionSpec(
+            "on_error",
+            {"table"},
+            choices=("stop", "ignore"),
+            default="stop",
+            doc="ignore skips rows with malformed values (logged at the end of the scan)",
+        ),
+        OptionSpec(
+            "force_not_null", {"column"}, bool, default=False, doc="csv: never read as NULL"
+        ),
+        OptionSpec(
+            "force_null", {"column"}, bool, default=False, doc="csv: a quoted null string is NULL"
+        ),
         OptionSpec("column_name", {"column"}, doc="the column's name in the header line"),
     )
 

@@ -362,19 +362,41 @@ class PostgresFdw(ForeignDataWrapper):
     version = "1.0"
     option_specs = (
         *(
-            OptionSpec(o, {"server"}, int if o in _INT_OPTIONS else str)
+            OptionSpec(
+                o, {"server"}, int if o in _INT_OPTIONS else str, doc="libpq connection option"
+            )
             for o in LIBPQ_SERVER_OPTIONS
         ),
         OptionSpec("fetch_size", {"server", "table"}, int, doc="Rows per FETCH."),
         OptionSpec("batch_size", {"server", "table"}, int, doc="Rows per remote INSERT."),
-        OptionSpec("updatable", {"server", "table"}, bool, default=True),
-        OptionSpec("use_remote_estimate", {"server", "table"}, bool, default=False),
-        OptionSpec("keep_connections", {"server"}, bool, default=True),
-        OptionSpec("user", {"user_mapping"}),
-        OptionSpec("password", {"user_mapping"}, secret=True),
-        OptionSpec("password_required", {"user_mapping"}, bool, default=False),
-        OptionSpec("sslcert", {"user_mapping"}),
-        OptionSpec("sslkey", {"user_mapping"}),
+        OptionSpec(
+            "updatable", {"server", "table"}, bool, default=True, doc="false refuses writes."
+        ),
+        OptionSpec(
+            "use_remote_estimate",
+            {"server", "table"},
+            bool,
+            default=False,
+            doc="Ask the server (EXPLAIN) for row estimates.",
+        ),
+        OptionSpec(
+            "keep_connections",
+            {"server"},
+            bool,
+            default=True,
+            doc="Keep the connection open between transactions.",
+        ),
+        OptionSpec("user", {"user_mapping"}, doc="Remote role."),
+        OptionSpec("password", {"user_mapping"}, secret=True, doc="Remote role's password."),
+        OptionSpec(
+            "password_required",
+            {"user_mapping"},
+            bool,
+            default=False,
+            doc="true: the server must have asked for the password.",
+        ),
+        OptionSpec("sslcert", {"user_mapping"}, doc="Client certificate file."),
+        OptionSpec("sslkey", {"user_mapping"}, doc="Client key file."),
         OptionSpec("schema_name", {"table"}, doc="Remote schema (default public)."),
         OptionSpec("table_name", {"table"}, doc="Remote table name."),
         OptionSpec("column_name", {"column"}, doc="Remote column name."),

@@ -143,7 +143,13 @@ class SqlalchemyFdw(ForeignDataWrapper):
     version = "1.0"
     option_specs = (
         OptionSpec("url", {"server"}, required=True, doc="SQLAlchemy URL, no credentials."),
-        OptionSpec("updatable", {"server", "table"}, bool, default=True),
+        OptionSpec(
+            "updatable",
+            {"server", "table"},
+            bool,
+            default=True,
+            doc="false refuses INSERT, UPDATE and DELETE.",
+        ),
         OptionSpec("user", {"user_mapping"}, doc="Remote user name."),
         OptionSpec("password", {"user_mapping"}, secret=True, doc="Remote password."),
         OptionSpec("schema", {"table"}, doc="Remote schema."),

@@ -112,7 +112,13 @@ class SqliteFdw(ForeignDataWrapper):
     version = "1.0"
     option_specs = (
         OptionSpec("database", {"server"}, required=True, doc="Path of the database file."),
-        OptionSpec("updatable", {"server", "table"}, bool, default=True),
+        OptionSpec(
+            "updatable",
+            {"server", "table"},
+            bool,
+            default=True,
+            doc="false refuses INSERT, UPDATE and DELETE.",
+        ),
         OptionSpec("table", {"table"}, doc="Remote table or view name."),
         OptionSpec("column_name", {"column"}, doc="Remote column name."),
         OptionSpec("key", {"column"}, bool, doc="Column identifies a row for writes."),
