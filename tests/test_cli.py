@@ -139,6 +139,20 @@ def test_shell_reads_sql_med_and_lists_the_catalog(tmp_path):
     assert conn.execute("SELECT name FROM sqlmed_ftable").fetchall() == [("people",)]
 
 
+def test_shell_tables_leave_out_the_catalog(tmp_path):
+    stdin = (
+        "CREATE EXTENSION file_fdw;\n"
+        "CREATE SERVER f FOREIGN DATA WRAPPER file_fdw;\n"
+        "CREATE FOREIGN TABLE ft (a int) SERVER f OPTIONS (filename 'x.csv');\n"
+        "CREATE TABLE loc (b int);\n"
+        ".tables\n"
+        ".tables l%\n"
+    )
+    proc = sqlmed("shell", "t.db", cwd=tmp_path, stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ft", "loc", "loc"]
+
+
 def test_shell_reports_errors_and_keeps_going(tmp_path):
     stdin = "SELECT * FROM nosuch;\nCREATE SERVER s FOREIGN DATA WRAPPER nowrap;\nSELECT 42;\n"
     proc = sqlmed("shell", cwd=tmp_path, stdin=stdin)

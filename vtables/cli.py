@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import apsw
 import apsw.shell
 
-from . import __version__, grammar, sqltext
+from . import __version__, catalog, grammar, sqltext
 from .connection import Connection, connect
 from .dump import dump
 from .errors import SQLMedError, SQLMedSyntaxError
@@ -412,6 +412,27 @@ class MedShell(apsw.shell.Shell):
         self.header = True
         try:
             self.process_sql(sql, tuple(bindings), internal=True)
+        finally:
+            self.pop_output()
+
+    def command_tables(self, cmd: list[str]) -> None:
+        """tables ?PATTERN?: Lists tables (foreign ones included) and views matching a
+        LIKE pattern; the SQL/MED catalog's own tables are left out
+        """
+        hidden = ", ".join(f"'{name}'" for name in catalog.CATALOG_TABLES)
+        self.push_output()
+        self.output = self.output_list
+        self.header = False
+        try:
+            for pattern in cmd or ["%"]:
+                self.process_sql(
+                    "SELECT name FROM (SELECT name, type FROM sqlite_schema UNION ALL "
+                    "SELECT name, type FROM sqlite_temp_schema) "
+                    "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite~_%' ESCAPE '~' "
+                    f"AND name NOT IN ({hidden}) AND name LIKE ?1 ORDER BY 1",
+                    (pattern,),
+                    internal=True,
+                )
         finally:
             self.pop_output()
 
