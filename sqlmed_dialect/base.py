@@ -30,7 +30,10 @@ from vtables.grammar import quote_ident, quote_literal
 from vtables.wrapper import DEFAULT_SECRETS, find_wrapper
 
 MASK = catalog.MASK
-_MASKED = re.compile(r"(?<![Ee])'\*{8}'")
+# Quoted identifiers and string literals, whole: a mask is a literal that is
+# exactly '********' (not E'...', not part of a longer literal or identifier).
+_TOKENS = re.compile(r"\"(?:[^\"]|\"\")*\"|[Ee]?'(?:[^']|'')*'")
+_MASK_LITERAL = "'" + catalog.MASK + "'"
 
 
 # ------------------------------------------------------------------ options
@@ -86,13 +89,16 @@ def unmask(statement: str, secrets: list[str]) -> str:
     """Put the secret values back, in order, where ``options_clause`` masked them."""
     values = iter(secrets)
 
-    def put(_match: re.Match) -> str:
+    def put(match: re.Match) -> str:
+        token = match.group(0)
+        if token != _MASK_LITERAL:
+            return token
         try:
             return quote_literal(next(values))
         except StopIteration:
-            return _match.group(0)
+            return token
 
-    return _MASKED.sub(put, statement)
+    return _TOKENS.sub(put, statement)
 
 
 def foreign_server(table: sa_schema.Table) -> str | None:

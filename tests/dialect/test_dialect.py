@@ -3,6 +3,7 @@ reflection, secrets, ORM, pandas and threads."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -503,3 +504,14 @@ def test_vtables_only_path_needs_no_sqlalchemy():
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
     assert vtables.connect  # the module under test is the same one
+
+
+def test_a_value_that_looks_masked_is_not_mistaken_for_a_secret(engine):
+    fdw = ForeignDataWrapper("mem", handler="memory_fdw_handler")
+    server = ForeignServer("m1", fdw)
+    mapping = UserMapping(server, "alice", options={"user": "x'********", "password": "S3CRET"})
+    for obj in (fdw, server, mapping):
+        obj.create(engine)
+    with engine.connect() as c:
+        stored = c.exec_driver_sql("SELECT options FROM sqlmed_user_mapping").scalar()
+    assert json.loads(stored) == {"user": "x'********", "password": "S3CRET"}

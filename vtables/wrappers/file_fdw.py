@@ -687,8 +687,6 @@ class FileFdw(ForeignDataWrapper):
         q = cfg.quote
         doubled = q + q
         null = cfg.null
-        quoted_null = q + null + q
-        null_fast = self._null_fast
         slot: list[str] = []
         dialect = {"delimiter": cfg.delimiter, "quotechar": q, "doublequote": True}
         state = [csv.reader(iter(slot.pop, None), **dialect)]
@@ -708,10 +706,8 @@ class FileFdw(ForeignDataWrapper):
                 return exact(cfg, line, n, it)
             if sum(map(len, values)) + len(values) - 1 + body.count(q) != len(body):
                 return exact(cfg, line, n, it)  # a quote in the middle of a field
-            if null in values:
-                if quoted_null in body:
-                    return exact(cfg, line, n, it)
-                values = null_fast(cfg, values)
+            if null in values:  # a quote anywhere in the field makes it not NULL
+                return exact(cfg, line, n, it)
             return values, n
 
         return record
@@ -896,6 +892,10 @@ class FileFdw(ForeignDataWrapper):
         single = wanted[0] if len(wanted) == 1 else None
         count_only = not wanted
 
+        keyed = {k for k, _allowed in keeps}
+        key_conversions = [c for c in conversions if c[0] in keyed]
+        other_conversions = [c for c in conversions if c[0] not in keyed]
+
         def exact(line: str, n: int, it: Iterator) -> Any:
             """One record's row (None when a keep filter drops it, _END at the
             end-of-data marker) and its last line."""
@@ -923,15 +923,21 @@ class FileFdw(ForeignDataWrapper):
                 row = [values[single]]
             k = 0
             try:
-                for k, _kind, convert in conversions:
+                # As the batch reader does: the columns of = / IN quals first, and
+                # the rest of a row only when it passes them.
+                for k, _kind, convert in key_conversions:
+                    v = row[k]
+                    if v is not None:
+                        row[k] = convert(v)
+                for k, allowed in keeps:
+                    if row[k] not in allowed:
+                        return None, last
+                for k, _kind, convert in other_conversions:
                     v = row[k]
                     if v is not None:
                         row[k] = convert(v)
             except (ValueError, TypeError, ArithmeticError) as err:
                 raise self._conversion_error(cfg, wanted[k], row[k], err) from None
-            for k, allowed in keeps:
-                if row[k] not in allowed:
-                    return None, last
             return tuple(row), last
 
         def rest(first: int) -> Iterator[tuple[int, str]]:
