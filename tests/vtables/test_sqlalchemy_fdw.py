@@ -23,6 +23,32 @@ CREATE TABLE other(k text PRIMARY KEY, at timestamptz, amount numeric(10,2) DEFA
 """
 
 
+ODD_SCHEMA = "CREATE TABLE odd(id integer PRIMARY KEY, n integer, c char(4), ci citext, t text)"
+ODD_ROWS = [
+    (1, 2, "a", "Ann", "1"),
+    (2, 1, "zz", "ann", "1.0"),
+    (3, None, None, None, None),
+    (4, -7, "b", "bob", "x"),
+]
+ODD_COLUMNS = "id integer NOT NULL, n integer, c text, ci text, t text"
+TRICKY = [
+    "SELECT id FROM {t} WHERE n IN (1.5, 7) ORDER BY id",
+    "SELECT id FROM {t} WHERE n = 3000000000 OR n < 3000000000 ORDER BY id",
+    "SELECT id FROM {t} WHERE n > 1.5 ORDER BY id",
+    "SELECT id FROM {t} WHERE n IS '2.0' ORDER BY id",
+    "SELECT id FROM {t} WHERE n IS NOT 'x' ORDER BY id",
+    "SELECT id FROM {t} WHERE t IS 1.0 ORDER BY id",
+    "SELECT id FROM {t} WHERE t IN (1, 1.0, 'x') ORDER BY id",
+    "SELECT id FROM {t} WHERE n = '1_000' OR n < 'nan' ORDER BY id",
+    "SELECT id FROM {t} WHERE n = '99999999999999999999' ORDER BY id",
+    "SELECT id FROM {t} WHERE c = 'a' ORDER BY id",
+    "SELECT id FROM {t} WHERE c IN ('a', 'zz') ORDER BY id",
+    "SELECT id FROM {t} WHERE ci = 'ann' ORDER BY id",
+    "SELECT id FROM {t} WHERE ci < 'B' ORDER BY id",
+    "SELECT id FROM {t} ORDER BY id LIMIT 2 OFFSET -1",
+]
+
+
 @pytest.fixture(autouse=True)
 def _installed():
     vtables.register_wrapper(SqlalchemyFdw)
@@ -43,8 +69,12 @@ def pg():
         with open(hba, "w") as f:
             f.write("host all app 127.0.0.1/32 scram-sha-256\n" + rules)
         server.psql("SELECT pg_reload_conf()")
+        server.psql("CREATE EXTENSION citext", dbname="shop")
         with psycopg.connect(dsn(server, "app", "pw-s3cret")) as c:
             c.execute(PG_SCHEMA)
+            c.execute(ODD_SCHEMA)
+            with c.cursor() as cur:
+                cur.executemany("INSERT INTO odd VALUES (%s, %s, %s, %s, %s)", ODD_ROWS)
             with c.cursor() as cur:
                 cur.executemany("INSERT INTO items VALUES (%s, %s, %s, %s, %s)", ROWS)
         yield server
@@ -235,7 +265,7 @@ def test_import_foreign_schema(tmp_path, pg):
         CREATE SERVER shop FOREIGN DATA WRAPPER sqlalchemy_fdw OPTIONS (url '{url}');
         CREATE USER MAPPING FOR CURRENT_USER SERVER shop
             OPTIONS (user 'app', password 'pw-s3cret');
-        IMPORT FOREIGN SCHEMA public EXCEPT (items) FROM SERVER shop INTO main
+        IMPORT FOREIGN SCHEMA public EXCEPT (items, odd) FROM SERVER shop INTO main
             OPTIONS (import_default 'true');
     """)
     cols = conn.execute(
@@ -290,3 +320,32 @@ def test_bad_credentials_and_dead_server_name_the_server(tmp_path, pg):
         conn.execute("SELECT * FROM gone_items")
     assert "pw-s3cret" not in str(failure.value)
     assert conn.execute("SELECT count(*) FROM local_items").fetchall() == [(60,)]
+
+
+def test_tricky_values_get_sqlite_answers_on_postgresql(pgconn, pg):
+    pgconn.execute(f"""
+        CREATE FOREIGN TABLE odd ({ODD_COLUMNS}) SERVER shop;
+        CREATE TABLE odd_local ({ODD_COLUMNS});
+    """)
+    # the same data as the foreign table shows it (char(4) values come blank-padded)
+    copy = pgconn.execute("SELECT * FROM odd").fetchall()
+    assert ("a   ", "Ann") in [(r[2], r[3]) for r in copy]
+    pgconn.executemany("INSERT INTO odd_local VALUES (?, ?, ?, ?, ?)", copy)
+    for sql in TRICKY:
+        got = pgconn.execute(sql.format(t="odd")).fetchall()
+        assert got == pgconn.execute(sql.format(t="odd_local")).fetchall(), sql
+
+
+def test_tricky_values_get_sqlite_answers_on_sqlite(lite, remote_path):
+    db = apsw.Connection(remote_path)
+    db.execute(ODD_SCHEMA.replace("citext", "text"))
+    db.executemany("INSERT INTO odd VALUES (?, ?, ?, ?, ?)", ODD_ROWS)
+    db.close()
+    lite.execute(f"""
+        CREATE FOREIGN TABLE odd ({ODD_COLUMNS}) SERVER other;
+        CREATE TABLE odd_local ({ODD_COLUMNS});
+    """)
+    lite.executemany("INSERT INTO odd_local VALUES (?, ?, ?, ?, ?)", ODD_ROWS)
+    for sql in TRICKY:
+        got = lite.execute(sql.format(t="odd")).fetchall()
+        assert got == lite.execute(sql.format(t="odd_local")).fetchall(), sql

@@ -248,7 +248,7 @@ class SqlalchemyFdw(ForeignDataWrapper):
         """How text compares exactly on the remote: "plain", "collate" or None."""
         dialect = self.remote().dialect
         if dialect == "postgresql":
-            return "collate"
+            return "collate" if _pg_plain_text(self._column(column).type) else None
         if dialect == "sqlite":
             return "plain" if self._sqlite_binary() else None
         return None
@@ -346,27 +346,32 @@ class SqlalchemyFdw(ForeignDataWrapper):
                 else (self._column(q.column))
             )
             op = q.operator
+            family = types.family(self.columns[q.column].type)
+            native = self.remote().dialect == "sqlite"  # compares as SQLite does already
             if op == "IS NULL":
                 stmt = stmt.where(col.is_(None))
             elif op == "IS NOT NULL":
                 stmt = stmt.where(col.is_not(None))
+            elif op == "IN" and q.value is None:  # EXPLAIN: the list is not known yet
+                stmt = stmt.where(col.in_(sa.bindparam(None, expanding=True)))
             elif op == "IN":
-                family = types.family(self.columns[q.column].type)
-                values = [_as_sqlite_sees(v, family) for v in (q.value or ())]
-                values = [v for v in values if v is not _NEVER]
-                # typed by the column, not by the first value (1.5 must not become ::INTEGER)
-                stmt = stmt.where(
-                    col.in_(sa.bindparam(None, values, expanding=True, type_=col.type))
-                )
-            elif op == "IS":
-                stmt = stmt.where(col.is_not_distinct_from(q.value))
-            elif op == "IS NOT":
-                stmt = stmt.where(col.is_distinct_from(q.value))
+                values = list(q.value)
+                if not native:
+                    values = [_as_sqlite_sees(v, family) for v in values]
+                    values = [v for v in values if v is not _NEVER and v is not None]
+                stmt = stmt.where(_in(col, values, native))
+            elif op in ("IS", "IS NOT"):
+                value = q.value if native else _as_sqlite_sees(q.value, family)
+                if value is _NEVER:
+                    stmt = stmt.where(sa.false() if op == "IS" else sa.true())
+                elif op == "IS":
+                    stmt = stmt.where(col.is_not_distinct_from(_bind(value, native)))
+                else:
+                    stmt = stmt.where(col.is_distinct_from(_bind(value, native)))
             elif q.value is None:  # = NULL and the like are never true
                 stmt = stmt.where(sa.false())
             else:
-                family = types.family(self.columns[q.column].type)
-                stmt = stmt.where(_compare(col, op, q.value, family))
+                stmt = stmt.where(_compare(col, op, q.value, family, native))
         for key in sortkeys or ():
             col = self._ordered(key.column)
             stmt = stmt.order_by(
@@ -374,7 +379,7 @@ class SqlalchemyFdw(ForeignDataWrapper):
             )
         if limit is not None and limit >= 0:
             stmt = stmt.limit(limit)
-        if offset:
+        if offset is not None and offset > 0:  # SQLite reads a negative OFFSET as 0
             stmt = stmt.offset(offset)
         return stmt
 
@@ -584,14 +589,32 @@ class SqlalchemyFdw(ForeignDataWrapper):
 _SQLITE = None
 
 
-def _sqlite_text(value: float) -> str:
-    """How SQLite writes a REAL as TEXT (what TEXT affinity makes of it)."""
+def _sqlite() -> Any:
+    """A private in-memory SQLite, asked how SQLite itself converts values."""
     global _SQLITE
     if _SQLITE is None:
         import apsw
 
         _SQLITE = apsw.Connection(":memory:")
-    return _SQLITE.execute("SELECT CAST(? AS TEXT)", (value,)).fetchone()[0]
+        _SQLITE.execute("CREATE TABLE affinity(n NUMERIC)")
+    return _SQLITE
+
+
+def _sqlite_text(value: float) -> str:
+    """How SQLite writes a REAL as TEXT (what TEXT affinity makes of it)."""
+    return _sqlite().execute("SELECT CAST(? AS TEXT)", (value,)).fetchone()[0]
+
+
+def _numeric_affinity(text: str) -> Any:
+    """What NUMERIC affinity makes of a text: a number when the whole text is a
+    well-formed one (by SQLite's rules, not Python's), else _NEVER (text sorts
+    after every number)."""
+    db = _sqlite()
+    with db:
+        db.execute("INSERT INTO affinity VALUES (?)", (text,))
+        value = db.execute("SELECT n FROM affinity").fetchone()[0]
+        db.execute("DELETE FROM affinity")
+    return value if isinstance(value, int | float) else _NEVER
 
 
 # SQLite orders NULL < numbers < text < blobs: a comparison across those
@@ -607,12 +630,8 @@ def _as_sqlite_sees(value: Any, family: str) -> Any:
     column's affinity applied to it), or _NEVER when it is of a later class."""
     if family in _NUMERIC and not isinstance(value, int | float):
         if isinstance(value, str):
-            try:
-                text = value.strip()
-                return int(text) if text.lstrip("+-").isdigit() else float(text)
-            except ValueError:
-                return _NEVER  # text sorts after every number
-        return _NEVER  # so do blobs
+            return _numeric_affinity(value)
+        return _NEVER  # blobs sort after every number
     if family == "text" and not isinstance(value, str):
         if isinstance(value, bool | int):
             return str(int(value))
@@ -622,24 +641,75 @@ def _as_sqlite_sees(value: Any, family: str) -> Any:
     return value
 
 
-def _compare(col: Any, op: str, value: Any, family: str) -> Any:
+def _bind(value: Any, native: bool) -> Any:
+    """A bound value typed by itself, not by the column: PostgreSQL must compare
+    an integer column with 1.5 (or 3000000000) as numbers, not cast the value."""
+    sa = _sa()
+    if native:
+        return sa.bindparam(None, value)
+    return sa.bindparam(None, value, type_=_value_type(value))
+
+
+def _value_type(value: Any) -> Any:
+    sa = _sa()
+    if isinstance(value, bool | int):
+        return sa.BigInteger()
+    if isinstance(value, float):
+        return sa.Float()
+    if isinstance(value, bytes):
+        return sa.LargeBinary()
+    return sa.Text()
+
+
+def _in(col: Any, values: list, native: bool) -> Any:
+    """``col IN (values)``, one expanding list per Python type of value."""
+    sa = _sa()
+    if native:
+        return col.in_(sa.bindparam(None, values, expanding=True))
+    groups: dict[type, list] = {}
+    for v in values:
+        groups.setdefault(type(_value_type(v)), []).append(v)
+    if not groups:
+        return sa.false()
+    return sa.or_(
+        *(
+            col.in_(sa.bindparam(None, vs, expanding=True, type_=_value_type(vs[0])))
+            for vs in groups.values()
+        )
+    )
+
+
+def _compare(col: Any, op: str, value: Any, family: str, native: bool = False) -> Any:
     """``col op value`` with SQLite's answer for a column of that declared type,
     whatever the remote's typing rules."""
     sa = _sa()
-    value = _as_sqlite_sees(value, family)
-    if value is _NEVER:
-        return col.is_not(None) if _BELOW[op] else sa.false()
+    if not native:
+        value = _as_sqlite_sees(value, family)
+        if value is _NEVER:
+            return col.is_not(None) if _BELOW[op] else sa.false()
+    bound = _bind(value, native)
     if op == "=":
-        return col == value
+        return col == bound
     if op == "!=":
-        return col != value
+        return col != bound
     if op == "<":
-        return col < value
+        return col < bound
     if op == "<=":
-        return col <= value
+        return col <= bound
     if op == ">":
-        return col > value
-    return col >= value
+        return col > bound
+    return col >= bound
+
+
+def _pg_plain_text(type_: Any) -> bool:
+    """text or varchar compared bytewise for equality: not blank-padded char(n),
+    not citext, and no collation of its own (which could be nondeterministic)."""
+    sa = _sa()
+    if not isinstance(type_, sa.String) or isinstance(type_, sa.CHAR | sa.NCHAR):
+        return False
+    if type(type_).__name__.upper() == "CITEXT":
+        return False
+    return getattr(type_, "collation", None) in (None, "C", "POSIX", "default")
 
 
 def _remote_family(type_: Any) -> str:
