@@ -69,6 +69,8 @@ def _integer(v: Any) -> int:
         out = int(v)
     elif isinstance(v, (str, bytes)):
         text = v.decode() if isinstance(v, bytes) else v
+        if "_" in text:  # Python reads 1_000 as a number; SQL does not
+            raise ValueError("not an integer")
         out = int(text.strip())
     else:
         raise ValueError("not an integer")
@@ -81,6 +83,8 @@ def _real(v: Any) -> float:
     if isinstance(v, (bytes, bytearray)):
         v = v.decode()
     if isinstance(v, str):
+        if "_" in v:  # Python reads 1_000 as a number; SQL does not
+            raise ValueError("not a number")
         return float(v.strip())
     if isinstance(v, (int, float, decimal.Decimal)):
         return float(v)

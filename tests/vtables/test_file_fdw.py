@@ -853,3 +853,16 @@ def test_key_quals_skip_other_columns_alike_in_both_readers(files, tmp_path, mon
         rows(files, "SELECT * FROM k")
     with pytest.raises(WrapperError, match=r'line 2, column "v": invalid input'):
         rows(files, "SELECT * FROM k WHERE id = 2")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_underscores_are_not_digits(files, tmp_path, monkeypatch, fast):
+    if not fast:
+        monkeypatch.setattr(FileFdw, "_fast_batch", lambda self, *args: None)
+    path = write(tmp_path / "u.csv", "1,2.5\n1_000,3.5\n")
+    create(files, "u", "a integer, b real", filename=path, format="csv")
+    with pytest.raises(WrapperError, match=r'line 2, column "a": invalid input .*"1_000"'):
+        rows(files, "SELECT a FROM u")
+    write(tmp_path / "u.csv", "1,2.5\n2,1_0.5\n")
+    with pytest.raises(WrapperError, match=r'line 2, column "b": invalid input .*"1_0.5"'):
+        rows(files, "SELECT b FROM u")

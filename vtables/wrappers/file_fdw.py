@@ -300,6 +300,8 @@ _ALL_TYPED = frozenset(
 
 
 def _int64(value: str) -> int:
+    if "_" in value:  # Python reads 1_000 as a number; PostgreSQL 15 does not
+        raise ValueError("invalid input syntax")
     out = int(value)  # like types' integer coercion of text: int() strips spaces itself
     if _INT64[0] <= out <= _INT64[1]:
         return out
@@ -313,8 +315,14 @@ def _converter(declared: str):
     if family == "integer":
         return _int64
     if family == "real":
-        return float
+        return _float
     return types.converter(declared)
+
+
+def _float(value: str) -> float:
+    if "_" in value:  # Python reads 1_0.5 as a number; PostgreSQL does not
+        raise ValueError("invalid input syntax")
+    return float(value)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -342,12 +350,12 @@ def _convert_column(values: Any, kind: str, convert: Any, underscore: bool) -> l
     be; raises what the converter raises."""
     if None in values:
         return [None if v is None else convert(v) for v in values]
-    if kind == "integer":
+    if kind == "integer" and not underscore:
         out = list(map(int, values))
         if out and (min(out) < _INT64[0] or max(out) > _INT64[1]):
             raise ValueError("out of range for a 64-bit integer")
         return out
-    if kind == "real":
+    if kind == "real" and not underscore:
         return list(map(float, values))
     if kind == "numeric" and not underscore:
         # NUMERIC affinity: REAL unless integral; integral texts take the exact path.
