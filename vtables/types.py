@@ -69,7 +69,7 @@ def _integer(v: Any) -> int:
         out = int(v)
     elif isinstance(v, (str, bytes)):
         text = v.decode() if isinstance(v, bytes) else v
-        if "_" in text:  # Python reads 1_000 as a number; SQL does not
+        if "_" in text or not text.isascii():  # Python reads 1_000 and ١ as numbers
             raise ValueError("not an integer")
         out = int(text.strip())
     else:
@@ -83,7 +83,7 @@ def _real(v: Any) -> float:
     if isinstance(v, (bytes, bytearray)):
         v = v.decode()
     if isinstance(v, str):
-        if "_" in v:  # Python reads 1_000 as a number; SQL does not
+        if "_" in v or not v.isascii():  # Python reads 1_000 and ١ as numbers; SQL does not
             raise ValueError("not a number")
         return float(v.strip())
     if isinstance(v, (int, float, decimal.Decimal)):
@@ -96,7 +96,7 @@ def _numeric(v: Any) -> int | float:
     if type(v) is float:
         return int(v) if v.is_integer() and abs(v) < 2**63 else v
     if type(v) is str:
-        if "_" in v:  # Python reads 1_000 as a number; SQL does not
+        if "_" in v or not v.isascii():  # Python reads 1_000 and ١ as numbers; SQL does not
             raise ValueError("not a number")
         f = float(v)
         if not f.is_integer():

@@ -866,3 +866,12 @@ def test_underscores_are_not_digits(files, tmp_path, monkeypatch, fast):
     write(tmp_path / "u.csv", "1,2.5\n2,1_0.5\n")
     with pytest.raises(WrapperError, match=r'line 2, column "b": invalid input .*"1_0.5"'):
         rows(files, "SELECT b FROM u")
+    # digits of other scripts are not digits to PostgreSQL either
+    write(tmp_path / "u.csv", "1,2.5\n\u0661,3.5\n")
+    with pytest.raises(WrapperError, match=r'line 2, column "a": invalid input'):
+        rows(files, "SELECT a FROM u")
+    # accented text elsewhere keeps the column readers on their quick path
+    write(tmp_path / "u.csv", "1,2.5\n2,3.5\n")
+    create(files, "v", "a integer, b real, c text", filename=str(tmp_path / "v.csv"), format="csv")
+    write(tmp_path / "v.csv", "1,2.5,dé\n2,3.5,x\n")
+    assert rows(files, "SELECT * FROM v") == [(1, 2.5, "dé"), (2, 3.5, "x")]

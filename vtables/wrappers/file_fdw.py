@@ -300,7 +300,7 @@ _ALL_TYPED = frozenset(
 
 
 def _int64(value: str) -> int:
-    if "_" in value:  # Python reads 1_000 as a number; PostgreSQL 15 does not
+    if "_" in value or not value.isascii():  # Python reads 1_000 and ١ as numbers; PG does not
         raise ValueError("invalid input syntax")
     out = int(value)  # like types' integer coercion of text: int() strips spaces itself
     if _INT64[0] <= out <= _INT64[1]:
@@ -320,7 +320,7 @@ def _converter(declared: str):
 
 
 def _float(value: str) -> float:
-    if "_" in value:  # Python reads 1_0.5 as a number; PostgreSQL does not
+    if "_" in value or not value.isascii():  # Python reads 1_0.5 and ١ as numbers
         raise ValueError("invalid input syntax")
     return float(value)
 
@@ -345,11 +345,15 @@ _BOOLEAN_TEXT = {
 }
 
 
-def _convert_column(values: Any, kind: str, convert: Any, underscore: bool) -> list:
+def _convert_column(values: Any, kind: str, convert: Any) -> list:
     """A column of field texts (or None) converted, the loop inside C where it can
     be; raises what the converter raises."""
     if None in values:
         return [None if v is None else convert(v) for v in values]
+    if kind in ("integer", "real", "numeric"):
+        # digits Python reads and SQL does not (1_000, ١): converted one by one
+        joined = "".join(values)
+        underscore = "_" in joined or not joined.isascii()
     if kind == "integer" and not underscore:
         out = list(map(int, values))
         if out and (min(out) < _INT64[0] or max(out) > _INT64[1]):
@@ -833,7 +837,6 @@ class FileFdw(ForeignDataWrapper):
         if not wanted:  # count(*): only the field counts matter
             return repeat((), len(texts))
         null = None if special in cfg.null else cfg.null
-        underscore = "_" in text
         kinds = {k: (kind, convert) for k, kind, convert in conversions}
         cols: list[Any] = [None] * len(wanted)
         ncols = len(cfg.names)
@@ -854,7 +857,7 @@ class FileFdw(ForeignDataWrapper):
             if null is not None and null in values and not cfg.force_not_null[j]:
                 values = [None if v == null else v for v in values]
             if k in kinds:
-                values = _convert_column(values, *kinds[k], underscore)
+                values = _convert_column(values, *kinds[k])
             return values
 
         try:
