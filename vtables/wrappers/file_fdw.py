@@ -840,14 +840,26 @@ class FileFdw(ForeignDataWrapper):
         kinds = {k: (kind, convert) for k, kind, convert in conversions}
         cols: list[Any] = [None] * len(wanted)
         ncols = len(cfg.names)
-        # Most columns wanted: split every line once.  A few: cut each out of
-        # the lines (no list per line to build and collect).
-        split = list(map(str.split, texts, repeat(delim))) if len(wanted) * 2 > ncols else None
+        # Most columns wanted: the whole chunk split once into one flat list of
+        # fields (every line has ncols of them: counted above), a column being
+        # every ncols-th field.  A few: each cut out of the lines.  Neither builds
+        # a list per line for the garbage collector to walk.
+        # Columns of = / IN quals are cut out first, so a chunk without a match
+        # never splits the rest.
+        many = len(wanted) * 2 > ncols
+        keyed = {k for k, _allowed in keeps}
+        flat: list[str] | None = None
+        keep: list[int] | None = None  # the rows = / IN quals let through
 
         def column(k: int) -> list:
+            nonlocal flat
             j = wanted[k]
-            if split is not None:
-                values = list(map(itemgetter(j), split))
+            if many and k not in keyed:
+                if flat is None:
+                    flat = text.replace("\n", delim).split(delim)
+                values = flat[j::ncols]
+                if keep is not None:
+                    values = [values[i] for i in keep]
             elif j == 0:
                 values = [line.partition(delim)[0] for line in texts]
             elif j == ncols - 1:
@@ -874,8 +886,6 @@ class FileFdw(ForeignDataWrapper):
                     if all(cols[k][i] in allowed for k, allowed in keeps)
                 ]
                 texts = [texts[i] for i in keep]
-                if split is not None:
-                    split = [split[i] for i in keep]
                 cols = [None if c is None else [c[i] for i in keep] for c in cols]
             for k in range(len(wanted)):
                 if cols[k] is None:
