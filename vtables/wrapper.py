@@ -303,6 +303,15 @@ class ForeignDataWrapper:
     def writable(cls) -> bool:
         return cls.rowid_column is not None or cls.insert is not ForeignDataWrapper.insert
 
+    def check_updatable(self, verb: str) -> None:
+        """Refuse a write when the server or table has ``updatable 'false'``."""
+        value = self.options.get("updatable")
+        if value is not None and not parse_bool(value):
+            raise FeatureNotSupportedError(
+                f'foreign table "{self.table_name}" does not allow {verb}s',
+                hint="Its server or table has the option updatable 'false'.",
+            )
+
     def identity_columns(self) -> tuple[str, ...]:
         rc = self.rowid_column
         if rc is None:
@@ -348,6 +357,15 @@ class ForeignDataWrapper:
 # ------------------------------------------------------------------ registry
 
 _registered: dict[str, type[ForeignDataWrapper]] = {}
+
+
+def imported(name: str, restriction_type: str | None, restricts: list[str]) -> bool:
+    """Whether IMPORT FOREIGN SCHEMA's LIMIT TO / EXCEPT lets table ``name`` in."""
+    if restriction_type == "LIMIT TO":
+        return name in restricts
+    if restriction_type == "EXCEPT":
+        return name not in restricts
+    return True
 
 
 def register_wrapper(

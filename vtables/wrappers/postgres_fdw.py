@@ -80,7 +80,7 @@ import psycopg
 from psycopg import sql
 
 from .. import types
-from ..errors import FeatureNotSupportedError, UndefinedObjectError, WrapperError
+from ..errors import UndefinedObjectError, WrapperError
 from ..wrapper import (
     ColumnDefinition,
     ForeignDataWrapper,
@@ -830,13 +830,6 @@ class PostgresFdw(ForeignDataWrapper):
         meta = self.metadata()
         return tuple(name for name, remote in self.remote_names.items() if meta[remote].primary)
 
-    def _check_updatable(self, verb: str) -> None:
-        if not self._bool("updatable", True):
-            raise FeatureNotSupportedError(
-                f'foreign table "{self.table_name}" does not allow {verb}s',
-                hint="Its server or table has the option updatable 'false'.",
-            )
-
     def _out(self, column: str, value: Any) -> Any:
         """A local value as PostgreSQL should receive it."""
         if value is None:
@@ -847,7 +840,7 @@ class PostgresFdw(ForeignDataWrapper):
         return value
 
     def insert(self, values: dict[str, Any]) -> None:
-        self._check_updatable("insert")
+        self.check_updatable("insert")
         remote = self.remote()
         batch = self._int("batch_size", 1)
         if batch <= 1:
@@ -884,7 +877,7 @@ class PostgresFdw(ForeignDataWrapper):
         return sql.SQL(" AND ").join(parts), list(identity.values())
 
     def update(self, identity: dict[str, Any], values: dict[str, Any]) -> None:
-        self._check_updatable("update")
+        self.check_updatable("update")
         self.remote().flush()
         sets = sql.SQL(", ").join(
             sql.SQL("{} = %s").format(_q(self.remote_names[n])) for n in values
@@ -896,7 +889,7 @@ class PostgresFdw(ForeignDataWrapper):
         self._run(query, [self._out(n, v) for n, v in values.items()] + params, "update")
 
     def delete(self, identity: dict[str, Any]) -> None:
-        self._check_updatable("delete")
+        self.check_updatable("delete")
         self.remote().flush()
         where, params = self._key_clause(identity)
         query = sql.SQL("DELETE FROM {}.{} WHERE {}").format(

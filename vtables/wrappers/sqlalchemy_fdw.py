@@ -48,7 +48,6 @@ from typing import Any
 
 from .. import types
 from ..errors import (
-    FeatureNotSupportedError,
     InvalidOptionError,
     UndefinedObjectError,
     WrapperError,
@@ -60,6 +59,7 @@ from ..wrapper import (
     Qual,
     SortKey,
     TableDefinition,
+    imported,
     parse_bool,
 )
 
@@ -417,13 +417,6 @@ class SqlalchemyFdw(ForeignDataWrapper):
         keys = {c.name for c in self.table().primary_key.columns}
         return tuple(name for name, remote in self.remote_names.items() if remote in keys)
 
-    def _check_updatable(self, verb: str) -> None:
-        if not parse_bool(self.options.get("updatable", "true")):
-            raise FeatureNotSupportedError(
-                f'foreign table "{self.table_name}" does not allow {verb}s',
-                hint="Its server or table has the option updatable 'false'.",
-            )
-
     def _remote_values(self, values: dict[str, Any]) -> dict[str, Any]:
         return {self.remote_names[k]: v for k, v in values.items()}
 
@@ -448,7 +441,7 @@ class SqlalchemyFdw(ForeignDataWrapper):
         self.insert_many([values])
 
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        self._check_updatable("insert")
+        self.check_updatable("insert")
         if rows:
             self._write(self.table().insert(), [self._remote_values(r) for r in rows])
 
@@ -457,12 +450,12 @@ class SqlalchemyFdw(ForeignDataWrapper):
         return sa.and_(*(self._column(k).is_not_distinct_from(v) for k, v in identity.items()))
 
     def update(self, identity: dict[str, Any], values: dict[str, Any]) -> None:
-        self._check_updatable("update")
+        self.check_updatable("update")
         stmt = self.table().update().where(self._key(identity)).values(self._remote_values(values))
         self._write(stmt)
 
     def delete(self, identity: dict[str, Any]) -> None:
-        self._check_updatable("delete")
+        self.check_updatable("delete")
         self._write(self.table().delete().where(self._key(identity)))
 
     # ------------------------------------------------------- transactions
@@ -555,12 +548,9 @@ class SqlalchemyFdw(ForeignDataWrapper):
                 )
                 import_default = parse_bool(options.get("import_default", "false"))
                 import_not_null = parse_bool(options.get("import_not_null", "true"))
-                wanted = set(restricts)
                 out = []
                 for name in sorted(names):
-                    if restriction_type == "LIMIT TO" and name not in wanted:
-                        continue
-                    if restriction_type == "EXCEPT" and name in wanted:
+                    if not imported(name, restriction_type, restricts):
                         continue
                     columns = []
                     for col in insp.get_columns(name, schema=remote_schema):

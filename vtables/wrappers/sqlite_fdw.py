@@ -44,7 +44,7 @@ from typing import Any
 import apsw
 
 from .. import types
-from ..errors import FeatureNotSupportedError, UndefinedObjectError, WrapperError
+from ..errors import UndefinedObjectError, WrapperError
 from ..wrapper import (
     ColumnDefinition,
     ForeignDataWrapper,
@@ -52,6 +52,7 @@ from ..wrapper import (
     Qual,
     SortKey,
     TableDefinition,
+    imported,
     parse_bool,
 )
 
@@ -296,18 +297,11 @@ class SqliteFdw(ForeignDataWrapper):
         keys = {c for c, (_a, _c, pk) in self.metadata().items() if pk}
         return tuple(name for name, remote in self.remote_names.items() if remote in keys)
 
-    def _check_updatable(self, verb: str) -> None:
-        if not parse_bool(self.options.get("updatable", "true")):
-            raise FeatureNotSupportedError(
-                f'foreign table "{self.table_name}" does not allow {verb}s',
-                hint="Its server or table has the option updatable 'false'.",
-            )
-
     def insert(self, values: dict[str, Any]) -> None:
         self.insert_many([values])
 
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        self._check_updatable("insert")
+        self.check_updatable("insert")
         if not rows:
             return
         names = list(rows[0])
@@ -329,7 +323,7 @@ class SqliteFdw(ForeignDataWrapper):
         return " AND ".join(parts), list(identity.values())
 
     def update(self, identity: dict[str, Any], values: dict[str, Any]) -> None:
-        self._check_updatable("update")
+        self.check_updatable("update")
         sets = ", ".join(f"{_quote(self.remote_names[n])} = ?" for n in values)
         where, params = self._key_clause(identity)
         self._run(
@@ -338,7 +332,7 @@ class SqliteFdw(ForeignDataWrapper):
         )
 
     def delete(self, identity: dict[str, Any]) -> None:
-        self._check_updatable("delete")
+        self.check_updatable("delete")
         where, params = self._key_clause(identity)
         self._run(f"DELETE FROM {_quote(self.remote_table)} WHERE {where}", params)
 
@@ -407,12 +401,9 @@ class SqliteFdw(ForeignDataWrapper):
                 "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
                 " AND name NOT LIKE 'sqlite%' ORDER BY name"
             ).fetchall()
-            wanted = set(restricts)
             out = []
             for (name,) in names:
-                if restriction_type == "LIMIT TO" and name not in wanted:
-                    continue
-                if restriction_type == "EXCEPT" and name in wanted:
+                if not imported(name, restriction_type, restricts):
                     continue
                 columns = []
                 for _cid, col, declared, notnull, default, _pk, hidden in db.execute(
