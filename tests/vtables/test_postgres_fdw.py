@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import vtables
 from tests.pgserver import PostgresServer
+from tests.vtables.differential import queries
 from vtables import catalog
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
@@ -673,57 +674,19 @@ VALUES = {
 }
 
 
-@st.composite
-def condition(draw):
-    col = draw(st.sampled_from(COLUMNS))
-    kind = draw(st.sampled_from(["cmp", "in", "null", "like", "between"]))
-    if kind == "cmp":
-        op = draw(st.sampled_from(["=", "<", "<=", ">", ">=", "!=", "IS", "IS NOT"]))
-        return f"T.{col} {op} ?", [draw(VALUES[col])]
-    if kind == "in":
-        values = draw(st.lists(VALUES[col], min_size=1, max_size=4))
-        neg = draw(st.booleans())
-        return f"T.{col} {'NOT ' if neg else ''}IN ({', '.join('?' * len(values))})", values
-    if kind == "null":
-        return f"T.{col} IS {draw(st.sampled_from(['', 'NOT ']))}NULL", []
-    if kind == "like":
-        pattern = draw(st.sampled_from(["a%", "A%", "%b%", "_y", "d%", "%", "é%", "É%", "Z*"]))
-        return f"T.name {draw(st.sampled_from(['LIKE', 'GLOB']))} ?", [pattern]
+def _between_ids(draw, column, values):
     low, high = sorted([draw(VALUES["id"].filter(lambda v: isinstance(v, int))) for _ in "ab"])
     return f"T.id BETWEEN {low} AND {high}", []
 
 
-@st.composite
-def query(draw):
-    conds = draw(st.lists(condition(), max_size=3))
-    joiner = draw(st.sampled_from([" AND ", " OR "]))
-    where = joiner.join(c for c, _ in conds)
-    params = [p for _, ps in conds for p in ps]
-    shape = draw(st.sampled_from(["plain", "join", "agg"]))
-    if shape == "agg":
-        sql = "SELECT grp, count(*), sum(val), min(name), max(d), sum(amount) FROM {table} AS T"
-        if where:
-            sql += f" WHERE {where}"
-        return sql + " GROUP BY grp ORDER BY grp", params
-    cols = draw(st.lists(st.sampled_from(COLUMNS), min_size=1, max_size=4, unique=True))
-    if shape == "join":
-        sql = (
-            f"SELECT tag, {', '.join('T.' + c for c in cols)} FROM tags"
-            " JOIN {table} AS T ON T.id = tags.id"
-        )
-    else:
-        sql = f"SELECT {', '.join('T.' + c for c in cols)} FROM {{table}} AS T"
-    if where:
-        sql += f" WHERE {where}"
-    order = draw(st.lists(st.sampled_from(COLUMNS), max_size=2, unique=True))
-    keys = [f"T.{c}{draw(st.sampled_from(['', ' DESC']))}" for c in order]
-    keys.append("T.id")
-    sql += " ORDER BY " + ", ".join(keys)
-    if draw(st.booleans()):
-        sql += f" LIMIT {draw(st.integers(0, 10))}"
-        if draw(st.booleans()):
-            sql += f" OFFSET {draw(st.integers(0, 5))}"
-    return sql, params
+def query():
+    return queries(
+        COLUMNS,
+        VALUES,
+        patterns=["a%", "A%", "%b%", "_y", "d%", "%", "é%", "É%", "Z*"],
+        aggregates="count(*), sum(val), min(name), max(d), sum(amount)",
+        between=_between_ids,
+    )
 
 
 @settings(
