@@ -85,8 +85,10 @@ def _jsonable(value: Any) -> Any:
 
 
 class Module:
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, batched: bool = False):
         self._conn = weakref.ref(conn)
+        #: cursors hand rows over in batches (the C module) rather than one by one
+        self.batched = batched
 
     def Create(self, db: Any, modulename: str, dbname: str, tablename: str, *args: str):
         conn = self._conn()
@@ -100,14 +102,15 @@ class Module:
                 f'foreign table "{tablename}" is not in the sqlmed catalog',
                 hint="Create foreign tables with CREATE FOREIGN TABLE.",
             )
-        return declaration(table), Table(conn, table)
+        return declaration(table), Table(conn, table, self.batched)
 
     Connect = Create
 
 
 class Table:
-    def __init__(self, conn: Connection, table: catalog.ForeignTable):
+    def __init__(self, conn: Connection, table: catalog.ForeignTable, batched: bool = False):
         self._conn = weakref.ref(conn)
+        self.batched = batched
         self.name = table.name
         self.columns = table.columns
         self.names = [c.name for c in table.columns]
@@ -230,7 +233,7 @@ class Table:
         return True
 
     def Open(self) -> Cursor:
-        return Cursor(self)
+        return BatchCursor(self) if self.batched else Cursor(self)
 
     def Disconnect(self) -> None:
         pass
@@ -393,6 +396,10 @@ class Cursor:
             self.slot[c] = i
         self.count = 0
         self.seen = {}
+        self.used = used
+        self._start(wrapper, quals, columns, sortkeys, limit, offset)
+
+    def _start(self, wrapper, quals, columns, sortkeys, limit, offset) -> None:
         self.rows = self._guard(lambda: iter(wrapper.scan(quals, columns, sortkeys, limit, offset)))
         self.Next()
 
@@ -484,6 +491,102 @@ class Cursor:
         self.rowids = {}
 
 
+class BatchCursor(Cursor):
+    """The cursor of the C module: hands SQLite's side batches of rows
+    (``Batch``), which it walks without calling back; values that are not
+    yet in their storage class come back through ``Resolve`` when read."""
+
+    def _start(self, wrapper, quals, columns, sortkeys, limit, offset) -> None:
+        from .speedups import _speedups
+
+        self._c = _speedups
+        table = self.table
+        self.current: Any = ()
+        self.current_rowid = None
+        # Which Python types each fetched column stores as they are.
+        masks = []
+        for c in self.used:
+            if self.trusted:
+                masks.append(_speedups.N_ALL)
+                continue
+            mask = 0
+            for t in table.natives[c]:
+                mask |= _MASKS.get(t, 0)
+            masks.append(mask)
+        self.masks = tuple(masks)
+        self.slot = [-1] * len(table.names)
+        for i, c in enumerate(self.used):
+            self.slot[c] = i
+        self.batches = self._guard(
+            lambda: iter(wrapper.scan_batches(quals, columns, sortkeys, limit, offset))
+        )
+
+    def Batch(self) -> Any:
+        """The next batch of rows, None at the end."""
+        try:
+            item = next(self.batches, None)
+            if item is None:
+                self.current = ()
+                return None
+            if type(item) is not self._c.Batch:
+                rows = item if type(item) is list else list(item)
+                try:
+                    item = self._c.rows_batch(rows, self.masks)
+                except TypeError:  # dicts, lists, rows of another width
+                    rows = [self._tuple(row) for row in rows]
+                    item = self._c.rows_batch(rows, self.masks)
+                self.current = rows
+            else:
+                self.current = item
+            return item
+        except SQLMedError:
+            raise
+        except Exception as err:
+            raise WrapperError(f'foreign table "{self.table.name}": {err}') from err
+
+    def _tuple(self, row: Any) -> tuple:
+        width = len(self.used)
+        if isinstance(row, dict):
+            names = self.table.names
+            return tuple(row.get(names[c]) for c in self.used)
+        out = tuple(row)
+        if len(out) < width:
+            raise WrapperError(
+                f'foreign table "{self.table.name}": a row of {len(out)} values came back'
+                f" for {width} columns"
+            )
+        return out[:width]
+
+    def Resolve(self, number: int, value: Any, row: int) -> Any:
+        """A value read by SQLite that is not in its column's storage class yet."""
+        if self.trusted or value is None:
+            return value
+        table = self.table
+        if type(value) in table.natives[number]:
+            return value
+        try:
+            return table.converters[number](value)
+        except (ValueError, TypeError, ArithmeticError) as err:
+            declared = table.columns[number].type
+            raise WrapperError(
+                f'foreign table "{table.name}", column "{table.names[number]}", row {row}:'
+                f" cannot convert {value!r} to {declared}: {err}"
+            ) from None
+
+    def Rowid(self, index: int = 0) -> int:  # type: ignore[override]
+        self.row = self.current[index]
+        self.current_rowid = None
+        return super().Rowid()
+
+    def Close(self) -> None:
+        super().Close()
+        self.batches = iter(())
+        self.current = ()
+
+
+_MASKS = {int: 1, float: 2, str: 4, bytes: 8}  # _speedups.N_INT, N_FLOAT, N_STR, N_BYTES
+
+
 def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinition]:
     return {
         c.name: ColumnDefinition(c.name, c.type, dict(c.options), c.not_null, c.default)
@@ -492,4 +595,9 @@ def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinitio
 
 
 def register(conn: Connection) -> None:
-    conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True, iVersion=2)
+    from . import speedups
+
+    if speedups.enabled():
+        speedups.register(conn, MODULE_NAME, Module(conn, batched=True))
+    else:
+        conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True, iVersion=2)

@@ -9,7 +9,8 @@ a database file only ever names wrappers; it never names code to import.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -207,6 +208,35 @@ class ForeignDataWrapper:
         fails, never as a filter with other semantics.
         """
         raise NotImplementedError
+
+    def scan_batches(
+        self,
+        quals: list[Qual],
+        columns: list[str],
+        sortkeys: list[SortKey] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Iterator[Any]:
+        """The rows of ``scan`` in batches (lists of rows), which is how the C
+        module takes them.  Batches grow from 1 row to 1024, so a query that
+        stops early reads few rows ahead.  A wrapper with a faster way to
+        make batches overrides this, and may yield ``vtables._speedups``
+        batches; rows read before an error are handed over before it."""
+        rows = iter(self.scan(quals, columns, sortkeys, limit, offset))
+        size = 1
+        while True:
+            batch: list[Any] = []
+            try:
+                batch.extend(islice(rows, size))
+            except Exception:
+                if batch:
+                    yield batch
+                raise
+            if batch:
+                yield batch
+            if len(batch) < size:
+                return
+            size = min(size * 2, 1024)
 
     # -- planner hints
     def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:

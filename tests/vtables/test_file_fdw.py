@@ -783,8 +783,12 @@ def mixed_file(path, count: int = 16_000) -> str:
     return str(path)
 
 
+@pytest.mark.parametrize("reader", ["c", "python"])
 @pytest.mark.parametrize("chunk", [None, 200])
-def test_batch_reader_agrees_with_the_line_reader(files, tmp_path, monkeypatch, chunk):
+def test_batch_reader_agrees_with_the_line_reader(files, tmp_path, monkeypatch, chunk, reader):
+    """The C chunk parser (when built), then the Python batch reader, then the
+    exact line reader: each chunk is read by the first that takes it, and the
+    results are those of the exact reader alone."""
     if chunk:  # small chunks: records spanning lines cross chunk boundaries
         monkeypatch.setattr(file_fdw, "_CHUNK", chunk)
     path = mixed_file(tmp_path / "mixed.csv")
@@ -797,18 +801,37 @@ def test_batch_reader_agrees_with_the_line_reader(files, tmp_path, monkeypatch, 
         format="csv",
         header="true",
     )
-    taken = {True: 0, False: 0}
+    taken = {"c": 0, "python": 0, "exact": 0}
     fast_batch = FileFdw._fast_batch
+    c_parser = file_fdw._c_parser
 
     def counting(self, *args):
         batch = fast_batch(self, *args)
-        taken[batch is not None] += 1
+        taken["python" if batch is not None else "exact"] += 1
         return batch
 
+    def counting_c(*args):
+        parse = c_parser(*args) if reader == "c" else None
+        if parse is None:
+            return None
+
+        def counted(text):
+            batch = parse(text)
+            taken["c"] += batch is not None
+            return batch
+
+        return counted
+
     monkeypatch.setattr(FileFdw, "_fast_batch", counting)
+    monkeypatch.setattr(file_fdw, "_c_parser", counting_c)
     batched = {q: rows(files, q) for q in BATCH_QUERIES}
-    assert taken[True] > taken[False] > 0  # both readers had chunks to read
+    # every reader had chunks to read
+    if reader == "c":
+        assert taken["c"] > taken["python"] > 0 and taken["exact"] > 0, taken
+    else:
+        assert taken["c"] == 0 and taken["python"] > taken["exact"] > 0, taken
     monkeypatch.setattr(FileFdw, "_fast_batch", lambda self, *args: None)
+    monkeypatch.setattr(file_fdw, "_c_parser", lambda *args: None)
     for q in BATCH_QUERIES:
         assert batched[q] == rows(files, q), q
     assert len(batched["SELECT * FROM big"]) == 16_000

@@ -90,7 +90,7 @@ from itertools import chain, islice, repeat
 from operator import itemgetter
 from typing import Any
 
-from .. import types
+from .. import speedups, types
 from ..errors import FeatureNotSupportedError, InvalidOptionError, WrapperError
 from ..wrapper import ForeignDataWrapper, OptionSpec, Qual, SortKey, parse_bool
 
@@ -374,6 +374,37 @@ def _convert_column(values: Any, kind: str, convert: Any) -> list:
     elif kind == "date" and set(map(len, values)) == {10}:
         return list(map(dt.date.isoformat, map(dt.date.fromisoformat, values)))
     return list(map(convert, values))
+
+
+_C_KINDS = {"integer": 1, "real": 2, "numeric": 3, "boolean": 4, "date": 5}  # _speedups.K_*
+
+
+def _c_parser(cfg: Any, wanted: list[int], conversions: list, keeps: list) -> Any:
+    """The C extension's reader of plain chunks for this scan (text -> batch or
+    None), or None when it is not in use or some wanted column's type is not
+    one it converts."""
+    c = speedups.module()
+    if c is None or len(cfg.delimiter.encode()) != 1:
+        return None
+    kinds = [c.K_TEXT] * len(wanted)
+    for k, kind, _convert in conversions:
+        if kind not in _C_KINDS:
+            return None
+        kinds[k] = _C_KINDS[kind]
+    special = cfg.quote if cfg.csv else "\\"
+    null = None if special in cfg.null else cfg.null
+    args = (
+        cfg.delimiter,
+        len(cfg.names),
+        tuple(wanted),
+        tuple(kinds),
+        null,
+        tuple(bool(x) for x in cfg.force_not_null),
+        tuple((k, tuple(allowed)) for k, allowed in keeps),
+        special,
+    )
+    parse = c.parse_chunk
+    return lambda text: parse(text, *args)
 
 
 def _size_text(size: int) -> str:
@@ -777,7 +808,7 @@ class FileFdw(ForeignDataWrapper):
 
     # ------------------------------------------------------------ scans
 
-    def scan(
+    def scan_batches(
         self,
         quals: list[Qual],
         columns: list[str],
@@ -785,6 +816,7 @@ class FileFdw(ForeignDataWrapper):
         limit: int | None = None,
         offset: int | None = None,
     ) -> Iterator[Any]:
+        """Batches of rows: C batches, zips of columns or lists of tuples."""
         cfg = self.config()
         self._check_file(cfg)
         index = {name: i for i, name in enumerate(cfg.names)}
@@ -812,7 +844,17 @@ class FileFdw(ForeignDataWrapper):
                 keeps.append((k, frozenset((qual.value,))))
             elif qual.operator == "IN" and all(type(v) is int for v in qual.value or ()):
                 keeps.append((k, frozenset(qual.value or ())))
-        return chain.from_iterable(self._batches(cfg, wanted, conversions, keeps))
+        return self._batches(cfg, wanted, conversions, keeps)
+
+    def scan(
+        self,
+        quals: list[Qual],
+        columns: list[str],
+        sortkeys: list[SortKey] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Iterator[Any]:
+        return chain.from_iterable(self.scan_batches(quals, columns, sortkeys, limit, offset))
 
     def _fast_batch(
         self, cfg: _Config, text: str, wanted: list[int], conversions: list, keeps: list
@@ -913,6 +955,7 @@ class FileFdw(ForeignDataWrapper):
         single = wanted[0] if len(wanted) == 1 else None
         count_only = not wanted
 
+        c_parse = _c_parser(cfg, wanted, conversions, keeps)
         keyed = {k for k, _allowed in keeps}
         key_conversions = [c for c in conversions if c[0] in keyed]
         other_conversions = [c for c in conversions if c[0] not in keyed]
@@ -1014,7 +1057,9 @@ class FileFdw(ForeignDataWrapper):
                             else:
                                 return
                             lines = text.count("\n") + (not text.endswith("\n"))
-                            batch = self._fast_batch(cfg, text, wanted, conversions, keeps)
+                            batch = None if c_parse is None else c_parse(text)
+                            if batch is None:
+                                batch = self._fast_batch(cfg, text, wanted, conversions, keeps)
                             if batch is not None:
                                 n = last = n + lines
                                 yield batch

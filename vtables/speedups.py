@@ -1,0 +1,82 @@
+"""The optional C speedups (``vtables/_speedups.c``) and the switch for them.
+
+When the extension was built, foreign tables are served by its SQLite module:
+the same Python objects plan, filter, write and run transactions, but rows
+reach SQLite from C in batches, without a Python call per row and value.
+file_fdw also uses its parser for chunks of plain lines.
+
+``SQLMED_SPEEDUPS=0`` in the environment (read at import) turns them off; the
+pure-Python path (APSW's module) gives the same results.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import apsw
+
+try:
+    from . import _speedups
+except ImportError:  # built without a C compiler or SQLite's headers
+    _speedups = None  # type: ignore[assignment]
+
+_OFF = {"0", "false", "off", "no"}
+_lock = threading.Lock()
+_error_codes: dict[type, int] = {}
+
+
+def built() -> bool:
+    """Whether the C extension is installed."""
+    return _speedups is not None
+
+
+def enabled() -> bool:
+    """Whether foreign tables are served by the C module in this process."""
+    return _speedups is not None and os.environ.get("SQLMED_SPEEDUPS", "1").lower() not in _OFF
+
+
+def module() -> Any:
+    """The C extension module, or None when it is not in use."""
+    return _speedups if enabled() else None
+
+
+def _load_api() -> None:
+    """Hand SQLite's API table to the extension: load it once as a SQLite
+    extension into a private connection (the library is shared by all)."""
+    with _lock:
+        if _speedups.api_loaded():
+            return
+        db = apsw.Connection(":memory:")
+        try:
+            db.enable_load_extension(True)
+            db.load_extension(_speedups.__file__, "sqlite3_sqlmedspeedups_init")
+        finally:
+            db.close()
+
+
+def error_code(exc: BaseException) -> int:
+    """The SQLite result code an exception stands for (as APSW maps them)."""
+    cls = type(exc)
+    code = _error_codes.get(cls)
+    if code is None:
+        code = apsw.SQLITE_ERROR
+        by_class = {}
+        for c in range(1, 29):
+            try:
+                by_class.setdefault(apsw.exception_for(c).__class__, c)
+            except Exception:
+                continue
+        for base in cls.__mro__:
+            if base in by_class and base is not apsw.Error:
+                code = by_class[base]
+                break
+        _error_codes[cls] = code
+    return code
+
+
+def register(conn: apsw.Connection, name: str, module_object: Any) -> None:
+    """Register ``module_object`` (Create/Connect) as the C module ``name``."""
+    _load_api()
+    _speedups.register(conn.sqlite3pointer(), name, module_object, error_code)
