@@ -1,0 +1,268 @@
+"""The C speedups: that they are in use where they should be, that the C chunk
+parser reads exactly what the Python readers read, and that batching keeps the
+one-row-at-a-time semantics (read-ahead, errors, lazy conversion).
+
+tox runs the whole suite twice: with the speedups, and with SQLMED_SPEEDUPS=0
+(APSW's module and the Python readers); the tests here hold in both.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import vtables
+from vtables import ForeignDataWrapper, OptionSpec, WrapperError, module, speedups
+from vtables.wrappers import file_fdw
+from vtables.wrappers.file_fdw import FileFdw
+
+SWITCHED_OFF = os.environ.get("SQLMED_SPEEDUPS", "1").lower() in {"0", "false", "off", "no"}
+
+
+def test_the_c_speedups_serve_foreign_tables(conn, monkeypatch):
+    if SWITCHED_OFF:
+        assert not speedups.enabled()
+    else:
+        assert speedups.built(), (
+            "vtables._speedups was not built: it needs a C compiler, Python's headers and "
+            "SQLite's sqlite3ext.h (Debian: libsqlite3-dev); SQLMED_SPEEDUPS=0 runs without it"
+        )
+        assert speedups.enabled()
+    batches = []
+    batch = module.BatchCursor.Batch
+
+    def counting(self):
+        out = batch(self)
+        batches.append(out)
+        return out
+
+    monkeypatch.setattr(module.BatchCursor, "Batch", counting)
+    conn.execute("""
+        CREATE EXTENSION memory_fdw;
+        CREATE SERVER mem FOREIGN DATA WRAPPER memory_fdw;
+        CREATE FOREIGN TABLE people (id integer, name text) SERVER mem
+            OPTIONS (dataset 'people');
+    """)
+    assert conn.execute("SELECT name FROM people ORDER BY id").fetchall() == [("ann",), ("bob",)]
+    if SWITCHED_OFF:
+        assert batches == []
+    else:  # a batch of 1 row, then of 2 (only 1 left), then the end
+        assert [b if b is None else len(b) for b in batches] == [1, 1, None]
+
+
+class CountingFdw(ForeignDataWrapper):
+    """Rows 1..n of (i, text); counts the rows it produced; fails at row
+    ``fail_at``; row ``bad_at`` holds a value column b cannot convert."""
+
+    name = "counting_fdw"
+    option_specs = (
+        OptionSpec("rows", {"table"}, int, default=100),
+        OptionSpec("fail_at", {"table"}, int, default=0),
+        OptionSpec("bad_at", {"table"}, int, default=0),
+        OptionSpec("shape", {"table"}, default="tuple"),
+    )
+    produced = 0
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        opts = {s.name: s.default for s in self.option_specs}
+        opts.update({k: int(v) if k != "shape" else v for k, v in self.options.items()})
+        for i in range(1, opts["rows"] + 1):
+            if i == opts["fail_at"]:
+                raise RuntimeError(f"source broke at row {i}")
+            CountingFdw.produced += 1
+            values = {"a": i, "b": "oops" if i == opts["bad_at"] else str(i * 10), "c": f"r{i}"}
+            if opts["shape"] == "dict":
+                yield {c: values[c] for c in columns}
+            elif opts["shape"] == "list":
+                yield [values[c] for c in columns]
+            elif opts["shape"] == "short":
+                yield tuple(values[c] for c in columns)[:-1]
+            else:
+                yield tuple(values[c] for c in columns)
+
+
+@pytest.fixture
+def counting(conn):
+    vtables.register_wrapper(CountingFdw)
+    conn.execute("CREATE EXTENSION counting_fdw; CREATE SERVER cs FOREIGN DATA WRAPPER counting_fdw")
+    CountingFdw.produced = 0
+    yield conn
+    vtables.unregister_wrapper("counting_fdw")
+
+
+def table(conn, name, **opts):
+    options = ", ".join(f"{k} '{v}'" for k, v in opts.items())
+    conn.execute(
+        f"CREATE FOREIGN TABLE {name} (a integer, b integer, c text) SERVER cs"
+        + (f" OPTIONS ({options})" if options else "")
+    )
+
+
+def test_a_query_that_stops_early_reads_few_rows_ahead(counting):
+    table(counting, "t", rows=100_000)
+    # The wrapper cannot limit: SQLite stops after 3 rows; batches grow 1, 2, 4.
+    assert counting.execute("SELECT a FROM t LIMIT 3").fetchall() == [(1,), (2,), (3,)]
+    assert CountingFdw.produced <= 7
+    CountingFdw.produced = 0
+    got = counting.execute("SELECT a FROM t WHERE c = 'r5000' LIMIT 1").fetchall()
+    assert got == [(5000,)]
+    assert CountingFdw.produced < 2 * 5000
+
+
+def test_rows_before_a_source_error_are_served_first(counting):
+    table(counting, "t", fail_at=50)
+    assert counting.execute("SELECT a FROM t LIMIT 40").fetchall() == [(i,) for i in range(1, 41)]
+    seen = []
+    with pytest.raises(WrapperError, match=r'foreign table "t": source broke at row 50'):
+        for row in counting.execute("SELECT a FROM t"):
+            seen.append(row[0])
+    assert seen == list(range(1, 50))
+
+
+def test_values_convert_when_read_and_only_then(counting):
+    table(counting, "t", bad_at=7)
+    # b of row 7 is never read: c filters the row out first (not pushed down)
+    got = counting.execute("SELECT sum(b) FROM t WHERE c <> 'r7'").fetchall()
+    assert got == [(sum(i * 10 for i in range(1, 101)) - 70,)]
+    assert counting.execute("SELECT typeof(b), b FROM t WHERE a = 3").fetchall() == [
+        ("integer", 30)
+    ]
+    with pytest.raises(
+        WrapperError, match=r'foreign table "t", column "b", row 7: cannot convert \'oops\''
+    ):
+        counting.execute("SELECT sum(b) FROM t").fetchall()
+
+
+@pytest.mark.parametrize("shape", ["dict", "list"])
+def test_rows_as_mappings_and_lists(counting, shape):
+    table(counting, "t", rows=5, shape=shape)
+    assert counting.execute("SELECT c, b, a FROM t WHERE a > 3").fetchall() == [
+        ("r4", 40, 4),
+        ("r5", 50, 5),
+    ]
+
+
+def test_a_row_with_too_few_values_is_an_error_naming_the_table(counting):
+    table(counting, "t", rows=5, shape="short")
+    with pytest.raises(WrapperError, match=r'foreign table "t"'):
+        counting.execute("SELECT a, b, c FROM t").fetchall()
+
+
+# ------------------------------------------------- the C chunk parser
+
+# Field texts near every edge of the conversions: signs, spaces, digits Python
+# reads and SQL does not, int64 limits, integral numerics, boolean spellings,
+# impossible dates, nulls and the characters that send a chunk to the exact
+# reader (quotes, carriage returns).
+TRICKY = [
+    "", "0", "-0", "+5", "007", " 5", "5 ", "1_000", "١", "12x", "-",
+    "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+    "-9223372036854775809", "1.5", ".5", "5.", "-.5", "1e3", "1E-3", "2.50", "2.00",
+    "1e19", "-1e400", "inf", "nan", "1e", "t", "true", "TRUE", "True", "tRue", "yes",
+    "on", "Off", "N", " on", "2024-02-29", "2023-02-29", "0000-01-01", "2024-13-01",
+    "20240105", "2024-W01-1", "2024-1-05", "é", "x y", "NA", '"', '"q"', "\r",
+]  # fmt: skip
+
+
+def field(plain):
+    """Mostly what the column's type reads, sometimes a tricky text."""
+    return st.one_of(plain, plain, plain, st.sampled_from(TRICKY))
+
+
+FIELDS = [
+    st.integers(-(2**63), 2**63 - 1).map(str),
+    st.floats(allow_nan=False).map(repr),
+    st.one_of(
+        st.decimals(places=2, allow_nan=False, allow_infinity=False).map(str),
+        st.integers(-(10**20), 10**20).map(str),
+    ),
+    st.sampled_from(["t", "f", "true", "FALSE", "Yes", "no", "on", "OFF", "1", "0"]),
+    st.dates().map(str),
+    st.text(st.characters(blacklist_characters=',"\r\n', blacklist_categories=["Cs"])),
+]
+line = st.tuples(*[field(f) for f in FIELDS]).map(",".join)
+lines = st.lists(
+    st.tuples(line, st.sampled_from(["\n", "\n", "\n", "\r\n"])), min_size=1, max_size=40
+)
+
+COLUMNS = "a integer, b real, c numeric, d boolean, e date, f text"
+QUERIES = [
+    "SELECT * FROM t",
+    "SELECT count(*) FROM t",
+    "SELECT c, typeof(c), a FROM t",
+    "SELECT f, e FROM t WHERE a IN (0, 5, 7, 9223372036854775807)",
+    "SELECT d FROM t WHERE a = -9223372036854775808",
+]
+
+
+def outcome(conn, sql):
+    try:
+        return conn.execute(sql).fetchall()
+    except WrapperError as err:
+        return str(err)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=lines, null=st.sampled_from([None, "NA", ""]), small=st.booleans())
+def test_the_c_parser_reads_what_the_python_readers_read(lines, null, small):
+    text = "".join(a + b for a, b in lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.csv")
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        conn = vtables.connect(":memory:")
+        opts = f"filename '{path}', format 'csv'" + ("" if null is None else f", null '{null}'")
+        conn.execute(f"""
+            CREATE EXTENSION file_fdw;
+            CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+            CREATE FOREIGN TABLE t ({COLUMNS}) SERVER files OPTIONS ({opts});
+        """)
+        saved = (file_fdw._CHUNK, file_fdw._c_parser, FileFdw._fast_batch)
+        try:
+            if small:  # many chunks of a line or two
+                file_fdw._CHUNK = 64
+            accepted = []
+
+            def counting(*args):
+                parse = saved[1](*args)
+                if parse is None:
+                    return None
+                return lambda text: accepted.append(parse(text)) or accepted[-1]
+
+            file_fdw._c_parser = counting
+            with_c = [outcome(conn, q) for q in QUERIES]
+            taken = sum(b is not None for b in accepted) * 4 // max(len(accepted), 1)
+            event(f"C parser took {taken}/4 of the chunks")
+            file_fdw._c_parser = lambda *args: None
+            python = [outcome(conn, q) for q in QUERIES]
+            FileFdw._fast_batch = lambda self, *args: None
+            exact = [outcome(conn, q) for q in QUERIES]
+        finally:
+            file_fdw._CHUNK, file_fdw._c_parser, FileFdw._fast_batch = saved
+            conn.close()
+    assert with_c == exact
+    assert python == exact
+
+
+@pytest.mark.skipif(not speedups.enabled(), reason="the C parser itself (SQLMED_SPEEDUPS=0)")
+def test_the_c_parser_declines_what_it_does_not_read_itself():
+    parse = speedups.module().parse_chunk
+    c = speedups.module()
+    kinds = (c.K_INTEGER, c.K_NUMERIC, c.K_TEXT)
+
+    def run(text, null=None, keeps=()):
+        return parse(text, ",", 3, (0, 1, 2), kinds, null, (False,) * 3, keeps, '"')
+
+    batch = run("1,2.50,x\n-7,3.25,\r\n")
+    assert list(batch) == [(1, 2.5, "x"), (-7, 3.25, "")]
+    assert [type(v) for v in batch[0]] == [int, float, str]
+    assert list(run("1,2.00,x\n")) == [(1, 2, "x")]  # NUMERIC affinity: integral is INTEGER
+    assert list(run("1,,x\n", null="")) == [(1, None, "x")]
+    assert list(run("1,1,a\n2,2,b\n3,3,c\n", keeps=((0, (3, 1)),))) == [(1, 1, "a"), (3, 3, "c")]
+    assert len(run("1,1,a\n", keeps=((0, (2**70,)),))) == 0
+    for declined in ['1,2,"x"\n', "1,2\n", "1,2,x,y\n", "1_0,2,x\n", " 1,2,x\n", "1,2,x\ry\n"]:
+        assert run(declined) is None, declined
