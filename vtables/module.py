@@ -452,12 +452,24 @@ class Cursor:
         row = self.row
         if isinstance(row, dict):
             return row.get(where[1])
-        return row[where[0]]
+        try:
+            return row[where[0]]
+        except IndexError:
+            raise self._short(len(row)) from None
+
+    def _short(self, width: int) -> WrapperError:
+        return WrapperError(
+            f'foreign table "{self.table.name}": a row of {width} values came back'
+            f" for {len(self.positions)} columns"
+        )
 
     def Column(self, number: int) -> Any:
         row = self.row
         if type(row) is tuple:
-            value = row[self.slot[number]]
+            try:
+                value = row[self.slot[number]]
+            except IndexError:
+                raise self._short(len(row)) from None
             if self.trusted:
                 return value
         else:
@@ -551,10 +563,7 @@ class BatchCursor(Cursor):
             return tuple(row.get(names[c]) for c in self.used)
         out = tuple(row)
         if len(out) < width:
-            raise WrapperError(
-                f'foreign table "{self.table.name}": a row of {len(out)} values came back'
-                f" for {width} columns"
-            )
+            raise self._short(len(out))
         return out[:width]
 
     def Resolve(self, number: int, value: Any, row: int) -> Any:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from itertools import islice
 from typing import Any, ClassVar
 
 from .errors import FeatureNotSupportedError, InvalidOptionError

@@ -14,7 +14,7 @@ import tracemalloc
 import pytest
 
 import vtables
-from vtables import FeatureNotSupportedError, InvalidOptionError, WrapperError
+from vtables import FeatureNotSupportedError, InvalidOptionError, WrapperError, speedups
 from vtables.wrappers import file_fdw
 from vtables.wrappers.file_fdw import FileFdw, python_encoding
 
@@ -826,7 +826,7 @@ def test_batch_reader_agrees_with_the_line_reader(files, tmp_path, monkeypatch, 
     monkeypatch.setattr(file_fdw, "_c_parser", counting_c)
     batched = {q: rows(files, q) for q in BATCH_QUERIES}
     # every reader had chunks to read
-    if reader == "c":
+    if reader == "c" and speedups.enabled():
         assert taken["c"] > taken["python"] > 0 and taken["exact"] > 0, taken
     else:
         assert taken["c"] == 0 and taken["python"] > taken["exact"] > 0, taken
