@@ -13,7 +13,7 @@ setup(
             "vtables._speedups",
             ["vtables/_speedups.c"],
             optional=True,
-            extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE"],
+            extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE", "-fvisibility=hidden"],
         )
     ]
 )

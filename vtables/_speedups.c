@@ -24,7 +24,10 @@
 #include <string.h>
 #include <sqlite3ext.h>
 
-SQLITE_EXTENSION_INIT1
+/* Our own copy of SQLite's API table, not the exported global that
+   SQLITE_EXTENSION_INIT1 defines: another extension, loaded with RTLD_GLOBAL
+   into another SQLite library of the process, must not take it over. */
+static const sqlite3_api_routines *sqlite3_api = 0;
 
 #ifdef _WIN32
 #define EXPORT __declspec(dllexport)
@@ -36,6 +39,12 @@ EXPORT int sqlite3_sqlmedspeedups_init(sqlite3 *db, char **err, const sqlite3_ap
 {
     (void)db;
     (void)err;
+    /* sqlite3_vtab_in, sqlite3_vtab_rhs_value and sqlite3_vtab_in_first are 3.38's */
+    if (api->libversion_number() < 3038000) {
+        if (err)
+            *err = api->mprintf("sqlmed's speedups need SQLite 3.38 or later");
+        return SQLITE_ERROR;
+    }
     SQLITE_EXTENSION_INIT2(api);
     return SQLITE_OK;
 }
@@ -143,6 +152,17 @@ static PyObject *batch_item(Batch *b, Py_ssize_t r)
     return t;
 }
 
+static PyObject *batch_width(Batch *b, void *unused)
+{
+    (void)unused;
+    return PyLong_FromSsize_t(b->ncols);
+}
+
+static PyGetSetDef batch_getset[] = {
+    {"width", (getter)batch_width, NULL, "the number of columns", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PySequenceMethods batch_as_sequence = {
     .sq_length = (lenfunc)batch_len,
     .sq_item = (ssizeargfunc)batch_item,
@@ -153,6 +173,7 @@ static PyTypeObject BatchType = {
     .tp_basicsize = sizeof(Batch),
     .tp_dealloc = (destructor)batch_dealloc,
     .tp_as_sequence = &batch_as_sequence,
+    .tp_getset = batch_getset,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Rows held in C, column by column; a sequence of tuples to Python.",
 };
@@ -212,13 +233,16 @@ static PyObject *rows_batch(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     for (Py_ssize_t c = 0; c < ncols; c++)
         cmask[c] = (int)PyLong_AsLong(PyTuple_GET_ITEM(masks, c));
-    Batch *b = PyErr_Occurred() ? NULL : batch_new(nrows, ncols, rows);
+    /* a list of our own: the caller may reuse its list once the batch is made */
+    PyObject *own = PyErr_Occurred() ? NULL : PyList_GetSlice(rows, 0, nrows);
+    Batch *b = own ? batch_new(nrows, ncols, own) : NULL;
+    Py_XDECREF(own);
     if (!b) {
         PyMem_Free(cmask);
         return NULL;
     }
     for (Py_ssize_t r = 0; r < nrows; r++) {
-        PyObject *row = PyList_GET_ITEM(rows, r);
+        PyObject *row = PyList_GET_ITEM(b->keep, r);
         if (!PyTuple_CheckExact(row) || PyTuple_GET_SIZE(row) != ncols) {
             Py_DECREF(b);
             PyMem_Free(cmask);
@@ -460,15 +484,21 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args)
     const char delim = delim_s[0];
     Py_ssize_t len;
     const char *buf = PyUnicode_AsUTF8AndSize(text, &len);
-    if (!buf)
-        return NULL;
+    if (!buf) { /* lone surrogates: the Python readers decide */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
     const char *null = NULL;
     Py_ssize_t null_n = 0;
     if (nullobj != Py_None) {
         null = PyUnicode_AsUTF8AndSize(nullobj, &null_n);
-        if (!null)
-            return NULL;
+        if (!null) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
     }
+    if (ncols > len + 1) /* more fields than a chunk this long can hold */
+        Py_RETURN_NONE;
     if (special_n == 1 ? memchr(buf, special_s[0], len) != NULL
                        : (len >= special_n && memmem(buf, len, special_s, special_n) != NULL))
         Py_RETURN_NONE;
@@ -489,11 +519,14 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args)
         nlines = 1; /* "" is one empty line, as str.split gives */
 
     PyObject *result = NULL;
-    Py_ssize_t *col_of = PyMem_Malloc(sizeof(Py_ssize_t) * ncols); /* field -> k or -1 */
-    int *kind = PyMem_Malloc(sizeof(int) * (nw ? nw : 1));
-    int *fnn_k = PyMem_Malloc(sizeof(int) * (nw ? nw : 1));
-    const char **fp = PyMem_Malloc(sizeof(char *) * (size_t)(nw ? nw : 1) * nlines);
-    Py_ssize_t *fl = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(nw ? nw : 1) * nlines);
+    if (nw > ncols) /* each wanted field at most once */
+        Py_RETURN_NONE;
+    Py_ssize_t *col_of = PyMem_New(Py_ssize_t, ncols); /* field -> k or -1 */
+    int *kind = PyMem_New(int, nw ? nw : 1);
+    int *fnn_k = PyMem_New(int, nw ? nw : 1);
+    /* nw <= ncols <= len + 1 and nlines <= len + 1: no overflow below */
+    const char **fp = PyMem_New(const char *, (nw ? nw : 1) * nlines);
+    Py_ssize_t *fl = PyMem_New(Py_ssize_t, (nw ? nw : 1) * nlines);
     unsigned char *keep = NULL;
     sqlite3_int64 *allowed = NULL;
     Batch *full = NULL;
@@ -514,7 +547,10 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args)
             goto done;
         }
         col_of[j] = k;
-        fnn_k[k] = j < PyTuple_GET_SIZE(fnn) && PyObject_IsTrue(PyTuple_GET_ITEM(fnn, j));
+        int forced = j < PyTuple_GET_SIZE(fnn) ? PyObject_IsTrue(PyTuple_GET_ITEM(fnn, j)) : 0;
+        if (forced < 0)
+            goto done;
+        fnn_k[k] = forced;
     }
 
     /* split: every line must have ncols fields */
@@ -847,7 +883,9 @@ static PyTypeObject IndexInfoType;
 static PyObject *ii_get_op(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     CONSTRAINT(i);
     return PyLong_FromLong(info->aConstraint[i].op);
 }
@@ -855,7 +893,9 @@ static PyObject *ii_get_op(PyObject *self, PyObject *arg)
 static PyObject *ii_get_usable(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     CONSTRAINT(i);
     return PyBool_FromLong(info->aConstraint[i].usable);
 }
@@ -863,7 +903,9 @@ static PyObject *ii_get_usable(PyObject *self, PyObject *arg)
 static PyObject *ii_get_icolumn(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     CONSTRAINT(i);
     return PyLong_FromLong(info->aConstraint[i].iColumn);
 }
@@ -871,7 +913,9 @@ static PyObject *ii_get_icolumn(PyObject *self, PyObject *arg)
 static PyObject *ii_get_in(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     CONSTRAINT(i);
     return PyBool_FromLong(sqlite3_vtab_in(info, i, -1));
 }
@@ -890,7 +934,9 @@ static PyObject *ii_set_in(PyObject *self, PyObject *args)
 static PyObject *ii_get_rhs(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     CONSTRAINT(i);
     sqlite3_value *v = NULL;
     if (sqlite3_vtab_rhs_value(info, i, &v) != SQLITE_OK || !v)
@@ -923,7 +969,9 @@ static PyObject *ii_set_omit(PyObject *self, PyObject *args)
 static PyObject *ii_get_order_col(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     if (i < 0 || i >= info->nOrderBy) {
         PyErr_SetString(PyExc_IndexError, "order by out of range");
         return NULL;
@@ -934,7 +982,9 @@ static PyObject *ii_get_order_col(PyObject *self, PyObject *arg)
 static PyObject *ii_get_order_desc(PyObject *self, PyObject *arg)
 {
     INFO(self);
-    int i = (int)PyLong_AsLong(arg);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
     if (i < 0 || i >= info->nOrderBy) {
         PyErr_SetString(PyExc_IndexError, "order by out of range");
         return NULL;
@@ -1411,6 +1461,11 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxnum, const char *idxstr, in
     sqlite3_free(c->slot);
     c->slot = sqlite3_malloc64(sizeof(int) * (n ? n : 1));
     c->nslot = c->slot ? (int)n : 0;
+    if (!c->slot) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        goto fail;
+    }
     for (Py_ssize_t i = 0; c->slot && i < n; i++)
         c->slot[i] = (int)PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
     Py_DECREF(fast);

@@ -549,6 +549,8 @@ class BatchCursor(Cursor):
                     item = self._c.rows_batch(rows, self.masks)
                 self.current = rows
             else:
+                if item.width < len(self.used):
+                    raise self._short(item.width)
                 self.current = item
             return item
         except SQLMedError:
@@ -606,7 +608,6 @@ def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinitio
 def register(conn: Connection) -> None:
     from . import speedups
 
-    if speedups.enabled():
-        speedups.register(conn, MODULE_NAME, Module(conn, batched=True))
-    else:
-        conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True, iVersion=2)
+    if speedups.enabled() and speedups.register(conn, MODULE_NAME, Module(conn, batched=True)):
+        return
+    conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True, iVersion=2)

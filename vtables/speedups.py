@@ -11,11 +11,14 @@ pure-Python path (APSW's module) gives the same results.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
 
 import apsw
+
+logger = logging.getLogger(__name__)
 
 try:
     from . import _speedups
@@ -32,9 +35,16 @@ def built() -> bool:
     return _speedups is not None
 
 
+_failed: list[str] = []  # why the C module could not be used in this process
+
+
 def enabled() -> bool:
     """Whether foreign tables are served by the C module in this process."""
-    return _speedups is not None and os.environ.get("SQLMED_SPEEDUPS", "1").lower() not in _OFF
+    return (
+        _speedups is not None
+        and not _failed
+        and os.environ.get("SQLMED_SPEEDUPS", "1").lower() not in _OFF
+    )
 
 
 def module() -> Any:
@@ -76,7 +86,15 @@ def error_code(exc: BaseException) -> int:
     return code
 
 
-def register(conn: apsw.Connection, name: str, module_object: Any) -> None:
-    """Register ``module_object`` (Create/Connect) as the C module ``name``."""
-    _load_api()
-    _speedups.register(conn.sqlite3pointer(), name, module_object, error_code)
+def register(conn: apsw.Connection, name: str, module_object: Any) -> bool:
+    """Register ``module_object`` (Create/Connect) as the C module ``name``;
+    False (and the speedups off for the process) when SQLite refuses them,
+    e.g. an APSW built on a SQLite older than 3.38."""
+    try:
+        _load_api()
+        _speedups.register(conn.sqlite3pointer(), name, module_object, error_code)
+    except (apsw.Error, RuntimeError) as err:
+        _failed.append(str(err))
+        logger.warning("sqlmed's C speedups are off: %s", err)
+        return False
+    return True

@@ -268,3 +268,85 @@ def test_the_c_parser_declines_what_it_does_not_read_itself():
     assert len(run("1,1,a\n", keeps=((0, (2**70,)),))) == 0
     for declined in ['1,2,"x"\n', "1,2\n", "1,2,x,y\n", "1_0,2,x\n", " 1,2,x\n", "1,2,x\ry\n"]:
         assert run(declined) is None, declined
+    assert run("1,2,\ud800\n") is None  # a lone surrogate: the Python readers decide
+    huge = parse("a,b\n", ",", 2**61 + 1, (0,), (c.K_TEXT,), None, (), (), '"')
+    assert huge is None  # more fields than the chunk could hold
+
+
+class SharedListFdw(ForeignDataWrapper):
+    """Hands over one list per scan, refilled in place when the next scan starts
+    (legal: the list is not touched while the scan that got it runs)."""
+
+    name = "shared_list_fdw"
+    buffer: list = []
+    scans = 0
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        for batch in self.scan_batches(quals, columns, sortkeys, limit, offset):
+            yield from list(batch)
+
+    def scan_batches(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        SharedListFdw.scans += 1
+        n = SharedListFdw.scans
+        SharedListFdw.buffer[:] = [(f"scan {n} row {i} " + "x" * 40, i) for i in range(3)]
+        yield SharedListFdw.buffer
+
+
+class NarrowFdw(ForeignDataWrapper):
+    """Batches (and rows) with one value fewer than the columns asked for."""
+
+    name = "narrow_fdw"
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        yield tuple(range(len(columns) - 1))
+
+    def scan_batches(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        c = speedups.module()
+        if c is None:
+            yield list(self.scan(quals, columns))
+        else:
+            yield c.rows_batch([tuple(range(len(columns) - 1))], (c.N_ALL,) * (len(columns) - 1))
+
+
+@pytest.fixture
+def odd(conn):
+    for cls in (SharedListFdw, NarrowFdw):
+        vtables.register_wrapper(cls)
+    conn.execute("""
+        CREATE EXTENSION shared_list_fdw; CREATE EXTENSION narrow_fdw;
+        CREATE SERVER shared FOREIGN DATA WRAPPER shared_list_fdw;
+        CREATE SERVER narrow FOREIGN DATA WRAPPER narrow_fdw;
+        CREATE FOREIGN TABLE t (b text, i integer) SERVER shared;
+        CREATE FOREIGN TABLE u (b text, i integer) SERVER shared;
+        CREATE FOREIGN TABLE n (a integer, b integer) SERVER narrow;
+    """)
+    yield conn
+    for cls in (SharedListFdw, NarrowFdw):
+        vtables.unregister_wrapper(cls.name)
+
+
+def test_a_wrapper_may_reuse_the_list_it_handed_over(odd):
+    # The inner scan of the join restarts (refilling the list) while the outer
+    # scan's batch is still being read: the outer values must stay its own.
+    got = odd.execute("SELECT t.b, u.b FROM t, u ORDER BY t.i, u.i").fetchall()
+    assert len(got) == 9
+    outer = [b for b, _ in got]
+    assert len({b.split(" row ")[0] for b in outer}) == 1  # all from the one outer scan
+    assert [b.split(" row ")[1][0] for b in outer] == [c for c in "000111222"]
+
+
+def test_a_batch_narrower_than_the_columns_is_an_error(odd):
+    with pytest.raises(WrapperError, match=r'foreign table "n": a row of 1 values came back'):
+        odd.execute("SELECT a, b FROM n").fetchall()
+
+
+@pytest.mark.skipif(not speedups.built(), reason="not built: see the first test of this file")
+def test_the_extension_exports_no_sqlite_api_global():
+    # Another SQLite extension loaded RTLD_GLOBAL into another SQLite library
+    # of the process would otherwise bind our API table to its library.
+    import ctypes
+
+    lib = ctypes.CDLL(speedups._speedups.__file__)
+    assert lib.sqlite3_sqlmedspeedups_init  # the entry point SQLite looks up
+    with pytest.raises(AttributeError):
+        lib.sqlite3_api  # noqa: B018
