@@ -166,7 +166,7 @@ TRICKY = [
     "-9223372036854775809", "1.5", ".5", "5.", "-.5", "1e3", "1E-3", "2.50", "2.00",
     "1e19", "-1e400", "inf", "nan", "1e", "t", "true", "TRUE", "True", "tRue", "yes",
     "on", "Off", "N", " on", "2024-02-29", "2023-02-29", "0000-01-01", "2024-13-01",
-    "20240105", "2024-W01-1", "2024-1-05", "é", "x y", "NA", '"', '"q"', "\r",
+    "20240105", "2024-W01-1", "2024-1-05", "é", "x y", "NA", '"', '"q"', "\r", "\\N", "a\\tb",
 ]  # fmt: skip
 
 
@@ -209,15 +209,21 @@ def outcome(conn, sql):
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=lines, null=st.sampled_from([None, "NA", ""]), small=st.booleans())
-def test_the_c_parser_reads_what_the_python_readers_read(lines, null, small):
+@given(
+    lines=lines,
+    null=st.sampled_from([None, "NA", ""]),
+    small=st.booleans(),
+    fmt=st.sampled_from(["csv", "text"]),
+)
+def test_the_c_parser_reads_what_the_python_readers_read(lines, null, small, fmt):
     text = "".join(a + b for a, b in lines)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "t.csv")
         with open(path, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         conn = vtables.connect(":memory:")
-        opts = f"filename '{path}', format 'csv'" + ("" if null is None else f", null '{null}'")
+        opts = f"filename '{path}', format '{fmt}', delimiter ','"
+        opts += "" if null is None else f", null '{null}'"
         conn.execute(f"""
             CREATE EXTENSION file_fdw;
             CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
