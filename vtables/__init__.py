@@ -16,6 +16,7 @@ from .errors import (
     ObjectInUseError,
     SQLMedError,
     SQLMedSyntaxError,
+    UndefinedFunctionError,
     UndefinedObjectError,
     WrapperError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SQLMedError",
     "SQLMedSyntaxError",
     "TableDefinition",
+    "UndefinedFunctionError",
     "UndefinedObjectError",
     "WrapperError",
     "available_wrappers",

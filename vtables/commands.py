@@ -774,6 +774,7 @@ def create_extension(conn: Connection, e: grammar.CreateExtension) -> None:
         "INSERT INTO sqlmed_fdw(name, handler, validator, extension) VALUES (?,?,?,?)",
         (name, f"{name}_handler", f"{name}_validator", name),
     )
+    conn.install_functions(name)
 
 
 _HANDLERS = {

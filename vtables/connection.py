@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,13 @@ import apsw
 
 from . import catalog, commands, grammar, module, sqltext
 from . import wrapper as wrapper_api
-from .errors import FeatureNotSupportedError, SQLMedSyntaxError, UndefinedObjectError
+from .errors import (
+    FeatureNotSupportedError,
+    SQLMedError,
+    SQLMedSyntaxError,
+    UndefinedFunctionError,
+    UndefinedObjectError,
+)
 
 _PLAIN_CACHE_SIZE = 4096
 
@@ -79,7 +86,41 @@ class Connection(apsw.Connection):
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
         module.register(self)
         catalog.register_views(self)
+        self._install_extension_functions()
         self.create_scalar_function("sqlmed_explain", self._explain_sql, 1)
+
+    def _install_extension_functions(self) -> None:
+        """The SQL functions of the extensions already in the catalog."""
+        try:
+            names = [n for n, _v in catalog.list_extensions(self)] if catalog.exists(self) else []
+        except apsw.Error:  # busy, locked, not a database: first use will say
+            return
+        for name in names:
+            try:
+                self.install_functions(name)
+            except SQLMedError:  # not installed here: its tables will say so
+                continue
+
+    def install_functions(self, extension: str) -> None:
+        """Make the SQL functions of ``extension``'s wrapper callable here."""
+        cls = wrapper_api.find_wrapper(extension)
+        if cls is None:
+            return
+        me = weakref.ref(self)
+        for fname, (fn, nargs) in cls.sql_functions().items():
+
+            def call(*args: Any, _fn=fn, _fname=fname) -> Any:
+                conn = me()
+                if conn is None or not (
+                    catalog.exists(conn) and catalog.get_extension(conn, extension)
+                ):
+                    raise UndefinedFunctionError(
+                        f"function {_fname}() does not exist",
+                        hint=f"It comes with CREATE EXTENSION {extension}.",
+                    )
+                return _fn(conn, *args)
+
+            self.create_scalar_function(fname, call, nargs)
 
     def _explain_sql(self, sql: str) -> str:
         from .explain import explain

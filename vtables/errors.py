@@ -58,6 +58,10 @@ class UndefinedObjectError(SQLMedError):
     sqlstate = "42704"
 
 
+class UndefinedFunctionError(SQLMedError):
+    sqlstate = "42883"
+
+
 class DependentObjectsError(SQLMedError):
     sqlstate = "2BP01"
 

@@ -9,7 +9,7 @@ a database file only ever names wrappers; it never names code to import.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from itertools import islice
@@ -237,6 +237,16 @@ class ForeignDataWrapper:
             if len(batch) < size:
                 return
             size = min(size * 2, 1024)
+
+    # -- SQL functions
+    @classmethod
+    def sql_functions(cls) -> dict[str, tuple[Callable[..., Any], int]]:
+        """SQL functions the extension brings, as PostgreSQL's extensions do:
+        ``{name: (function, number of arguments)}``, the function being called
+        as ``function(conn, *args)``.  Each connection installs them when it
+        opens a database whose catalog has the extension, or runs its CREATE
+        EXTENSION; they answer "does not exist" once the extension is gone."""
+        return {}
 
     # -- planner hints
     def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:

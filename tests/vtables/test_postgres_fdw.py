@@ -449,7 +449,7 @@ def test_remote_errors_and_updatable_false(lite, pg, scratch):
 
 
 def test_connections_are_cached_listed_and_closed(lite, pg):
-    postgres_fdw.register_functions(lite)
+    # CREATE EXTENSION postgres_fdw brought the SQL functions
     postgres_fdw.disconnect_all(lite)
     assert json.loads(lite.execute("SELECT postgres_fdw_get_connections()").fetchone()[0]) == []
     lite.execute("SELECT count(*) FROM items").fetchone()
@@ -468,6 +468,18 @@ def test_connections_are_cached_listed_and_closed(lite, pg):
     lite.execute("SELECT count(*) FROM items").fetchone()
     assert lite.execute("SELECT postgres_fdw_disconnect_all()").fetchone() == (1,)
     assert postgres_fdw.get_connections(lite) == []
+    # a connection opening the database has the functions (its own connections)
+    lite.execute("SELECT count(*) FROM items").fetchone()
+    again = vtables.connect(lite.filename, user="alice")
+    try:
+        assert again.execute("SELECT postgres_fdw_get_connections()").fetchone() == ("[]",)
+        again.execute("SELECT count(*) FROM items").fetchone()
+        got = json.loads(again.execute("SELECT postgres_fdw_get_connections()").fetchone()[0])
+        assert got == [{"server_name": "shop", "valid": True}]
+        assert again.execute("SELECT postgres_fdw_disconnect('shop')").fetchone() == (1,)
+    finally:
+        again.close()
+    assert postgres_fdw.get_connections(lite) == [("shop", True)]
 
 
 def test_keep_connections_off(lite, pg):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from importlib.metadata import entry_points
 
+import apsw
 import pytest
 
 import vtables
@@ -56,3 +57,55 @@ def test_option_specs_are_well_formed(name):
             seen.add((kind, spec.name))
         if spec.default is not None and spec.choices:
             assert str(spec.default) in spec.choices
+
+
+class FunctionsFdw(ForeignDataWrapper):
+    """An extension that brings SQL functions."""
+
+    name = "functions_fdw"
+    calls: list = []
+
+    @classmethod
+    def sql_functions(cls):
+        def greet(conn, who):
+            cls.calls.append(conn.user)
+            return f"hello {who}"
+
+        return {"functions_fdw_greet": (greet, 1)}
+
+
+@pytest.fixture
+def functions_fdw():
+    vtables.register_wrapper(FunctionsFdw)
+    FunctionsFdw.calls = []
+    yield
+    vtables.unregister_wrapper("functions_fdw")
+
+
+def test_an_extension_brings_its_sql_functions(functions_fdw, tmp_path):
+    path = str(tmp_path / "f.db")
+    conn = vtables.connect(path, user="ann")
+    with pytest.raises(apsw.SQLError, match="no such function"):
+        conn.execute("SELECT functions_fdw_greet('x')").fetchall()
+    conn.execute("CREATE EXTENSION functions_fdw")
+    assert conn.execute("SELECT functions_fdw_greet('x')").fetchall() == [("hello x",)]
+    assert FunctionsFdw.calls == ["ann"]
+    # another connection opening the database has them too
+    other = vtables.connect(path, user="bob")
+    assert other.execute("SELECT functions_fdw_greet('y')").fetchall() == [("hello y",)]
+    assert FunctionsFdw.calls == ["ann", "bob"]
+    # gone with the extension, as in PostgreSQL
+    conn.execute("DROP EXTENSION functions_fdw")
+    for c in (conn, other):
+        with pytest.raises(vtables.UndefinedFunctionError) as err:
+            c.execute("SELECT functions_fdw_greet('x')").fetchall()
+        assert err.value.sqlstate == "42883"
+        assert "function functions_fdw_greet() does not exist" in str(err.value)
+    # and with a rolled-back CREATE EXTENSION
+    conn.execute("BEGIN; CREATE EXTENSION functions_fdw")
+    assert conn.execute("SELECT functions_fdw_greet('z')").fetchall() == [("hello z",)]
+    conn.execute("ROLLBACK")
+    with pytest.raises(vtables.UndefinedFunctionError):
+        conn.execute("SELECT functions_fdw_greet('z')").fetchall()
+    other.close()
+    conn.close()

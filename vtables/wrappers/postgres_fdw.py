@@ -47,9 +47,9 @@ Transactions
     transactions of their own.  Connections are kept per server and user
     mapping and closed when either changes; ``get_connections`` and
     ``disconnect``/``disconnect_all`` list and close them from Python, and
-    ``register_functions`` installs them as the SQL functions
-    ``postgres_fdw_get_connections()``, ``postgres_fdw_disconnect(server)``
-    and ``postgres_fdw_disconnect_all()``.
+    the extension brings the SQL functions ``postgres_fdw_get_connections()``
+    (JSON text: server_name, valid), ``postgres_fdw_disconnect(server)`` and
+    ``postgres_fdw_disconnect_all()`` (1 when a connection was closed).
 
 Example
     ::
@@ -994,6 +994,14 @@ class PostgresFdw(ForeignDataWrapper):
     # ------------------------------------------------------------- import
 
     @classmethod
+    def sql_functions(cls) -> dict[str, tuple[Any, int]]:
+        return {
+            "postgres_fdw_get_connections": (_get_connections_json, 0),
+            "postgres_fdw_disconnect": (lambda conn, server: int(disconnect(conn, server)), 1),
+            "postgres_fdw_disconnect_all": (lambda conn: int(disconnect_all(conn)), 0),
+        }
+
+    @classmethod
     def import_schema(
         cls,
         schema,
@@ -1240,15 +1248,11 @@ def disconnect_all(conn: Any) -> bool:
     return closed
 
 
+def _get_connections_json(conn: Any) -> str:
+    return json.dumps([{"server_name": s, "valid": v} for s, v in get_connections(conn)])
+
+
 def register_functions(conn: Any) -> None:
-    """Install postgres_fdw_get_connections() (JSON text), postgres_fdw_disconnect(server)
-    and postgres_fdw_disconnect_all() as SQL functions of ``conn``."""
-    conn.create_scalar_function(
-        "postgres_fdw_get_connections",
-        lambda: json.dumps([{"server_name": s, "valid": v} for s, v in get_connections(conn)]),
-        0,
-    )
-    conn.create_scalar_function(
-        "postgres_fdw_disconnect", lambda server: int(disconnect(conn, server)), 1
-    )
-    conn.create_scalar_function("postgres_fdw_disconnect_all", lambda: int(disconnect_all(conn)), 0)
+    """Install the SQL functions on ``conn`` (CREATE EXTENSION postgres_fdw, and
+    opening a database that has it, already do)."""
+    conn.install_functions("postgres_fdw")
