@@ -93,7 +93,7 @@ def register(conn: apsw.Connection, name: str, module_object: Any) -> bool:
     try:
         _load_api()
         _speedups.register(conn.sqlite3pointer(), name, module_object, error_code)
-    except (apsw.Error, RuntimeError) as err:
+    except (apsw.Error, RuntimeError, AttributeError) as err:  # AttributeError: no load_extension
         _failed.append(str(err))
         logger.warning("sqlmed's C speedups are off: %s", err)
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+import apsw
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -356,3 +357,25 @@ def test_the_extension_exports_no_sqlite_api_global():
     assert lib.sqlite3_sqlmedspeedups_init  # the entry point SQLite looks up
     with pytest.raises(AttributeError):
         lib.sqlite3_api  # noqa: B018
+
+
+def test_when_sqlite_refuses_the_extension_apsw_serves(monkeypatch, caplog):
+    def refuse():
+        raise apsw.ExtensionLoadingError("not authorized")
+
+    monkeypatch.setattr(speedups, "_load_api", refuse)
+    monkeypatch.setattr(speedups, "_failed", [])
+    conn = vtables.connect(":memory:")
+    try:
+        assert not speedups.enabled()
+        if not SWITCHED_OFF and speedups.built():
+            assert "C speedups are off: not authorized" in caplog.text
+        conn.execute("""
+            CREATE EXTENSION memory_fdw;
+            CREATE SERVER mem FOREIGN DATA WRAPPER memory_fdw;
+            CREATE FOREIGN TABLE people (id integer, name text) SERVER mem
+                OPTIONS (dataset 'people');
+        """)
+        assert conn.execute("SELECT max(name) FROM people").fetchall() == [("bob",)]
+    finally:
+        conn.close()
