@@ -21,6 +21,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sqlite3ext.h>
 
@@ -1040,6 +1041,19 @@ static PyObject *ii_colused(PyObject *self, void *c)
     return s;
 }
 
+/* the index info behind an attribute assignment; NULL (exception set) when
+   used outside its xBestIndex call or for a deletion */
+static sqlite3_index_info *settable(PyObject *self, PyObject *v)
+{
+    sqlite3_index_info *info = ((IndexInfo *)self)->info;
+    if (!info || !v) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        v ? "IndexInfo used outside BestIndex" : "IndexInfo attributes cannot be deleted");
+        return NULL;
+    }
+    return info;
+}
+
 static PyObject *ii_get_consumed(PyObject *self, void *c)
 {
     (void)c;
@@ -1050,11 +1064,9 @@ static PyObject *ii_get_consumed(PyObject *self, void *c)
 static int ii_set_consumed(PyObject *self, PyObject *v, void *c)
 {
     (void)c;
-    sqlite3_index_info *info = ((IndexInfo *)self)->info;
-    if (!info || !v) {
-        PyErr_SetString(PyExc_RuntimeError, "IndexInfo used outside BestIndex");
+    sqlite3_index_info *info = settable(self, v);
+    if (!info)
         return -1;
-    }
     int on = PyObject_IsTrue(v);
     if (on < 0)
         return -1;
@@ -1072,11 +1084,9 @@ static PyObject *ii_get_rows(PyObject *self, void *c)
 static int ii_set_rows(PyObject *self, PyObject *v, void *c)
 {
     (void)c;
-    sqlite3_index_info *info = ((IndexInfo *)self)->info;
-    if (!info || !v) {
-        PyErr_SetString(PyExc_RuntimeError, "IndexInfo used outside BestIndex");
+    sqlite3_index_info *info = settable(self, v);
+    if (!info)
         return -1;
-    }
     long long x = PyLong_AsLongLong(v);
     if (x == -1 && PyErr_Occurred())
         return -1;
@@ -1094,11 +1104,9 @@ static PyObject *ii_get_cost(PyObject *self, void *c)
 static int ii_set_cost(PyObject *self, PyObject *v, void *c)
 {
     (void)c;
-    sqlite3_index_info *info = ((IndexInfo *)self)->info;
-    if (!info || !v) {
-        PyErr_SetString(PyExc_RuntimeError, "IndexInfo used outside BestIndex");
+    sqlite3_index_info *info = settable(self, v);
+    if (!info)
         return -1;
-    }
     double x = PyFloat_AsDouble(v);
     if (x == -1.0 && PyErr_Occurred())
         return -1;
@@ -1118,11 +1126,9 @@ static PyObject *ii_get_idxstr(PyObject *self, void *c)
 static int ii_set_idxstr(PyObject *self, PyObject *v, void *c)
 {
     (void)c;
-    sqlite3_index_info *info = ((IndexInfo *)self)->info;
-    if (!info || !v) {
-        PyErr_SetString(PyExc_RuntimeError, "IndexInfo used outside BestIndex");
+    sqlite3_index_info *info = settable(self, v);
+    if (!info)
         return -1;
-    }
     char *copy = NULL;
     if (v != Py_None) {
         const char *s = PyUnicode_AsUTF8(v);
@@ -1151,11 +1157,9 @@ static PyObject *ii_get_idxnum(PyObject *self, void *c)
 static int ii_set_idxnum(PyObject *self, PyObject *v, void *c)
 {
     (void)c;
-    sqlite3_index_info *info = ((IndexInfo *)self)->info;
-    if (!info || !v) {
-        PyErr_SetString(PyExc_RuntimeError, "IndexInfo used outside BestIndex");
+    sqlite3_index_info *info = settable(self, v);
+    if (!info)
         return -1;
-    }
     long x = PyLong_AsLong(v);
     if (x == -1 && PyErr_Occurred())
         return -1;
@@ -1259,16 +1263,25 @@ static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
     return vt_construct(db, aux, argc, argv, out, err, "Connect");
 }
 
-/* call table.<method>(*args) for its side effects */
-static int call_table(sqlite3_vtab *base, const char *method, PyObject *args)
+/* call table.<method>(...) for its side effects; fmt as Py_BuildValue's, NULL for none */
+static int call_table(sqlite3_vtab *base, const char *method, const char *fmt, ...)
 {
     Vtab *vt = (Vtab *)base;
     Guard g;
     enter(&g);
     int rc = SQLITE_OK;
-    PyObject *fn = PyObject_GetAttrString(vt->table, method);
-    PyObject *res = fn ? PyObject_CallObject(fn, args) : NULL;
-    Py_XDECREF(fn);
+    PyObject *args = NULL, *res = NULL;
+    if (fmt) {
+        va_list va;
+        va_start(va, fmt);
+        args = Py_VaBuildValue(fmt, va);
+        va_end(va);
+    }
+    if (!fmt || args) {
+        PyObject *fn = PyObject_GetAttrString(vt->table, method);
+        res = fn ? PyObject_CallObject(fn, args) : NULL;
+        Py_XDECREF(fn);
+    }
     if (!res)
         rc = report(base, vt->md);
     Py_XDECREF(res);
@@ -1626,31 +1639,14 @@ static int xSync(sqlite3_vtab *b) { return call_table(b, "Sync", NULL); }
 static int xCommit(sqlite3_vtab *b) { return call_table(b, "Commit", NULL); }
 static int xRollback(sqlite3_vtab *b) { return call_table(b, "Rollback", NULL); }
 
-static int with_level(sqlite3_vtab *b, const char *method, int level)
+static int xSavepoint(sqlite3_vtab *b, int level) { return call_table(b, "Savepoint", "(i)", level); }
+static int xRelease(sqlite3_vtab *b, int level) { return call_table(b, "Release", "(i)", level); }
+static int xRollbackTo(sqlite3_vtab *b, int level)
 {
-    Guard g;
-    enter(&g);
-    PyObject *args = Py_BuildValue("(i)", level);
-    leave(&g);
-    if (!args)
-        return SQLITE_NOMEM;
-    return call_table(b, method, args);
+    return call_table(b, "RollbackTo", "(i)", level);
 }
 
-static int xSavepoint(sqlite3_vtab *b, int level) { return with_level(b, "Savepoint", level); }
-static int xRelease(sqlite3_vtab *b, int level) { return with_level(b, "Release", level); }
-static int xRollbackTo(sqlite3_vtab *b, int level) { return with_level(b, "RollbackTo", level); }
-
-static int xRename(sqlite3_vtab *b, const char *name)
-{
-    Guard g;
-    enter(&g);
-    PyObject *args = Py_BuildValue("(s)", name);
-    leave(&g);
-    if (!args)
-        return SQLITE_NOMEM;
-    return call_table(b, "Rename", args);
-}
+static int xRename(sqlite3_vtab *b, const char *name) { return call_table(b, "Rename", "(s)", name); }
 
 static sqlite3_module vt_module = {
     .iVersion = 2,

@@ -66,22 +66,27 @@ def _load_api() -> None:
             db.close()
 
 
+def _codes_by_class() -> dict[type, int]:
+    """APSW's exception class of each primary SQLite result code."""
+    by_class: dict[type, int] = {}
+    for code in range(1, 29):
+        try:
+            by_class.setdefault(type(apsw.exception_for(code)), code)
+        except Exception:
+            continue
+    by_class.pop(apsw.Error, None)
+    return by_class
+
+
+_BY_CLASS = _codes_by_class()
+
+
 def error_code(exc: BaseException) -> int:
     """The SQLite result code an exception stands for (as APSW maps them)."""
     cls = type(exc)
     code = _error_codes.get(cls)
     if code is None:
-        code = apsw.SQLITE_ERROR
-        by_class = {}
-        for c in range(1, 29):
-            try:
-                by_class.setdefault(apsw.exception_for(c).__class__, c)
-            except Exception:
-                continue
-        for base in cls.__mro__:
-            if base in by_class and base is not apsw.Error:
-                code = by_class[base]
-                break
+        code = next((_BY_CLASS[b] for b in cls.__mro__ if b in _BY_CLASS), apsw.SQLITE_ERROR)
         _error_codes[cls] = code
     return code
 
