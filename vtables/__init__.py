@@ -9,6 +9,7 @@ This package never imports SQLAlchemy.
 from .connection import Connection, Cursor, connect, default_user
 from .dump import dump
 from .errors import (
+    CatalogError,
     DependentObjectsError,
     DuplicateObjectError,
     FeatureNotSupportedError,
@@ -41,6 +42,7 @@ __all__ = [
     "ColumnDefinition",
     "Connection",
     "Cursor",
+    "CatalogError",
     "DependentObjectsError",
     "DuplicateObjectError",
     "FeatureNotSupportedError",

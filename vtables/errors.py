@@ -84,3 +84,10 @@ class WrapperError(SQLMedError):
     """A failure inside a wrapper, reported with the table it served."""
 
     sqlstate = "HV000"
+
+
+class CatalogError(SQLMedError):
+    """A catalog row that cannot be read (bad JSON, a missing server or
+    wrapper row, a value of the wrong kind): names the damaged object."""
+
+    sqlstate = "XX001"
