@@ -42,9 +42,13 @@ class SQLMedSyntaxError(SQLMedError):
         column: int | None = None,
         sql: str | None = None,
     ):
+        from .secrets import mask_sql, mask_text  # secrets imports the catalog, which imports this
+
+        message = mask_text(message, sql)
         self.line = line
         self.column = column
-        self.sql = sql
+        #: the statement's text, secret option values masked
+        self.sql = mask_sql(sql) if sql is not None else None
         self.description = message
         where = f" at line {line}, column {column}" if line is not None else ""
         super().__init__(f"syntax error{where}: {message}")

@@ -22,6 +22,9 @@ HINT = re.compile(
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 
+# Text that may give options a value (the cheap test before masking secrets).
+OPTIONS_HINT = re.compile(r"\boptions\b", re.IGNORECASE)
+
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
