@@ -12,7 +12,11 @@ Options
     ``fetch_size`` (rows per FETCH of a server-side cursor, default 1000),
     ``batch_size`` (rows per remote INSERT, default 1), ``updatable``
     (default ``true``), ``use_remote_estimate`` (default ``false``) and
-    ``keep_connections`` (default ``true``).
+    ``keep_connections`` (default ``true``).  Each connection option holds
+    one plain value: a ``dbname`` that is a conninfo string or URI (which libpq
+    could expand into host, user and password), or any connection option but
+    ``options`` holding ``=`` or ``://``, is refused, so that no credential
+    sits unmasked in the catalog and no option can stand for another.
 
     user mapping: ``user``, ``password`` (secret), ``password_required``
     (``true`` refuses connections that did not authenticate with the
@@ -80,7 +84,7 @@ import psycopg
 from psycopg import sql
 
 from .. import types
-from ..errors import UndefinedObjectError, WrapperError
+from ..errors import InvalidOptionError, UndefinedObjectError, WrapperError
 from ..wrapper import (
     ColumnDefinition,
     ForeignDataWrapper,
@@ -127,6 +131,9 @@ LIBPQ_SERVER_OPTIONS = (
 _INT_OPTIONS = {"port", "connect_timeout", "keepalives", "keepalives_idle"}
 _INT_OPTIONS |= {"keepalives_interval", "keepalives_count", "tcp_user_timeout"}
 _USER_LIBPQ = ("user", "password", "sslcert", "sslkey")
+#: Server options whose value libpq passes to the remote server as its own
+#: command line (``-c name=value``): the one place ``=`` belongs.
+_FREE_FORM = {"options"}
 
 #: Default rows per FETCH.  postgres_fdw uses 100; a round trip costs far more
 #: than 1000 typical rows of memory (~100 kB), so scans here fetch 1000.
@@ -257,6 +264,31 @@ def _apply_affinity(affinity: str, v: Any) -> Any:
 
 
 # -------------------------------------------------------------- connections
+
+
+def check_server_options(options: dict[str, str], server: str) -> None:
+    """Refuse connection options that hold a connection string or URI.
+
+    libpq can read a ``dbname`` holding ``=`` or a URI as a whole connection
+    string (expand_dbname; psycopg's keyword arguments do not ask it to, so
+    here it would only be a wrong database name), and such a string can carry
+    a host, a user and a password that would sit unmasked in the catalog; no
+    other option has a use for ``=`` or ``://``.  The value is never
+    repeated: it may be a secret.
+    """
+    for key in LIBPQ_SERVER_OPTIONS:
+        value = options.get(key)
+        if key in _FREE_FORM or value is None or ("=" not in value and "://" not in value):
+            continue
+        if key == "dbname":
+            what = "must be a plain database name, not a connection string or URI"
+        else:
+            what = "must hold a plain value, not a connection string or URI"
+        raise InvalidOptionError(
+            f'server "{server}": option "{key}" {what}',
+            hint="Give each connection setting as its own server option (host, port,"
+            " dbname, ...); put user and password in a user mapping.",
+        )
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -402,6 +434,12 @@ class PostgresFdw(ForeignDataWrapper):
         OptionSpec("column_name", {"column"}, doc="Remote column name."),
         OptionSpec("key", {"column"}, bool, doc="Column identifies a row for writes."),
     )
+
+    @classmethod
+    def validate(cls, kind, options, *, object_name):
+        if kind == "server":  # before the generic checks, which print bad values
+            check_server_options(dict(options), object_name)
+        super().validate(kind, options, object_name=object_name)
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
         super().__init__(options, columns)
@@ -1017,8 +1055,6 @@ class PostgresFdw(ForeignDataWrapper):
         import_not_null = parse_bool(options.get("import_not_null", "true"))
         unknown = set(options) - {"import_default", "import_not_null", "import_collate"}
         if unknown:
-            from ..errors import InvalidOptionError
-
             raise InvalidOptionError(
                 f'invalid option "{sorted(unknown)[0]}" for IMPORT FOREIGN SCHEMA',
                 hint="Valid options are: import_collate, import_default, import_not_null",
@@ -1188,6 +1224,7 @@ def _glob_to_like(pattern: Any) -> str | None:
 
 
 def _connect(server: str, options: dict[str, str]) -> _Remote:
+    check_server_options(options, server)  # a file written by someone else
     params = PostgresFdw.connection_params(options)
     keep = parse_bool(options.get("keep_connections", "true"))
     where = (
@@ -1198,10 +1235,8 @@ def _connect(server: str, options: dict[str, str]) -> _Remote:
     try:
         remote = _Remote(server, params, keep)
     except psycopg.Error as err:
-        text = _scrub(str(err).strip(), [options.get("password", "")])
-        raise WrapperError(
-            f'could not connect to server "{server}" ({where}, {who}): {text}'
-        ) from None
+        message = f'could not connect to server "{server}" ({where}, {who}): {str(err).strip()}'
+        raise WrapperError(_scrub(message, [options.get("password", "")])) from None
     if parse_bool(options.get("password_required", "false")) and not (
         remote.conn.pgconn.used_password
     ):
