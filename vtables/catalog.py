@@ -8,6 +8,7 @@ they add nothing to the file that a plain SQLite tool could trip over.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,9 @@ CREATE TABLE IF NOT EXISTS sqlmed_fcolumn(
     comment TEXT,
     PRIMARY KEY (ftable, name)
 );
+CREATE TABLE IF NOT EXISTS sqlmed_generation(
+    token INTEGER NOT NULL
+);
 """
 
 CATALOG_TABLES = (
@@ -75,6 +79,7 @@ CATALOG_TABLES = (
     "sqlmed_user_mapping",
     "sqlmed_ftable",
     "sqlmed_fcolumn",
+    "sqlmed_generation",
 )
 
 
@@ -86,8 +91,9 @@ def exists(conn: apsw.Connection) -> bool:
 
 
 def ensure(conn: apsw.Connection) -> None:
-    if not exists(conn):
-        conn.execute(SCHEMA)
+    # every statement of SCHEMA is CREATE ... IF NOT EXISTS: a file made by an
+    # earlier version gets the tables added since
+    conn.execute(SCHEMA)
 
 
 def _load(text: str | None) -> dict[str, str]:
@@ -432,3 +438,24 @@ def register_views(conn: Connection) -> None:
         call.columns = view.columns
         call.column_access = view.column_access
         apsw.ext.make_virtual_module(conn, view.view_name, call, eponymous_only=True)
+
+
+# --------------------------------------------------------------- generation
+
+
+def generation(conn: apsw.Connection) -> int | None:
+    """A token that changes with every SQL/MED statement, and goes back with
+    a rollback of one: what a connection's cached wrappers were built from."""
+    try:
+        row = conn.execute("SELECT token FROM main.sqlmed_generation").fetchone()
+    except apsw.SQLError:  # no catalog yet
+        return None
+    return row[0] if row else None
+
+
+def bump_generation(conn: apsw.Connection) -> None:
+    """A new token, inside the transaction of the statement that changed the catalog."""
+    token = int.from_bytes(os.urandom(8), "big") >> 1
+    conn.execute("UPDATE main.sqlmed_generation SET token=?", (token,))
+    if not conn.changes():
+        conn.execute("INSERT INTO main.sqlmed_generation(token) VALUES (?)", (token,))

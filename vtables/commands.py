@@ -44,19 +44,45 @@ def qi(name: str) -> str:
 
 
 def execute(conn: Connection, tree: exp.Expr) -> None:
+    """Run one statement atomically, leaving the connection as it found it.
+
+    Outside a transaction the statement is a transaction of its own that
+    takes the write lock first (BEGIN IMMEDIATE), so concurrent DDL waits
+    for the busy timeout instead of failing when a read upgrades to a write;
+    inside one it is a savepoint.  On any failure, the commit's included,
+    the statement is undone and no transaction is left open that the
+    connection was not already in.
+    """
     handler = _HANDLERS.get(type(tree))
     if handler is None:
         raise FeatureNotSupportedError(f"not an SQL/MED statement: {type(tree).__name__}")
-    conn.execute("SAVEPOINT sqlmed_ddl")
+    own = not conn.in_transaction
+    try:
+        conn.execute("BEGIN IMMEDIATE" if own else "SAVEPOINT sqlmed_ddl")
+    except apsw.Error as err:
+        raise SQLMedError(f"{type(err).__name__}: {err}") from err
     try:
         catalog.ensure(conn)
         handler(conn, tree)
+        catalog.bump_generation(conn)
+        conn.execute("COMMIT" if own else "RELEASE sqlmed_ddl")
     except BaseException as err:
-        conn.execute("ROLLBACK TO sqlmed_ddl; RELEASE sqlmed_ddl")
+        _undo(conn, own)
         if isinstance(err, apsw.Error):
             raise SQLMedError(f"{type(err).__name__}: {err}") from err
         raise
-    conn.execute("RELEASE sqlmed_ddl")
+
+
+def _undo(conn: Connection, own: bool) -> None:
+    try:
+        if own:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        else:
+            conn.execute("ROLLBACK TO sqlmed_ddl; RELEASE sqlmed_ddl")
+    except apsw.Error:  # SQLite already rolled back (an I/O error, a full disk)
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 def notice(conn: Connection, message: str) -> None:

@@ -21,6 +21,7 @@ from .errors import (
 )
 
 _PLAIN_CACHE_SIZE = 4096
+_SCHEMA_RETRIES = 20
 
 
 def default_user() -> str:
@@ -41,13 +42,38 @@ class Cursor(apsw.Cursor):
     """An APSW cursor whose ``execute`` understands SQL/MED statements."""
 
     def execute(self, statements: str, bindings: Any = None, **kwargs: Any) -> apsw.Cursor:
-        if statements in _plain:
-            return _cursor_execute(self, statements, bindings, **kwargs)
-        if not sqltext.HINT.search(statements):
-            if len(_plain) < _PLAIN_CACHE_SIZE:
-                _plain.add(statements)
-            return _cursor_execute(self, statements, bindings, **kwargs)
-        return self.connection._route(self, statements, bindings, kwargs)
+        try:
+            if statements in _plain:
+                return _cursor_execute(self, statements, bindings, **kwargs)
+            if not sqltext.HINT.search(statements):
+                if len(_plain) < _PLAIN_CACHE_SIZE:
+                    _plain.add(statements)
+                return _cursor_execute(self, statements, bindings, **kwargs)
+            return self.connection._route(self, statements, bindings, kwargs)
+        except apsw.SchemaChangeError:
+            return self._again(statements, bindings, kwargs)
+
+    def _again(self, statements: str, bindings: Any, kwargs: dict[str, Any]) -> apsw.Cursor:
+        """Run a statement again that failed because another connection changed
+        the schema while a foreign table was being connected for it.
+
+        SQLite prepares a statement again by itself when the schema changes,
+        but a foreign table reads the catalog while SQLite prepares, and that
+        read cannot see past the schema SQLite is preparing with.  A single
+        statement that failed this way failed before it ran, so running it
+        again is safe; in a script, earlier statements may have run.
+        """
+        if sqltext.statement_count(statements) != 1:
+            raise
+        for attempt in range(_SCHEMA_RETRIES):
+            try:
+                if sqltext.HINT.search(statements):
+                    return self.connection._route(self, statements, bindings, kwargs)
+                return _cursor_execute(self, statements, bindings, **kwargs)
+            except apsw.SchemaChangeError:
+                if attempt == _SCHEMA_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
         if sqltext.HINT.search(statements):
@@ -72,14 +98,16 @@ class Connection(apsw.Connection):
         statementcachesize: int = 100,
         *,
         user: str | None = None,
+        timeout: float = 5.0,
     ):
         super().__init__(filename, flags=flags, vfs=vfs, statementcachesize=statementcachesize)
+        self.set_busy_timeout(int(timeout * 1000))
         self.user: str = user or default_user()
         #: Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``).
         self.notices: list[str] = []
         self.rebuilding: set[str] = set()
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
-        self._data_version: int | None = None
+        self._generation: int | None = None
         self._sessions: dict[str, dict[str, Any]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
@@ -87,7 +115,11 @@ class Connection(apsw.Connection):
         module.register(self)
         catalog.register_views(self)
         self._install_extension_functions()
-        self.create_scalar_function("sqlmed_explain", self._explain_sql, 1)
+        # A view or trigger stored in a file may not call a function that
+        # runs statements or reaches outside the database: SQLITE_DIRECTONLY.
+        self.create_scalar_function(
+            "sqlmed_explain", self._explain_sql, 1, flags=apsw.SQLITE_DIRECTONLY
+        )
 
     def _install_extension_functions(self) -> None:
         """The SQL functions of the extensions already in the catalog."""
@@ -120,7 +152,7 @@ class Connection(apsw.Connection):
                     )
                 return _fn(conn, *args)
 
-            self.create_scalar_function(fname, call, nargs)
+            self.create_scalar_function(fname, call, nargs, flags=apsw.SQLITE_DIRECTONLY)
 
     def _explain_sql(self, sql: str) -> str:
         from .explain import explain
@@ -143,9 +175,8 @@ class Connection(apsw.Connection):
         self, cursor: apsw.Cursor, sql: str, bindings: Any, kwargs: dict[str, Any]
     ) -> apsw.Cursor:
         segments = sqltext.plan(sql)
-        if not any(s.med for s in segments):
-            text = segments[0].text if len(segments) == 1 else sql
-            return apsw.Cursor.execute(cursor, text, bindings, **kwargs)
+        if not any(s.med or s.user_words for s in segments):
+            return apsw.Cursor.execute(cursor, sql, bindings, **kwargs)
         where = sqltext.unterminated(sql)
         if where is not None:
             line, column, closer = where
@@ -169,7 +200,17 @@ class Connection(apsw.Connection):
                 used += seg.params
             else:
                 seg_bindings = bindings
-            result = apsw.Cursor.execute(cursor, seg.text, seg_bindings or None, **kwargs)
+            text = seg.text
+            while True:
+                try:
+                    result = apsw.Cursor.execute(cursor, text, seg_bindings or None, **kwargs)
+                    break
+                except apsw.SQLError as err:
+                    # nothing ran: SQLite refused the statement as it prepared it
+                    called = sqltext.call_unresolved_user_word(text, str(err))
+                    if not seg.user_words or called is None:
+                        raise
+                    text = called
             if i == last:
                 return result
             for _ in result:  # earlier statements run to completion, as in a script
@@ -203,10 +244,12 @@ class Connection(apsw.Connection):
     def wrapper_for(self, table_name: str) -> tuple[Any, list[catalog.Column]]:
         """The wrapper instance serving a foreign table for this connection's user."""
         key = table_name.lower()
-        version = self.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:  # another connection committed a change
+        # The catalog's generation moves with every SQL/MED statement, this
+        # connection's or another's, and moves back with a rollback of one.
+        generation = catalog.generation(self)
+        if generation != self._generation:
             self._wrappers.clear()
-            self._data_version = version
+            self._generation = generation
         cached = self._wrappers.get(key)
         if cached is not None:
             return cached
@@ -258,12 +301,20 @@ def connect(
     flags: int = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI,
     vfs: str | None = None,
     statement_cache_size: int = 100,
+    timeout: float = 5.0,
 ) -> Connection:
     """Open a SQLite database whose connection understands SQL/MED.
 
     ``user`` is the current user that user mappings are looked up for
-    (default: the operating-system user).
+    (default: the operating-system user).  ``timeout`` is how long, in
+    seconds, a statement waits for a lock another connection holds before
+    it fails with BusyError (as in Python's sqlite3).
     """
     return Connection(
-        os.fspath(path), flags=flags, vfs=vfs, statementcachesize=statement_cache_size, user=user
+        os.fspath(path),
+        flags=flags,
+        vfs=vfs,
+        statementcachesize=statement_cache_size,
+        user=user,
+        timeout=timeout,
     )

@@ -7,13 +7,14 @@ shows the plan SQLite chose without running the query.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from . import catalog
+from . import catalog, sqltext
+from .errors import FeatureNotSupportedError, SQLMedError
+from .module import Plan
 from .wrapper import Qual, SortKey
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class ForeignScan:
     limit: Any = None
     offset: Any = None
     limit_pushed: bool = False
+    offset_pushed: bool = False
     request: str = ""
 
     def text(self) -> str:
@@ -47,8 +49,13 @@ class ForeignScan:
         if self.sortkeys:
             keys = ", ".join(f"{k.column}{' DESC' if k.descending else ''}" for k in self.sortkeys)
             lines.append(f"  Sort: {keys}")
+        pushed = []
         if self.limit_pushed:
-            lines.append(f"  Limit: {_show(self.limit)}  Offset: {_show(self.offset)}")
+            pushed.append(f"Limit: {_show(self.limit)}")
+        if self.offset_pushed:
+            pushed.append(f"Offset: {_show(self.offset)}")
+        if pushed:
+            lines.append("  " + "  ".join(pushed))
         if self.request:
             lines.append("  Request: " + self.request.replace("\n", "\n    "))
         return "\n".join(lines)
@@ -64,41 +71,59 @@ def _value(qual: Qual) -> str:
     return _show(qual.value)
 
 
+_STALE_RETRIES = 20
+
+
 def foreign_scans(conn: Connection, sql: str, bindings: Any = None) -> list[ForeignScan]:
-    """The foreign scans SQLite would run for ``sql``, in the order it runs them."""
+    """The foreign scans SQLite would run for ``sql``, in the order it runs them.
+
+    ``sql`` must be one statement: it is prepared, never run.
+    """
+    count = sqltext.statement_count(sql)
+    if count != 1:
+        raise FeatureNotSupportedError(
+            f"explain takes one statement, not {count}",
+            hint="Explain each statement of a script on its own.",
+        )
+    if sqltext.is_med(sqltext.tokens(sql)):
+        raise FeatureNotSupportedError("explain takes a query, not an SQL/MED statement")
+    for _ in range(_STALE_RETRIES):
+        plans = _plans(conn, sql, bindings)
+        if not any(p.stale for p in plans):
+            break
+    else:  # pragma: no cover - another connection changed the schema twenty times over
+        raise SQLMedError("explain: the schema kept changing while the query was prepared")
+    return [_scan(conn, plan) for plan in plans]
+
+
+def _plans(conn: Connection, sql: str, bindings: Any) -> list[Plan]:
+    # EXPLAIN prepares the one statement and lists its program without running
+    # it; a cursor would go on to run any statement after it, so there is none.
     cursor = apsw.Cursor(conn)
     rows = cursor.execute("EXPLAIN " + sql, bindings).fetchall()
-    scans = []
+    plans = []
     for row in rows:
         if row[1] != "VFilter" or not isinstance(row[5], str):
             continue
         try:
-            plan = json.loads(row[5])
-        except ValueError:
+            plans.append(Plan.decode(row[5]))
+        except (ValueError, KeyError, TypeError):  # another virtual table's idxStr
             continue
-        if not isinstance(plan, dict) or "table" not in plan:
-            continue
-        scans.append(_scan(conn, plan))
-    return scans
+    return plans
 
 
-def _scan(conn: Connection, plan: dict) -> ForeignScan:
-    table = catalog.get_table(conn, plan["table"])
+def _scan(conn: Connection, plan: Plan) -> ForeignScan:
+    """A scan as the planner decided it: nothing is asked of the wrapper again
+    but the request text it would send."""
+    table = catalog.get_table(conn, plan.table)
     names = [c.name for c in table.columns]
     server = catalog.get_server(conn, table.server)
     wrapper, _ = conn.wrapper_for(table.name)
-    quals, exact = [], []
-    for column, operator, _position, known in plan["quals"]:
-        value = tuple(known) if operator == "IN" and known is not None else known
-        qual = Qual(names[column], operator, value)
-        quals.append(qual)
-        exact.append(bool(wrapper.honours(qual)))
-    columns = [names[c] for c in plan["columns"]]
-    sortkeys = [SortKey(names[c], desc) for c, desc in plan["sort"]]
-    known = plan.get("known", {})
-    pushed = plan["limit"] is not None
-    limit = known.get("limit") if pushed else None
-    offset = known.get("offset") if plan["offset"] is not None else None
+    quals = [Qual(names[q.column], q.operator, q.known) for q in plan.quals]
+    columns = [names[c] for c in plan.columns]
+    sortkeys = [SortKey(names[c], desc) for c, desc in plan.sort]
+    limit = plan.known.get("limit") if plan.limit is not None else None
+    offset = plan.known.get("offset") if plan.offset is not None else None
     request = wrapper.explain(quals, columns, sortkeys or None, limit, offset)
     return ForeignScan(
         table=table.name,
@@ -106,11 +131,12 @@ def _scan(conn: Connection, plan: dict) -> ForeignScan:
         server=server.name,
         columns=columns,
         quals=quals,
-        exact=exact,
+        exact=[q.exact for q in plan.quals],
         sortkeys=sortkeys,
         limit=limit,
         offset=offset,
-        limit_pushed=pushed,
+        limit_pushed=plan.limit is not None,
+        offset_pushed=plan.offset is not None,
         request=request or "",
     )
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import apsw
@@ -75,13 +76,80 @@ def declaration(table: catalog.ForeignTable) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    """A value SQLite knew at planning time, as JSON that ``_unjson`` reads back."""
     if value is None or isinstance(value, (int, float, str)):
         return value
     if isinstance(value, bytes):
-        return "x'" + value.hex() + "'"
+        return {"blob": value.hex()}
     if isinstance(value, (set, frozenset, tuple, list)):
         return [_jsonable(v) for v in value]
-    return repr(value)
+    return {"repr": repr(value)}
+
+
+def _unjson(value: Any) -> Any:
+    if isinstance(value, dict):
+        return bytes.fromhex(value["blob"]) if "blob" in value else value["repr"]
+    if isinstance(value, list):
+        return tuple(_unjson(v) for v in value)
+    return value
+
+
+@dataclass
+class PlannedQual:
+    column: int  # the column's number
+    operator: str
+    position: int | None  # where Filter finds its value in constraintargs (1-based)
+    known: Any  # the value when SQLite knew it at planning time, else None
+    exact: bool  # the wrapper honours it: SQLite does not check it again
+
+
+@dataclass
+class Plan:
+    """What BestIndex decided for one scan: the one thing that travels to
+    Filter and to EXPLAIN, as JSON in ``idxStr`` (``encode``/``decode``)."""
+
+    table: str
+    quals: list[PlannedQual] = field(default_factory=list)
+    columns: list[int] = field(default_factory=list)
+    sort: list[tuple[int, bool]] = field(default_factory=list)  # consumed ORDER BY
+    limit: int | None = None  # position of LIMIT's value in constraintargs
+    offset: int | None = None  # position of OFFSET's value
+    known: dict[str, Any] = field(default_factory=dict)  # LIMIT/OFFSET known at planning
+    #: made while another connection's schema change kept the catalog out of
+    #: reach: SQLite prepares the statement again before it runs
+    stale: bool = False
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "table": self.table,
+                "quals": [
+                    [q.column, q.operator, q.position, _jsonable(q.known), q.exact]
+                    for q in self.quals
+                ],
+                "columns": self.columns,
+                "sort": [list(s) for s in self.sort],
+                "limit": self.limit,
+                "offset": self.offset,
+                "known": self.known,
+                "stale": self.stale,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> Plan:
+        raw = json.loads(text)
+        return cls(
+            table=raw["table"],
+            quals=[PlannedQual(c, op, pos, _unjson(k), ex) for c, op, pos, k, ex in raw["quals"]],
+            columns=raw["columns"],
+            sort=[(c, bool(d)) for c, d in raw["sort"]],
+            limit=raw["limit"],
+            offset=raw["offset"],
+            known=raw["known"],
+            stale=raw["stale"],
+        )
 
 
 class Module:
@@ -89,6 +157,8 @@ class Module:
         self._conn = weakref.ref(conn)
         #: cursors hand rows over in batches (the C module) rather than one by one
         self.batched = batched
+        #: the definition each table was last connected with
+        self.known: dict[str, catalog.ForeignTable] = {}
 
     def Create(self, db: Any, modulename: str, dbname: str, tablename: str, *args: str):
         conn = self._conn()
@@ -96,7 +166,19 @@ class Module:
             raise SQLMedError(
                 f'foreign table "{tablename}" must live in the main database, not "{dbname}"'
             )
-        table = catalog.get_table(conn, tablename) if catalog.exists(conn) else None
+        key = tablename.lower()
+        try:
+            table = catalog.get_table(conn, tablename) if catalog.exists(conn) else None
+        except apsw.SchemaChangeError:
+            # Another connection changed the schema since SQLite read it for the
+            # statement it is preparing: that statement is prepared again before
+            # it runs, so the definition it is prepared with now does not matter.
+            table = self.known.get(key)
+            if table is None:
+                raise
+        else:
+            if table is not None:
+                self.known[key] = table
         if table is None:
             raise UndefinedObjectError(
                 f'foreign table "{tablename}" is not in the sqlmed catalog',
@@ -131,7 +213,13 @@ class Table:
     # ---------------------------------------------------------- planning
 
     def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
-        wrapper = self.wrapper()  # fails early, at planning, when no wrapper can serve
+        try:
+            wrapper = self.wrapper()  # fails early, at planning, when no wrapper can serve
+        except apsw.SchemaChangeError:
+            # Another connection changed the schema while SQLite prepares a
+            # statement with the schema it had: the catalog cannot be read
+            # now, and the statement will be prepared again before it runs.
+            return self._stale_plan(info)
         try:
             return self._best_index(wrapper, info)
         except SQLMedError:
@@ -141,7 +229,7 @@ class Table:
 
     def _best_index(self, wrapper: Any, info: apsw.IndexInfo) -> bool:
         ncols = len(self.names)
-        quals: list[list] = []  # [column index, operator, argv position, known value]
+        quals: list[PlannedQual] = []
         plan_quals: list[Qual] = []
         all_exact = True
         limit_at = offset_at = None
@@ -178,7 +266,7 @@ class Table:
                 info.set_aConstraintUsage_omit(i, True)
             else:
                 all_exact = False
-            quals.append([column, operator, position, _jsonable(known)])
+            quals.append(PlannedQual(column, operator, position, known, exact))
             plan_quals.append(qual)
 
         sortkeys = []
@@ -216,20 +304,22 @@ class Table:
         rows, cost = wrapper.estimate(plan_quals, columns)
         info.estimatedRows = max(int(rows), 1)
         info.estimatedCost = float(cost)
-        info.idxStr = json.dumps(
-            {
-                "table": self.name,
-                "quals": quals,
-                "columns": used,
-                "sort": [[self.index[k.column], k.descending] for k in sortkeys or ()]
-                if sorted_ok
-                else [],
-                "limit": limit_at,
-                "offset": offset_at,
-                "known": known_limit,
-            },
-            separators=(",", ":"),
-        )
+        info.idxStr = Plan(
+            table=self.name,
+            quals=quals,
+            columns=used,
+            sort=[(self.index[k.column], k.descending) for k in sortkeys or ()]
+            if sorted_ok
+            else [],
+            limit=limit_at,
+            offset=offset_at,
+            known=known_limit,
+        ).encode()
+        return True
+
+    def _stale_plan(self, info: apsw.IndexInfo) -> bool:
+        info.estimatedCost = 1e300
+        info.idxStr = Plan(table=self.name, stale=True).encode()
         return True
 
     def Open(self) -> Cursor:
@@ -369,27 +459,29 @@ class Cursor:
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         table = self.table
-        plan = json.loads(indexname)
+        plan = Plan.decode(indexname)
+        if plan.stale:  # SQLite prepares again before running: never reached
+            raise apsw.SchemaChangeError(f'foreign table "{table.name}": the schema has changed')
         names = table.names
         quals = []
-        for column, operator, position, _known in plan["quals"]:
+        for q in plan.quals:
             value = None
-            if position is not None:
-                value = constraintargs[position - 1]
-                if operator == "IN":
+            if q.position is not None:
+                value = constraintargs[q.position - 1]
+                if q.operator == "IN":
                     value = tuple(value)
-            quals.append(Qual(names[column], operator, value))
+            quals.append(Qual(names[q.column], q.operator, value))
         wrapper = table.wrapper()
         self.identity_columns = wrapper.identity_columns()
         self.trusted = wrapper.coerces_values
-        used = plan["columns"]
+        used = plan.columns
         if table.writing:
             extra = [table.index[n] for n in self.identity_columns if n in table.index]
             used = used + [c for c in extra if c not in used]
         columns = [names[c] for c in used]
-        sortkeys = [SortKey(names[c], desc) for c, desc in plan["sort"]] or None
-        limit = constraintargs[plan["limit"] - 1] if plan["limit"] else None
-        offset = constraintargs[plan["offset"] - 1] if plan["offset"] else None
+        sortkeys = [SortKey(names[c], desc) for c, desc in plan.sort] or None
+        limit = constraintargs[plan.limit - 1] if plan.limit else None
+        offset = constraintargs[plan.offset - 1] if plan.offset else None
         self.positions = {c: (i, names[c]) for i, c in enumerate(used)}
         self.slot: list[int] = [0] * len(names)  # column number -> index in a tuple row
         for i, c in enumerate(used):

@@ -13,7 +13,8 @@ from typing import NamedTuple
 import apsw
 
 # Text the router must look at: a statement that may be SQL/MED, or a bare
-# CURRENT_USER and friends; any other text goes straight to SQLite.
+# CURRENT_USER and friends (which SQLite may not resolve); any other text goes
+# straight to SQLite.
 HINT = re.compile(
     r"""
     \b(?:create|alter|drop)\b(?:\s|/\*.*?\*/|--[^\n]*(?:\n|$))+(?:foreign|server|user|extension)\b
@@ -101,6 +102,10 @@ class Segment(NamedTuple):
     text: str
     offset: int
     params: int  # positional parameters in plain SQL (for splitting bindings)
+    #: one plain statement with a bare CURRENT_USER (SESSION_USER,
+    #: CURRENT_ROLE): where SQLite cannot resolve the word as a column, the
+    #: router makes it a call, as PostgreSQL reads the keyword
+    user_words: bool = False
 
 
 def is_med(toks: list[Token]) -> bool:
@@ -112,18 +117,12 @@ def is_med(toks: list[Token]) -> bool:
     return len(words) > 1 and words[1] in _MED_SECOND.get(words[0], ())
 
 
-@functools.lru_cache(maxsize=512)
-def plan(sql: str) -> tuple[Segment, ...]:
-    """Split a script into SQL/MED statements and runs of plain SQL.
-
-    Runs of plain statements stay together and keep their original text, so
-    SQLite sees exactly what was written (trigger bodies included).
-    """
-    toks = tokens(sql)
+def _pieces(sql: str) -> list[tuple[int, int, list[Token]]]:
+    """Each statement of a script: (start, end, tokens), semicolon included."""
     pieces: list[tuple[int, int, list[Token]]] = []
     start = 0
     current: list[Token] = []
-    for tok in toks:
+    for tok in tokens(sql):
         current.append(tok)
         if tok.kind == "semi":
             end = tok.start + 1
@@ -132,40 +131,82 @@ def plan(sql: str) -> tuple[Segment, ...]:
                 start, current = end, []
     if current:
         pieces.append((start, len(sql), current))
+    return pieces
 
+
+def statement_count(sql: str) -> int:
+    """How many statements ``sql`` holds (empty ones not counted)."""
+    return sum(_code(ptoks) for _b, _e, ptoks in _pieces(sql))
+
+
+@functools.lru_cache(maxsize=512)
+def plan(sql: str) -> tuple[Segment, ...]:
+    """Split a script into SQL/MED statements and runs of plain SQL.
+
+    Runs of plain statements stay together and keep their original text, so
+    SQLite sees exactly what was written (trigger bodies included).
+    """
     segments: list[Segment] = []
-    for begin, end, ptoks in pieces:
+    for begin, end, ptoks in _pieces(sql):
         if is_med(ptoks):
             segments.append(Segment(True, sql[begin:end], begin, 0))
             continue
-        text, params = _plain_text(ptoks)
-        if segments and not segments[-1].med:
-            prev = segments[-1]
+        text = sql[begin:end]
+        params, bare = _plain_text(ptoks)
+        prev = segments[-1] if segments else None
+        if not bare and prev is not None and not prev.med and not prev.user_words:
             segments[-1] = Segment(False, prev.text + text, prev.offset, prev.params + params)
         else:
-            segments.append(Segment(False, text, begin, params))
+            segments.append(Segment(False, text, begin, params, bare))
     # drop trailing runs holding nothing but whitespace and comments
     while segments and not segments[-1].med and not _has_code(segments[-1].text):
         segments.pop()
     return tuple(segments)
 
 
+def _code(toks: list[Token]) -> bool:
+    return any(t.kind not in ("ws", "lc", "bc", "semi") for t in toks)
+
+
 def _has_code(text: str) -> bool:
-    return any(t.kind not in ("ws", "lc", "bc", "semi") for t in tokens(text))
+    return _code(tokens(text))
 
 
-def _plain_text(toks: list[Token]) -> tuple[str, int]:
-    """Text for SQLite, with bare CURRENT_USER and friends made into calls."""
-    out = []
-    params = 0
+def _bare_user_words(toks: list[Token]) -> list[Token]:
     significant = [t for t in toks if t.kind not in ("ws", "lc", "bc")]
-    following = {id(a): b for a, b in zip(significant, significant[1:], strict=False)}
+    return [
+        tok
+        for tok, nxt in zip(significant, [*significant[1:], None], strict=False)
+        if tok.kind == "word"
+        and tok.text.upper() in USER_FUNCTIONS
+        and (nxt is None or nxt.text != "(")
+    ]
+
+
+def _plain_text(toks: list[Token]) -> tuple[int, bool]:
+    """Positional parameters of a plain statement, and whether it has a bare
+    CURRENT_USER or friend."""
+    params = 0
     for tok in toks:
-        out.append(tok.text)
         if tok.kind == "param" and tok.text.startswith("?"):
             params = max(params + 1, int(tok.text[1:]) if len(tok.text) > 1 else 0)
-        elif tok.kind == "word" and tok.text.upper() in USER_FUNCTIONS:
-            nxt = following.get(id(tok))
-            if nxt is None or nxt.text != "(":
-                out.append("()")
-    return "".join(out), params
+    return params, bool(_bare_user_words(toks))
+
+
+_UNRESOLVED_USER = re.compile(
+    r"no such column: (current_user|session_user|current_role)\b", re.IGNORECASE
+)
+
+
+def call_unresolved_user_word(sql: str, message: str) -> str | None:
+    """``sql`` with the bare word SQLite's error says is no column made a call
+    (``current_user()``), or None when the error is about something else."""
+    found = _UNRESOLVED_USER.search(message)
+    if found is None:
+        return None
+    word = found.group(1).upper()
+    toks = tokens(sql)
+    bare = {id(t) for t in _bare_user_words(toks) if t.text.upper() == word}
+    if not bare:
+        return None
+    return "".join(t.text + "()" if id(t) in bare else t.text for t in toks)

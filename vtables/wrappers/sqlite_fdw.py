@@ -271,9 +271,12 @@ class SqliteFdw(ForeignDataWrapper):
                 for k in sortkeys
             )
             sql += f" ORDER BY {keys}"
-        if limit is not None or offset is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params.extend([-1 if limit is None else limit, offset or 0])
+        if limit is not None or offset:
+            sql += " LIMIT ?"
+            params.append(-1 if limit is None else limit)
+        if offset:
+            sql += " OFFSET ?"
+            params.append(offset)
         return sql, params
 
     def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
