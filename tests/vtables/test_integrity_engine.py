@@ -329,3 +329,22 @@ def test_explain_shows_no_offset_when_there_is_none(exacting):
     assert exacting.execute(
         "SELECT name FROM people ORDER BY name LIMIT 1 OFFSET 1"
     ).fetchall() == [("bob",)]
+
+
+def test_sqlite_fdw_remote_sql_has_no_offset_without_one(tmp_path):
+    remote = apsw.Connection(str(tmp_path / "r.db"))
+    remote.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')")
+    remote.execute("INSERT INTO t VALUES (2, 'b')")
+    remote.close()
+    c = vtables.connect(str(tmp_path / "l.db"))
+    c.execute(
+        f"CREATE EXTENSION sqlite_fdw; CREATE SERVER s FOREIGN DATA WRAPPER sqlite_fdw"
+        f" OPTIONS (database '{tmp_path / 'r.db'}'); IMPORT FOREIGN SCHEMA main FROM SERVER s"
+        " INTO main"
+    )
+    text = c.explain("SELECT * FROM t ORDER BY id LIMIT 1")
+    assert "LIMIT ?" in text and "OFFSET" not in text and "Offset" not in text
+    assert c.execute("SELECT v FROM t ORDER BY id LIMIT 1").fetchall() == [("a",)]
+    text = c.explain("SELECT * FROM t ORDER BY id LIMIT 1 OFFSET 1")
+    assert "LIMIT ? OFFSET ?" in text and "Offset: 1" in text
+    assert c.execute("SELECT v FROM t ORDER BY id LIMIT 1 OFFSET 1").fetchall() == [("b",)]
