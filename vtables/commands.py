@@ -19,7 +19,6 @@ from .errors import (
     DependentObjectsError,
     DuplicateObjectError,
     FeatureNotSupportedError,
-    InvalidOptionError,
     SQLMedError,
     UndefinedObjectError,
 )
@@ -96,14 +95,11 @@ def notice(conn: Connection, message: str) -> None:
 def apply_options(
     current: dict[str, str], items: list[MedOption] | None, what: str
 ) -> dict[str, str]:
-    """New option list after ADD/SET/DROP items (a bare item means ADD)."""
+    """New option list after ADD/SET/DROP items (a bare item means ADD),
+    applied in order as PostgreSQL does: ``ADD x '1', DROP x`` is fine."""
     new = dict(current)
-    seen: set[str] = set()
     for item in items or ():
         key = name_of(item.this)
-        if key in seen:
-            raise InvalidOptionError(f'option "{key}" provided more than once for {what}')
-        seen.add(key)
         action = item.args.get("action") or "ADD"
         if action == "ADD":
             if key in new:

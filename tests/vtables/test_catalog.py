@@ -118,7 +118,7 @@ def test_option_rules(setup):
     fails(
         setup,
         "CREATE SERVER t FOREIGN DATA WRAPPER memory_fdw OPTIONS (host 'a', host 'b')",
-        InvalidOptionError,
+        DuplicateObjectError,
         'option "host" provided more than once',
     )
     fails(

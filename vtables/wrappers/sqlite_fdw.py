@@ -26,6 +26,12 @@ Pushdown
     too.  Writes run in a remote transaction that follows the local one,
     savepoints included.
 
+IMPORT FOREIGN SCHEMA
+    The remote schema is ``main`` (``public`` is read as ``main``); any other
+    name is refused as not present in the file.  Options:
+    ``import_default`` (default ``false``) and ``import_not_null`` (default
+    ``true``), as postgres_fdw's.
+
 Example
     ::
 
@@ -400,9 +406,10 @@ class SqliteFdw(ForeignDataWrapper):
         try:
             import_default = parse_bool(options.get("import_default", "false"))
             import_not_null = parse_bool(options.get("import_not_null", "true"))
+            remote_schema = _remote_schema(db, schema, path)
             names = db.execute(
-                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
-                " AND name NOT LIKE 'sqlite%' ORDER BY name"
+                f"SELECT name FROM {_quote(remote_schema)}.sqlite_schema"
+                " WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite%' ORDER BY name"
             ).fetchall()
             out = []
             for (name,) in names:
@@ -426,3 +433,17 @@ class SqliteFdw(ForeignDataWrapper):
             return out
         finally:
             db.close()
+
+
+def _remote_schema(db: apsw.Connection, schema: str, path: str) -> str:
+    """The schema of the remote file that IMPORT FOREIGN SCHEMA names: ``main``
+    (``public`` is taken for it, as PostgreSQL users write), or another schema
+    the remote connection has."""
+    wanted = "main" if schema.lower() == "public" else schema
+    for _seq, name, _file in db.execute("PRAGMA database_list"):
+        if name.lower() == wanted.lower():
+            return name
+    raise UndefinedObjectError(
+        f'schema "{schema}" is not present in database file "{path}"',
+        hint="A SQLite file's tables are in the schema main (public is taken for it).",
+    )
