@@ -32,6 +32,7 @@ def default_user() -> str:
 
 
 _cursor_execute = apsw.Cursor.execute
+_cursor_executemany = apsw.Cursor.executemany
 # Texts already seen to hold no SQL/MED keyword: a set lookup is the whole
 # cost the router adds to ordinary statements.  What is stored depends on
 # the text alone, so one cache serves every connection.
@@ -42,6 +43,39 @@ class Cursor(apsw.Cursor):
     """An APSW cursor whose ``execute`` understands SQL/MED statements."""
 
     def execute(self, statements: str, bindings: Any = None, **kwargs: Any) -> apsw.Cursor:
+        return self._top(self._execute, statements, bindings, kwargs)
+
+    def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
+        if sqltext.HINT.search(statements):
+            segments = sqltext.plan(statements)
+            if any(s.med for s in segments):
+                raise FeatureNotSupportedError(
+                    "executemany cannot run SQL/MED statements; use execute"
+                )
+        return self._top(_cursor_executemany, statements, sequenceofbindings, kwargs)
+
+    def _top(self, run: Any, statements: str, bindings: Any, kwargs: dict[str, Any]) -> Any:
+        """Run a call of the user's, or of a callback while the user's is under
+        way, and finish what the module leaves to the end of the user's call."""
+        conn = self.connection
+        module = conn._module
+        if conn.depth:
+            return run(self, statements, bindings, **kwargs)
+        since = len(module.opened)
+        conn.depth = 1
+        try:
+            result = run(self, statements, bindings, **kwargs)
+        except BaseException:
+            module.statement_failed(since)
+            raise
+        finally:
+            conn.depth = 0
+        if module.pending:  # the rows the call inserted, to insert_many in batches
+            module.flush()
+        return result
+
+    @staticmethod
+    def _execute(self: Cursor, statements: str, bindings: Any, **kwargs: Any) -> apsw.Cursor:
         try:
             if statements in _plain:
                 return _cursor_execute(self, statements, bindings, **kwargs)
@@ -75,17 +109,6 @@ class Cursor(apsw.Cursor):
                     raise
         raise AssertionError("unreachable")
 
-    def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
-        if sqltext.HINT.search(statements):
-            segments = sqltext.plan(statements)
-            if any(s.med for s in segments):
-                raise FeatureNotSupportedError(
-                    "executemany cannot run SQL/MED statements; use execute"
-                )
-            if len(segments) == 1:
-                statements = segments[0].text
-        return apsw.Cursor.executemany(self, statements, sequenceofbindings, **kwargs)
-
 
 class Connection(apsw.Connection):
     """An APSW connection with the SQL/MED catalog, module and router installed."""
@@ -106,13 +129,15 @@ class Connection(apsw.Connection):
         #: Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``).
         self.notices: list[str] = []
         self.rebuilding: set[str] = set()
+        #: Cursor.execute calls under way (those of callbacks run inside the user's)
+        self.depth = 0
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
         self._generation: int | None = None
         self._sessions: dict[str, dict[str, Any]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
-        module.register(self)
+        self._module = module.register(self)
         catalog.register_views(self)
         self._install_extension_functions()
         # A view or trigger stored in a file may not call a function that

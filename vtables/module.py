@@ -16,6 +16,7 @@ constraint and the whole ORDER BY are honoured.  The plan travels to
 from __future__ import annotations
 
 import json
+import logging
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -25,12 +26,16 @@ import apsw
 
 from . import catalog, types
 from .errors import FeatureNotSupportedError, SQLMedError, UndefinedObjectError, WrapperError
-from .wrapper import ColumnDefinition, Qual, SortKey
+from .wrapper import ColumnDefinition, ForeignDataWrapper, Qual, SortKey
 
 if TYPE_CHECKING:
     from .connection import Connection
 
+logger = logging.getLogger(__name__)
+
 MODULE_NAME = "sqlmed"
+#: inserted rows a table holds for its wrapper's insert_many before it sends them
+PENDING_ROWS = 10_000
 
 _SIMPLE_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?\Z")
 
@@ -159,6 +164,35 @@ class Module:
         self.batched = batched
         #: the definition each table was last connected with
         self.known: dict[str, catalog.ForeignTable] = {}
+        #: tables holding inserted rows not yet handed to their wrapper
+        self.pending: dict[int, Table] = {}
+        #: savepoints tables were told of and not yet told the end of
+        self.opened: list[tuple[Table, int]] = []
+
+    def statement_failed(self, since: int) -> None:
+        """End the savepoints a failed call opened that SQLite ended without
+        telling the tables: APSW's module does not call RollbackTo or Release
+        while the exception of a callback is pending (the C module does)."""
+        while len(self.opened) > since:
+            table, level = self.opened[-1]
+            try:
+                table.RollbackTo(level)
+                table.Release(level)
+            except Exception:  # the statement's own error is the one to report
+                logger.warning(
+                    "foreign table %r: rollback of a failed statement failed",
+                    table.name,
+                    exc_info=True,
+                )
+            finally:
+                if self.opened and self.opened[-1] == (table, level):
+                    self.opened.pop()
+
+    def flush(self) -> None:
+        """Hand every table's pending rows to its wrapper (``insert_many``)."""
+        while self.pending:
+            _key, table = next(iter(self.pending.items()))
+            table.flush()
 
     def Create(self, db: Any, modulename: str, dbname: str, tablename: str, *args: str):
         conn = self._conn()
@@ -184,14 +218,27 @@ class Module:
                 f'foreign table "{tablename}" is not in the sqlmed catalog',
                 hint="Create foreign tables with CREATE FOREIGN TABLE.",
             )
-        return declaration(table), Table(conn, table, self.batched)
+        return declaration(table), Table(conn, table, self.batched, self)
 
     Connect = Create
 
 
 class Table:
-    def __init__(self, conn: Connection, table: catalog.ForeignTable, batched: bool = False):
+    def __init__(
+        self,
+        conn: Connection,
+        table: catalog.ForeignTable,
+        batched: bool = False,
+        module: Module | None = None,
+    ):
         self._conn = weakref.ref(conn)
+        self.module = module
+        # Inserted rows wait here for the wrapper's insert_many, for a wrapper
+        # that has one: until the statement (or executemany) ends, a savepoint
+        # or commit comes, or anything reads or changes a foreign table.
+        self.pending: list[dict[str, Any]] = []
+        self.pending_wrapper: Any = None
+        self.marks: dict[int, int] = {}  # savepoint level -> pending rows when it began
         self.batched = batched
         self.name = table.name
         self.columns = table.columns
@@ -343,7 +390,7 @@ class Table:
     # ------------------------------------------------------------ writes
 
     def _writer(self, verb: str):
-        wrapper = self.wrapper()
+        wrapper = self.active or self.wrapper()
         if not type(wrapper).writable():
             raise FeatureNotSupportedError(
                 f'cannot {verb} foreign table "{self.name}"',
@@ -374,15 +421,47 @@ class Table:
 
     def UpdateInsertRow(self, rowid: int | None, fields: tuple) -> int:
         wrapper = self._writer("insert into")
-        self._call("insert into", wrapper.insert, self._values(fields))
+        values = self._values(fields)
+        if self.module is None or type(wrapper).insert_many is ForeignDataWrapper.insert_many:
+            self._call("insert into", wrapper.insert, values)
+        else:
+            if self.pending and self.pending_wrapper is not wrapper:
+                self.flush()
+            self.pending.append(values)
+            self.pending_wrapper = wrapper
+            self.module.pending[id(self)] = self
+            if len(self.pending) >= PENDING_ROWS:
+                self.flush()
         self.next_rowid += 1
         return self.next_rowid
 
+    def flush(self) -> None:
+        rows, wrapper = self.pending, self.pending_wrapper
+        self.pending = []
+        self._discard()
+        if rows:
+            self._call("insert into", wrapper.insert_many, rows)
+
+    def _discard(self, keep: int = 0) -> None:
+        """Forget pending rows past the first ``keep``."""
+        del self.pending[keep:]
+        self.marks = {level: min(n, keep) for level, n in self.marks.items()}
+        if not self.pending:
+            self.pending_wrapper = None
+            if self.module is not None:
+                self.module.pending.pop(id(self), None)
+
+    def _flush_all(self) -> None:
+        if self.module is not None:
+            self.module.flush()
+
     def UpdateDeleteRow(self, rowid: int) -> None:
+        self._flush_all()
         wrapper = self._writer("delete from")
         self._call("delete from", wrapper.delete, self._identity(wrapper, rowid, "delete from"))
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple) -> None:
+        self._flush_all()
         wrapper = self._writer("update")
         identity = self._identity(wrapper, rowid, "update")
         self._call("update", wrapper.update, identity, self._values(fields))
@@ -413,11 +492,14 @@ class Table:
         self._tx("begin")
 
     def Sync(self) -> None:
+        self._flush_all()
         self._tx("pre_commit")
 
     def Commit(self) -> None:
         self.writing = False
         self.identities.clear()
+        self.marks.clear()
+        self._forget_savepoints(lambda n: True)
         try:
             self._tx("commit")
         finally:
@@ -426,19 +508,40 @@ class Table:
     def Rollback(self) -> None:
         self.writing = False
         self.identities.clear()
+        self._discard()
+        self.marks.clear()
+        self._forget_savepoints(lambda n: True)
         try:
             self._tx("rollback")
         finally:
             self.active = None
 
+    # Pending rows follow savepoints as local rows do (a flush hands them to
+    # the wrapper, whose own savepoints then answer for them).
+
     def Savepoint(self, level: int) -> None:
+        self._flush_all()  # rows inserted before it belong outside it, at the source too
+        self.marks[level] = len(self.pending)
+        if self.module is not None:
+            self.module.opened.append((self, level))
         self._tx("savepoint", level)
 
     def Release(self, level: int) -> None:
+        self.marks = {n: m for n, m in self.marks.items() if n < level}
+        self._forget_savepoints(lambda n: n >= level)
         self._tx("release", level)
 
     def RollbackTo(self, level: int) -> None:
+        self._discard(self.marks.get(level, len(self.pending)))
+        self.marks = {n: m for n, m in self.marks.items() if n <= level}
+        self._forget_savepoints(lambda n: n > level)
         self._tx("rollback_to", level)
+
+    def _forget_savepoints(self, ended) -> None:
+        if self.module is not None and self.module.opened:
+            self.module.opened[:] = [
+                (t, n) for t, n in self.module.opened if t is not self or not ended(n)
+            ]
 
 
 class Cursor:
@@ -459,6 +562,8 @@ class Cursor:
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         table = self.table
+        if table.module is not None and table.module.pending:
+            table.module.flush()  # a scan sees every row inserted before it
         plan = Plan.decode(indexname)
         if plan.stale:  # SQLite prepares again before running: never reached
             raise apsw.SchemaChangeError(f'foreign table "{table.name}": the schema has changed')
@@ -697,9 +802,13 @@ def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinitio
     }
 
 
-def register(conn: Connection) -> None:
+def register(conn: Connection) -> Module:
     from . import speedups
 
-    if speedups.enabled() and speedups.register(conn, MODULE_NAME, Module(conn, batched=True)):
-        return
-    conn.create_module(MODULE_NAME, Module(conn), use_bestindex_object=True, iVersion=2)
+    if speedups.enabled():
+        module = Module(conn, batched=True)
+        if speedups.register(conn, MODULE_NAME, module):
+            return module
+    module = Module(conn)
+    conn.create_module(MODULE_NAME, module, use_bestindex_object=True, iVersion=2)
+    return module

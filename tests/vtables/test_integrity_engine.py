@@ -348,3 +348,25 @@ def test_sqlite_fdw_remote_sql_has_no_offset_without_one(tmp_path):
     text = c.explain("SELECT * FROM t ORDER BY id LIMIT 1 OFFSET 1")
     assert "LIMIT ? OFFSET ?" in text and "Offset: 1" in text
     assert c.execute("SELECT v FROM t ORDER BY id LIMIT 1 OFFSET 1").fetchall() == [("b",)]
+
+
+def test_a_failed_statement_is_undone_at_the_source_on_both_paths(conn):
+    # APSW's module skips RollbackTo while a callback's exception is pending:
+    # the first rows of a failed multi-row INSERT stayed at the source
+    from tests.vtables.test_module import RecordingFdw
+
+    RecordingFdw.scans, RecordingFdw.log, RecordingFdw.data = [], [], []
+    vtables.register_wrapper(RecordingFdw)
+    try:
+        conn.execute(
+            "CREATE EXTENSION recording_fdw; CREATE SERVER mem FOREIGN DATA WRAPPER recording_fdw;"
+            " CREATE FOREIGN TABLE ft (id integer NOT NULL, grp text, val real) SERVER mem"
+        )
+        conn.execute("BEGIN; INSERT INTO ft VALUES (1, 'a', NULL)")
+        with pytest.raises(apsw.ConstraintError, match="not-null"):
+            conn.execute("INSERT INTO ft VALUES (2, 'b', NULL), (3, 'c', NULL), (NULL, 'd', 1)")
+        assert [r["id"] for r in RecordingFdw.data] == [1]
+        conn.execute("INSERT INTO ft VALUES (4, 'e', NULL); COMMIT")
+        assert [r["id"] for r in RecordingFdw.data] == [1, 4]
+    finally:
+        vtables.unregister_wrapper("recording_fdw")
