@@ -3,19 +3,32 @@
 The tables (prefix ``sqlmed_``) are created on the first SQL/MED statement.
 The views are eponymous virtual tables registered on each connection, so
 they add nothing to the file that a plain SQLite tool could trip over.
+
+What is read from the tables is checked as it is decoded: a damaged row
+raises CatalogError naming its object (the views and the dump leave such an
+object out and say so).  A file whose own objects squat the catalog's names
+(a table named like a view shadows it) is not trusted: ``check`` lists the
+problems, and the views refuse to show anything while they remain.
+Which options are secret is decided in one place, ``is_secret``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import apsw
 import apsw.ext
+from sqlglot import exp
 
+from . import grammar
 from . import wrapper as wrapper_api
+from .errors import CatalogError, SQLMedError
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -96,16 +109,39 @@ def ensure(conn: apsw.Connection) -> None:
     conn.execute(SCHEMA)
 
 
-def _load(text: str | None) -> dict[str, str]:
-    return json.loads(text) if text else {}
-
-
 def dump_options(options: dict[str, str]) -> str:
     return json.dumps(options, ensure_ascii=False)
 
 
-@dataclass
-class Wrapper:
+# ------------------------------------------------------------------ objects
+#
+# Every catalog object knows which wrapper's option specs decide which of its
+# options are secret (``secret_rule``: that wrapper's validator and handler
+# names, filled in when the object is loaded); ``is_secret`` applies the one
+# rule, and the reprs mask by it.
+
+
+class _Masked:
+    kind: ClassVar[str]
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            if not f.repr:
+                continue
+            value = shown_options(self) if f.name == "options" else getattr(self, f.name)
+            parts.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class Extension(NamedTuple):
+    name: str
+    version: str | None
+
+
+@dataclass(repr=False)
+class Wrapper(_Masked):
+    kind: ClassVar[str] = "wrapper"
     name: str
     handler: str | None
     validator: str | None
@@ -114,95 +150,335 @@ class Wrapper:
     comment: str | None
 
 
-@dataclass
-class Server:
+@dataclass(repr=False)
+class Server(_Masked):
+    kind: ClassVar[str] = "server"
     name: str
     fdw: str
     type: str | None
     version: str | None
     options: dict[str, str]
     comment: str | None
+    secret_rule: tuple[str | None, str | None] = field(
+        default=(None, None), repr=False, compare=False
+    )
 
 
-@dataclass
-class UserMapping:
+@dataclass(repr=False)
+class UserMapping(_Masked):
+    kind: ClassVar[str] = "user_mapping"
     user: str
     server: str
     options: dict[str, str]
+    secret_rule: tuple[str | None, str | None] = field(
+        default=(None, None), repr=False, compare=False
+    )
 
 
-@dataclass
-class Column:
+@dataclass(repr=False)
+class Column(_Masked):
+    kind: ClassVar[str] = "column"
     name: str
     type: str
     not_null: bool = False
     default: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     comment: str | None = None
+    secret_rule: tuple[str | None, str | None] = field(
+        default=(None, None), repr=False, compare=False
+    )
 
 
-@dataclass
-class ForeignTable:
+@dataclass(repr=False)
+class ForeignTable(_Masked):
+    kind: ClassVar[str] = "table"
     name: str
     server: str
     options: dict[str, str]
     comment: str | None
     columns: list[Column]
+    secret_rule: tuple[str | None, str | None] = field(
+        default=(None, None), repr=False, compare=False
+    )
 
     def column(self, name: str) -> Column | None:
         low = name.lower()
         return next((c for c in self.columns if c.name.lower() == low), None)
 
 
+CatalogObject = Wrapper | Server | UserMapping | ForeignTable | Column
+
+
+def is_secret(obj: CatalogObject, key: str) -> bool:
+    """Whether option ``key`` of a catalog object must never be shown: the one
+    rule for views, dump, the ``sqlmed`` command and reprs.  The object's
+    wrapper's option spec decides (its validator's, else its handler's); with
+    no wrapper known, the usual secret names are."""
+    if isinstance(obj, Wrapper):
+        validator, handler = obj.validator, obj.handler
+    else:
+        validator, handler = obj.secret_rule
+    return wrapper_api.is_secret(validator, obj.kind, key, handler)
+
+
+def shown_options(obj: CatalogObject) -> dict[str, str]:
+    """An object's options as they may be shown: secret values masked."""
+    return {k: MASK if is_secret(obj, k) else v for k, v in obj.options.items()}
+
+
+# ------------------------------------------------------------- row decoding
+
+
+def display(name: object) -> str:
+    """A name as messages and dump comments show it: a quoted identifier on one
+    line (control characters escaped), so that no name can end a comment."""
+    if name is None:
+        return "NULL"
+    if not isinstance(name, str):
+        return "(a value that is not text)"
+    return one_line('"' + name.replace('"', '""') + '"')
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks
+    included, whatever the convention) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _damaged(label: str, problem: str, table: str) -> CatalogError:
+    return CatalogError(
+        f"catalog row for {label} is damaged: {problem}",
+        hint=f"Repair or delete the row of {table} with SQL, or recreate the object from a dump.",
+    )
+
+
+def _text(value: object, label: str, what: str, table: str, *, null: bool = True) -> str | None:
+    if value is None:
+        if null:
+            return None
+        raise _damaged(label, f"{what} is NULL", table)
+    if not isinstance(value, str):
+        raise _damaged(label, f"{what} is not text", table)
+    if "\x00" in value:
+        raise _damaged(label, f"{what} contains a NUL character", table)
+    return value
+
+
+def _name(value: object, label: str, table: str, what: str = "its name") -> str:
+    text = _text(value, label, what, table, null=False)
+    if not text:
+        raise _damaged(label, f"{what} is empty", table)
+    return text  # type: ignore[return-value]
+
+
+def _options(value: object, label: str, table: str) -> dict[str, str]:
+    if value is None:
+        raise _damaged(label, "options are NULL", table)
+    if not isinstance(value, str):
+        raise _damaged(label, "options are not text", table)
+    try:
+        options = json.loads(value)
+    except (ValueError, RecursionError):
+        raise _damaged(label, "options are not valid JSON", table) from None
+    if not isinstance(options, dict):
+        raise _damaged(label, "options are not a JSON object", table)
+    for key, item in options.items():
+        if not key or "\x00" in key:
+            raise _damaged(label, f"option name {display(key)} is not a name", table)
+        if not isinstance(item, str):
+            raise _damaged(label, f"the value of option {display(key)} is not a string", table)
+        if "\x00" in item:
+            raise _damaged(
+                label, f"the value of option {display(key)} contains a NUL character", table
+            )
+    return options
+
+
+def _rule(validator: object, handler: object) -> tuple[str | None, str | None]:
+    return (
+        validator if isinstance(validator, str) else None,
+        handler if isinstance(handler, str) else None,
+    )
+
+
+_EXTENSION_SQL = "SELECT name, version FROM main.sqlmed_extension"
+_WRAPPER_SQL = (
+    "SELECT name, handler, validator, options, extension, comment FROM main.sqlmed_fdw AS w"
+)
+_SERVER_SQL = (
+    "SELECT s.name, s.fdw, s.type, s.version, s.options, s.comment,"
+    " w.name IS NOT NULL, w.validator, w.handler"
+    " FROM main.sqlmed_server AS s LEFT JOIN main.sqlmed_fdw AS w ON w.name = s.fdw"
+)
+_MAPPING_SQL = (
+    "SELECT m.umuser, m.server, m.options, s.name IS NOT NULL, w.validator, w.handler"
+    " FROM main.sqlmed_user_mapping AS m"
+    " LEFT JOIN main.sqlmed_server AS s ON s.name = m.server"
+    " LEFT JOIN main.sqlmed_fdw AS w ON w.name = s.fdw"
+)
+_TABLE_SQL = (
+    "SELECT t.name, t.server, t.options, t.comment, s.name IS NOT NULL, w.validator, w.handler"
+    " FROM main.sqlmed_ftable AS t"
+    " LEFT JOIN main.sqlmed_server AS s ON s.name = t.server"
+    " LEFT JOIN main.sqlmed_fdw AS w ON w.name = s.fdw"
+)
+_COLUMN_SQL = (
+    "SELECT name, type, not_null, default_sql, options, comment FROM main.sqlmed_fcolumn"
+    " WHERE ftable=? ORDER BY attnum"
+)
+
+
+def _extension(conn: apsw.Connection, row: tuple) -> Extension:
+    label = "an extension" if row[0] is None else f"extension {display(row[0])}"
+    name = _name(row[0], label, "sqlmed_extension")
+    return Extension(name, _text(row[1], label, "its version", "sqlmed_extension"))
+
+
+def _wrapper(conn: apsw.Connection, row: tuple) -> Wrapper:
+    label, t = f"foreign-data wrapper {display(row[0])}", "sqlmed_fdw"
+    return Wrapper(
+        _name(row[0], label, t),
+        _text(row[1], label, "handler", t),
+        _text(row[2], label, "validator", t),
+        _options(row[3], label, t),
+        _text(row[4], label, "extension", t),
+        _text(row[5], label, "comment", t),
+    )
+
+
+def _server(conn: apsw.Connection, row: tuple) -> Server:
+    label, t = f"server {display(row[0])}", "sqlmed_server"
+    name = _name(row[0], label, t)
+    fdw = _name(row[1], label, t, "its foreign-data wrapper")
+    if not row[6]:
+        raise _damaged(label, f"its foreign-data wrapper {display(fdw)} does not exist", t)
+    return Server(
+        name,
+        fdw,
+        _text(row[2], label, "type", t),
+        _text(row[3], label, "version", t),
+        _options(row[4], label, t),
+        _text(row[5], label, "comment", t),
+        _rule(row[7], row[8]),
+    )
+
+
+def _mapping(conn: apsw.Connection, row: tuple) -> UserMapping:
+    label = f"user mapping for {display(row[0])} on server {display(row[1])}"
+    t = "sqlmed_user_mapping"
+    user = _name(row[0], label, t, "its user")
+    server = _name(row[1], label, t, "its server")
+    if not row[3]:
+        raise _damaged(label, f"its server {display(server)} does not exist", t)
+    return UserMapping(user, server, _options(row[2], label, t), _rule(row[4], row[5]))
+
+
+def _table(conn: apsw.Connection, row: tuple) -> ForeignTable:
+    label, t = f"foreign table {display(row[0])}", "sqlmed_ftable"
+    name = _name(row[0], label, t)
+    server = _name(row[1], label, t, "its server")
+    if not row[4]:
+        raise _damaged(label, f"its server {display(server)} does not exist", t)
+    rule = _rule(row[5], row[6])
+    columns = []
+    for c in conn.execute(_COLUMN_SQL, (name,)):
+        clabel, ct = f"column {display(c[0])} of foreign table {display(name)}", "sqlmed_fcolumn"
+        if c[2] not in (0, 1):
+            raise _damaged(clabel, "not_null is neither 0 nor 1", ct)
+        columns.append(
+            Column(
+                _name(c[0], clabel, ct),
+                _name(c[1], clabel, ct, "type"),
+                bool(c[2]),
+                _text(c[3], clabel, "default", ct),
+                _options(c[4], clabel, ct),
+                _text(c[5], clabel, "comment", ct),
+                rule,
+            )
+        )
+    return ForeignTable(
+        name, server, _options(row[2], label, t), _text(row[3], label, "comment", t), columns, rule
+    )
+
+
+_KINDS: dict[str, tuple[str, Callable[[apsw.Connection, tuple], Any], str, str]] = {
+    # kind: (query, decoder, order, column the optional filter applies to)
+    "extension": (_EXTENSION_SQL, _extension, "name", "name"),
+    "wrapper": (_WRAPPER_SQL, _wrapper, "w.name", "w.name"),
+    "server": (_SERVER_SQL, _server, "s.name", "s.fdw"),
+    "user_mapping": (_MAPPING_SQL, _mapping, "m.server, m.umuser", "m.server"),
+    "table": (_TABLE_SQL, _table, "t.name", "t.server"),
+}
+
+
+def scan(conn: apsw.Connection, kind: str, of: str | None = None) -> list[Any]:
+    """Every catalog object of ``kind`` (extension, wrapper, server,
+    user_mapping, table), in order, with a CatalogError standing in for each
+    one whose rows are damaged; ``of`` keeps the servers of one wrapper, the
+    mappings and tables of one server."""
+    sql, decode, order, key = _KINDS[kind]
+    args: tuple = ()
+    if of is not None:
+        sql += f" WHERE {key}=?"
+        args = (of,)
+    out: list[Any] = []
+    for row in conn.execute(f"{sql} ORDER BY {order}", args).fetchall():
+        try:
+            out.append(decode(conn, row))
+        except CatalogError as err:
+            out.append(err)
+    return out
+
+
+def _strict(items: list[Any]) -> list[Any]:
+    for item in items:
+        if isinstance(item, CatalogError):
+            raise item
+    return items
+
+
+def _one(conn: apsw.Connection, kind: str, where: str, args: tuple) -> Any:
+    sql, decode, _order, _key = _KINDS[kind]
+    row = conn.execute(f"{sql} WHERE {where}", args).fetchone()
+    return None if row is None else decode(conn, row)
+
+
 # ------------------------------------------------------------------- lookups
+#
+# A lookup raises CatalogError, naming the object, when its rows are damaged.
 
 
 def get_extension(conn: apsw.Connection, name: str) -> str | None:
-    row = conn.execute("SELECT name FROM sqlmed_extension WHERE name=?", (name,)).fetchone()
+    row = conn.execute("SELECT name FROM main.sqlmed_extension WHERE name=?", (name,)).fetchone()
     return row[0] if row else None
 
 
-def list_extensions(conn: apsw.Connection) -> list[tuple[str, str | None]]:
-    return conn.execute("SELECT name, version FROM sqlmed_extension ORDER BY name").fetchall()
+def list_extensions(conn: apsw.Connection) -> list[Extension]:
+    """The extensions of the catalog; a row with no usable name names none and
+    is left out (``check`` and the dump report it)."""
+    return [e for e in scan(conn, "extension") if isinstance(e, Extension)]
 
 
 def get_wrapper(conn: apsw.Connection, name: str) -> Wrapper | None:
-    row = conn.execute(
-        "SELECT name, handler, validator, options, extension, comment FROM sqlmed_fdw WHERE name=?",
-        (name,),
-    ).fetchone()
-    return None if row is None else Wrapper(row[0], row[1], row[2], _load(row[3]), row[4], row[5])
+    return _one(conn, "wrapper", "w.name=?", (name,))
 
 
 def list_wrappers(conn: apsw.Connection) -> list[Wrapper]:
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlmed_fdw ORDER BY name")]
-    return [get_wrapper(conn, n) for n in names]  # type: ignore[misc]
+    return _strict(scan(conn, "wrapper"))
 
 
 def get_server(conn: apsw.Connection, name: str) -> Server | None:
-    row = conn.execute(
-        "SELECT name, fdw, type, version, options, comment FROM sqlmed_server WHERE name=?",
-        (name,),
-    ).fetchone()
-    return None if row is None else Server(row[0], row[1], row[2], row[3], _load(row[4]), row[5])
+    return _one(conn, "server", "s.name=?", (name,))
 
 
 def list_servers(conn: apsw.Connection, fdw: str | None = None) -> list[Server]:
-    if fdw is None:
-        names = conn.execute("SELECT name FROM sqlmed_server ORDER BY name").fetchall()
-    else:
-        names = conn.execute(
-            "SELECT name FROM sqlmed_server WHERE fdw=? ORDER BY name", (fdw,)
-        ).fetchall()
-    return [get_server(conn, r[0]) for r in names]  # type: ignore[misc]
+    return _strict(scan(conn, "server", fdw))
 
 
 def get_user_mapping(conn: apsw.Connection, user: str, server: str) -> UserMapping | None:
-    row = conn.execute(
-        "SELECT umuser, server, options FROM sqlmed_user_mapping WHERE umuser=? AND server=?",
-        (user, server),
-    ).fetchone()
-    return None if row is None else UserMapping(row[0], row[1], _load(row[2]))
+    return _one(conn, "user_mapping", "m.umuser=? AND m.server=?", (user, server))
 
 
 def find_user_mapping(conn: apsw.Connection, user: str, server: str) -> UserMapping | None:
@@ -211,38 +487,75 @@ def find_user_mapping(conn: apsw.Connection, user: str, server: str) -> UserMapp
 
 
 def list_user_mappings(conn: apsw.Connection, server: str | None = None) -> list[UserMapping]:
-    sql = "SELECT umuser, server, options FROM sqlmed_user_mapping"
-    args: tuple = ()
-    if server is not None:
-        sql += " WHERE server=?"
-        args = (server,)
-    rows = conn.execute(sql + " ORDER BY server, umuser", args).fetchall()
-    return [UserMapping(r[0], r[1], _load(r[2])) for r in rows]
+    return _strict(scan(conn, "user_mapping", server))
 
 
 def get_table(conn: apsw.Connection, name: str) -> ForeignTable | None:
-    row = conn.execute(
-        "SELECT name, server, options, comment FROM sqlmed_ftable WHERE name=?", (name,)
-    ).fetchone()
-    if row is None:
-        return None
-    cols = conn.execute(
-        "SELECT name, type, not_null, default_sql, options, comment FROM sqlmed_fcolumn"
-        " WHERE ftable=? ORDER BY attnum",
-        (row[0],),
-    ).fetchall()
-    columns = [Column(c[0], c[1], bool(c[2]), c[3], _load(c[4]), c[5]) for c in cols]
-    return ForeignTable(row[0], row[1], _load(row[2]), row[3], columns)
+    return _one(conn, "table", "t.name=?", (name,))
 
 
 def list_tables(conn: apsw.Connection, server: str | None = None) -> list[ForeignTable]:
-    if server is None:
-        names = conn.execute("SELECT name FROM sqlmed_ftable ORDER BY name").fetchall()
-    else:
-        names = conn.execute(
-            "SELECT name FROM sqlmed_ftable WHERE server=? ORDER BY name", (server,)
-        ).fetchall()
-    return [get_table(conn, r[0]) for r in names]  # type: ignore[misc]
+    return _strict(scan(conn, "table", server))
+
+
+def table_names(conn: apsw.Connection) -> list[str]:
+    """The names of the foreign tables, without loading them."""
+    if not exists(conn):
+        return []
+    rows = conn.execute("SELECT name FROM main.sqlmed_ftable ORDER BY name").fetchall()
+    return [name for (name,) in rows if isinstance(name, str)]
+
+
+def column_type(table: ForeignTable, column: Column) -> exp.Expression:
+    """A column's type as an expression for the printer; CatalogError when the
+    catalog's text is not exactly one data type."""
+    kind = _parse_type(column.type)
+    if kind is None:
+        raise _column_damaged(table, column, "type is not a data type")
+    return kind.copy()
+
+
+def column_default(table: ForeignTable, column: Column) -> exp.Expression | None:
+    """A column's default as an expression for the printer (None if it has
+    none); CatalogError when the catalog's text is not one expression."""
+    if column.default is None:
+        return None
+    default = _parse_default(column.default)
+    if default is None:
+        raise _column_damaged(table, column, "default is not an expression")
+    return default.copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_type(text: str) -> exp.Expression | None:
+    try:
+        tree = grammar.parse_one(f"CREATE FOREIGN TABLE t (c {text}) SERVER s")
+    except SQLMedError:
+        return None
+    columns = tree.args.get("columns") if isinstance(tree, grammar.CreateForeignTable) else None
+    if not columns or len(columns) != 1:
+        return None
+    if {k for k, v in columns[0].args.items() if v} != {"this", "kind"}:
+        return None  # the text went on into options, a default, NOT NULL...
+    kind = columns[0].args["kind"]
+    return kind if kind.args.get("text") == text else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_default(text: str) -> exp.Expression | None:
+    try:
+        tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ALTER c SET DEFAULT {text}")
+    except SQLMedError:
+        return None
+    actions = tree.args.get("actions") if isinstance(tree, grammar.AlterForeignTable) else None
+    if not actions or len(actions) != 1 or actions[0].args.get("kind") != "SET_DEFAULT":
+        return None
+    return actions[0].args["default"]
+
+
+def _column_damaged(table: ForeignTable, column: Column, problem: str) -> CatalogError:
+    label = f"column {display(column.name)} of foreign table {display(table.name)}"
+    return _damaged(label, problem, "sqlmed_fcolumn")
 
 
 # ------------------------------------------------------------------- writes
@@ -284,20 +597,151 @@ def rename_table(conn: apsw.Connection, old: str, new: str) -> None:
     conn.execute("UPDATE sqlmed_ftable SET name=? WHERE name=?", (new, old))
 
 
+# ------------------------------------------------------------------ trust
+#
+# Names beginning with sqlmed_ belong to the catalog.  A file that defines
+# anything else under them (a table or view named like one of the views below
+# shadows it, since SQLite prefers a file's own tables to eponymous virtual
+# tables), replaces a catalog table by something of another shape, or hangs a
+# trigger on one, cannot be trusted to show its own catalog.
+
+
+@functools.lru_cache(maxsize=4)
+def _expected(schema: str) -> dict[str, tuple[str, str, list[tuple]]]:
+    """name -> (type, sql, columns) of each object SCHEMA creates."""
+    mem = apsw.Connection(":memory:")
+    try:
+        mem.execute(schema)
+        found = {}
+        for type_, name, sql in mem.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        ).fetchall():
+            shape = _shape(mem, "main", name) if type_ == "table" else []
+            found[name.lower()] = (type_, _normal(sql), shape)
+        return found
+    finally:
+        mem.close()
+
+
+def _normal(sql: str | None) -> str:
+    return " ".join((sql or "").split())
+
+
+def _shape(conn: apsw.Connection, schema: str, name: str) -> list[tuple]:
+    rows = conn.execute(f"PRAGMA {schema}.table_xinfo({grammar.quote_literal(name)})").fetchall()
+    return [(r[1].lower(), (r[2] or "").upper(), r[3], r[4], r[5], r[6]) for r in rows]
+
+
+def _view_names() -> dict[str, str]:
+    return {v.view_name.lower(): v.view_name for v in VIEWS}
+
+
+def structure_problems(conn: apsw.Connection) -> list[str]:
+    """What in the file squats the catalog's names or tampers with its tables."""
+    expected = _expected(SCHEMA)
+    views = _view_names()
+    problems = []
+    rows = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_master"
+        " WHERE name LIKE 'sqlmed~_%' ESCAPE '~' OR tbl_name LIKE 'sqlmed~_%' ESCAPE '~'"
+        " ORDER BY name"
+    ).fetchall()
+    for type_, name, tbl_name, sql in rows:
+        low = name.lower()
+        what = f"{type_} {display(name)}"
+        if type_ == "index" and sql is None:
+            continue  # the automatic index of a table, reported with it if need be
+        if low in expected:
+            want_type, want_sql, want_shape = expected[low]
+            if type_ != want_type:
+                problems.append(f"{what} stands where the SQL/MED catalog has a {want_type}")
+            elif _normal(sql) != want_sql and not _same_shape(conn, name, sql, want_shape):
+                problems.append(f"catalog {what} does not have the catalog's columns")
+        elif low in views:
+            problems.append(
+                f"the file defines {what}, which would shadow the catalog view {views[low]}"
+            )
+        elif low.startswith("sqlmed_"):
+            problems.append(
+                f"the file defines {what}: names beginning with sqlmed_ belong to the"
+                " SQL/MED catalog"
+            )
+        elif type_ == "trigger":
+            problems.append(
+                f"the file defines {what} on catalog table {display(tbl_name)}: it could"
+                " rewrite catalog rows behind SQL/MED's back"
+            )
+    return problems
+
+
+def _same_shape(conn: apsw.Connection, name: str, sql: str | None, want: list[tuple]) -> bool:
+    if (sql or "").lstrip().upper().startswith("CREATE VIRTUAL"):
+        return False
+    try:
+        have = {col[0]: col for col in _shape(conn, "main", name)}
+    except apsw.Error:
+        return False
+    return all(have.get(col[0]) == col for col in want)
+
+
+def verify(conn: apsw.Connection) -> None:
+    """Raise CatalogError, naming each object, if the file squats the
+    catalog's names: what would be shown of its catalog cannot be trusted."""
+    problems = structure_problems(conn)
+    if problems:
+        raise _untrusted(problems)
+
+
+def _untrusted(problems: list[str]) -> CatalogError:
+    return CatalogError(
+        "the SQL/MED catalog of this database file cannot be trusted: " + "; ".join(problems),
+        hint="Look at what these objects are, then remove them with SQL that names"
+        ' the schema (DROP TABLE main."name", DROP VIEW, DROP TRIGGER or DROP INDEX'
+        " likewise); the catalog views show the catalog again once they are gone.",
+    )
+
+
+def check(conn: apsw.Connection) -> list[str]:
+    """Every problem of the catalog, one message each: objects of the file that
+    squat its names, then damaged rows (which the views and the dump leave
+    out).  An empty list: the catalog can be shown as it is."""
+    problems = structure_problems(conn)
+    if not exists(conn):
+        return problems
+    try:
+        for kind in _KINDS:
+            for item in scan(conn, kind):
+                if isinstance(item, CatalogError):
+                    problems.append(item.message)
+                elif isinstance(item, ForeignTable):
+                    for column in item.columns:
+                        for probe in (column_type, column_default):
+                            try:
+                                probe(item, column)
+                            except CatalogError as err:
+                                problems.append(err.message)
+    except apsw.Error:  # a catalog table of the wrong shape, reported above
+        if not problems:
+            raise
+    return problems
+
+
 # -------------------------------------------------------------------- views
 
 
-def _secret(conn: Connection, server: Server | None, kind: str, key: str) -> bool:
-    validator = handler = None
-    if server is not None:
-        fdw = get_wrapper(conn, server.fdw)
-        if fdw is not None:
-            validator, handler = fdw.validator, fdw.handler
-    return wrapper_api.is_secret(validator, kind, key, handler)
+def _warn(conn: Connection, error: CatalogError) -> None:
+    """Tell whoever reads the views that a damaged object was left out."""
+    notices = getattr(conn, "notices", None)
+    if isinstance(notices, list):
+        notices.append(f"{error.message}; it is left out")
 
 
-def _shown(conn: Connection, server: Server | None, kind: str, key: str, value: str) -> str:
-    return MASK if _secret(conn, server, kind, key) else value
+def _sound(conn: Connection, kind: str) -> Iterator[Any]:
+    for item in scan(conn, kind):
+        if isinstance(item, CatalogError):
+            _warn(conn, item)
+        else:
+            yield item
 
 
 def _view(columns: tuple[str, ...]):
@@ -317,22 +761,21 @@ def _view(columns: tuple[str, ...]):
 
 @_view(("extension_name", "extension_version"))
 def extensions(conn):
-    return list_extensions(conn)
+    for e in _sound(conn, "extension"):
+        yield (e.name, e.version)
 
 
 @_view(("foreign_data_wrapper_name", "handler", "validator", "extension", "comment"))
 def foreign_data_wrappers(conn):
-    for w in list_wrappers(conn):
+    for w in _sound(conn, "wrapper"):
         yield (w.name, w.handler, w.validator, w.extension, w.comment)
 
 
 @_view(("foreign_data_wrapper_name", "option_name", "option_value"))
 def foreign_data_wrapper_options(conn):
-    for w in list_wrappers(conn):
-        for key, value in w.options.items():
-            secret = wrapper_api.is_secret(w.validator, "wrapper", key, w.handler)
-            shown = MASK if secret else value
-            yield (w.name, key, shown)
+    for w in _sound(conn, "wrapper"):
+        for key, value in shown_options(w).items():
+            yield (w.name, key, value)
 
 
 @_view(
@@ -345,29 +788,28 @@ def foreign_data_wrapper_options(conn):
     )
 )
 def foreign_servers(conn):
-    for s in list_servers(conn):
+    for s in _sound(conn, "server"):
         yield (s.name, s.fdw, s.type, s.version, s.comment)
 
 
 @_view(("foreign_server_name", "option_name", "option_value"))
 def foreign_server_options(conn):
-    for s in list_servers(conn):
-        for key, value in s.options.items():
-            yield (s.name, key, _shown(conn, s, "server", key, value))
+    for s in _sound(conn, "server"):
+        for key, value in shown_options(s).items():
+            yield (s.name, key, value)
 
 
 @_view(("foreign_table_name", "foreign_server_name", "comment"))
 def foreign_tables(conn):
-    for t in list_tables(conn):
+    for t in _sound(conn, "table"):
         yield (t.name, t.server, t.comment)
 
 
 @_view(("foreign_table_name", "option_name", "option_value"))
 def foreign_table_options(conn):
-    for t in list_tables(conn):
-        server = get_server(conn, t.server)
-        for key, value in t.options.items():
-            yield (t.name, key, _shown(conn, server, "table", key, value))
+    for t in _sound(conn, "table"):
+        for key, value in shown_options(t).items():
+            yield (t.name, key, value)
 
 
 @_view(
@@ -382,23 +824,22 @@ def foreign_table_options(conn):
     )
 )
 def foreign_table_columns(conn):
-    for t in list_tables(conn):
+    for t in _sound(conn, "table"):
         for i, c in enumerate(t.columns, 1):
             yield (t.name, c.name, i, c.type, "NO" if c.not_null else "YES", c.default, c.comment)
 
 
 @_view(("table_name", "column_name", "option_name", "option_value"))
 def column_options(conn):
-    for t in list_tables(conn):
-        server = get_server(conn, t.server)
+    for t in _sound(conn, "table"):
         for c in t.columns:
-            for key, value in c.options.items():
-                yield (t.name, c.name, key, _shown(conn, server, "column", key, value))
+            for key, value in shown_options(c).items():
+                yield (t.name, c.name, key, value)
 
 
 @_view(("authorization_identifier", "foreign_server_name"))
 def user_mappings(conn):
-    for um in list_user_mappings(conn):
+    for um in _sound(conn, "user_mapping"):
         yield (um.user, um.server)
 
 
@@ -406,12 +847,10 @@ def user_mappings(conn):
 def user_mapping_options(conn):
     # As in PostgreSQL, a mapping's option values are shown only to the user
     # it maps (everyone is mapped by PUBLIC); secrets are masked for all.
-    for um in list_user_mappings(conn):
-        server = get_server(conn, um.server)
+    for um in _sound(conn, "user_mapping"):
         visible = um.user in (conn.user, PUBLIC)
-        for key, value in um.options.items():
-            shown = _shown(conn, server, "user_mapping", key, value) if visible else None
-            yield (um.user, um.server, key, shown)
+        for key, value in shown_options(um).items():
+            yield (um.user, um.server, key, value if visible else None)
 
 
 VIEWS = (
@@ -430,6 +869,9 @@ VIEWS = (
 
 
 def register_views(conn: Connection) -> None:
+    """The views, as eponymous virtual tables; on a file that squats their
+    names, also as temp tables (which SQLite finds before the file's own) that
+    refuse to show anything while the file does so."""
     for view in VIEWS:
 
         def call(view=view):
@@ -438,6 +880,84 @@ def register_views(conn: Connection) -> None:
         call.columns = view.columns
         call.column_access = view.column_access
         apsw.ext.make_virtual_module(conn, view.view_name, call, eponymous_only=True)
+    try:
+        problems = structure_problems(conn)
+    except apsw.Error:  # busy, locked, not a database: first use will say
+        return
+    if problems:
+        _guard_views(conn)
+
+
+_GUARD_MODULE = "sqlmed_checked_view"
+
+
+def _guard_views(conn: Connection) -> None:
+    conn.create_module(_GUARD_MODULE, _CheckedViews(conn))
+    for view in VIEWS:
+        apsw.Cursor.execute(
+            conn.cursor(),
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{view.view_name} USING {_GUARD_MODULE}",
+        )
+
+
+class _CheckedViews:
+    """A view that checks the file before each scan: it refuses while objects of
+    the file squat the catalog's names, and shows the catalog once they are gone."""
+
+    def __init__(self, conn: Connection):
+        self._conn = weakref.ref(conn)
+
+    def Create(self, db: Any, modulename: str, dbname: str, tablename: str, *args: str):
+        view = {v.view_name: v for v in VIEWS}[tablename.lower()]
+        columns = ", ".join(grammar.quote_ident(c) for c in view.columns)
+        return f"CREATE TABLE x({columns})", _CheckedTable(self._conn, view)
+
+    Connect = Create
+
+
+class _CheckedTable:
+    def __init__(self, conn: Callable[[], Connection | None], view: Any):
+        self._conn, self._view = conn, view
+
+    def BestIndex(self, *args: Any) -> None:
+        return None
+
+    def Open(self) -> _CheckedCursor:
+        return _CheckedCursor(self._conn, self._view)
+
+    def Disconnect(self) -> None:
+        pass
+
+    Destroy = Disconnect
+
+
+class _CheckedCursor:
+    def __init__(self, conn: Callable[[], Connection | None], view: Any):
+        self._conn, self._view = conn, view
+        self._rows: list[tuple] = []
+        self._at = 0
+
+    def Filter(self, *args: Any) -> None:
+        conn = self._conn()
+        if conn is None:
+            raise CatalogError("the connection is closed")
+        verify(conn)
+        self._rows, self._at = [tuple(r) for r in self._view(conn)], 0
+
+    def Eof(self) -> bool:
+        return self._at >= len(self._rows)
+
+    def Rowid(self) -> int:
+        return self._at
+
+    def Column(self, number: int) -> Any:
+        return self._at if number == -1 else self._rows[self._at][number]
+
+    def Next(self) -> None:
+        self._at += 1
+
+    def Close(self) -> None:
+        pass
 
 
 # --------------------------------------------------------------- generation
@@ -451,6 +971,14 @@ def generation(conn: apsw.Connection) -> int | None:
     except apsw.SQLError:  # no catalog yet
         return None
     return row[0] if row else None
+
+
+def has_tables(conn: apsw.Connection) -> bool:
+    """Whether the catalog has any foreign table."""
+    try:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM main.sqlmed_ftable)").fetchone()[0] == 1
+    except apsw.SQLError:  # no catalog yet
+        return False
 
 
 def bump_generation(conn: apsw.Connection) -> None:

@@ -19,9 +19,9 @@ from typing import Any, TextIO
 import apsw
 import apsw.shell
 
-from . import __version__, catalog, grammar, sqltext
+from . import __version__, catalog, grammar, secrets, sqltext
 from .connection import Connection, connect
-from .dump import dump
+from .dump import dump, identifier
 from .errors import SQLMedError, SQLMedSyntaxError
 
 PROG = "sqlmed"
@@ -273,10 +273,6 @@ GROUP BY co.name, c.name, c.city
 ORDER BY spent DESC"""
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def demo_data_directory() -> str:
     """Where the bundled CSV files are, as a directory file_fdw can read."""
     folder = resources.files("vtables") / "demo_data"
@@ -302,7 +298,8 @@ def cmd_demo(args: argparse.Namespace, printer: Printer) -> int:
         with conn:
             conn.execute(
                 DEMO_DDL.format(
-                    directory=_literal(demo_data_directory()), orders=_literal(orders_name)
+                    directory=grammar.quote_literal(demo_data_directory()),
+                    orders=grammar.quote_literal(orders_name),
                 )
             )
         columns, rows = query(conn, DEMO_QUERY)
@@ -365,6 +362,18 @@ class MedShell(apsw.shell.Shell):
         self.failures += 1
         super().handle_exception()
 
+    def get_complete_line(self) -> str | None:
+        # readline puts each line typed into the history, which is written to
+        # the history file at exit: the lines of a statement that gives a
+        # secret option a value are taken out again once it is complete.
+        history = _readline() if getattr(self, "_using_readline", False) else None
+        before = history.get_current_history_length() if history else 0
+        command = super().get_complete_line()
+        if history and command is not None and secrets.carries_secret(command):
+            for pos in range(history.get_current_history_length() - 1, before - 1, -1):
+                history.remove_history_item(pos)
+        return command
+
     def command_open(self, cmd: list[str]) -> None:
         super().command_open(cmd)
         plain = self._db
@@ -408,6 +417,7 @@ class MedShell(apsw.shell.Shell):
         return super().process_command(command)
 
     def _listing(self, sql: str, bindings: Sequence[Any] = ()) -> None:
+        catalog.verify(self.db)
         self.push_output()
         self.header = True
         try:
@@ -419,17 +429,20 @@ class MedShell(apsw.shell.Shell):
         """tables ?PATTERN?: Lists tables (foreign ones included) and views matching a
         LIKE pattern; the SQL/MED catalog's own tables are left out
         """
-        hidden = ", ".join(f"'{name}'" for name in catalog.CATALOG_TABLES)
+        tables = ", ".join(grammar.quote_literal(name) for name in catalog.CATALOG_TABLES)
+        views = ", ".join(grammar.quote_literal(v.view_name) for v in catalog.VIEWS)
         self.push_output()
         self.output = self.output_list
         self.header = False
         try:
             for pattern in cmd or ["%"]:
                 self.process_sql(
-                    "SELECT name FROM (SELECT name, type FROM sqlite_schema UNION ALL "
-                    "SELECT name, type FROM sqlite_temp_schema) "
+                    "SELECT name FROM (SELECT name, type FROM sqlite_schema"
+                    f" WHERE name NOT IN ({tables}) UNION ALL"
+                    " SELECT name, type FROM sqlite_temp_schema"
+                    f" WHERE name NOT IN ({views})) "
                     "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite~_%' ESCAPE '~' "
-                    f"AND name NOT IN ({hidden}) AND name LIKE ?1 ORDER BY 1",
+                    "AND name LIKE ?1 ORDER BY 1",
                     (pattern,),
                     internal=True,
                 )
@@ -510,8 +523,31 @@ class MedShell(apsw.shell.Shell):
         self.write(self.stdout, dump(self.db))
 
 
+def _readline() -> Any:
+    try:
+        import readline
+    except ImportError:  # no line editing, so no history either
+        return None
+    return readline
+
+
+def _warn_problems(conn: Connection, printer: Printer) -> list[str]:
+    """Print every problem of the catalog as a warning; return them."""
+    problems = catalog.check(conn)
+    for problem in problems:
+        printer.err.write(f"{PROG}: warning: {catalog.one_line(problem)}\n")
+    return problems
+
+
+def _trusted(conn: Connection, printer: Printer) -> None:
+    """Refuse a file whose objects squat the catalog's names; warn of damaged rows."""
+    catalog.verify(conn)
+    _warn_problems(conn, printer)
+
+
 def cmd_shell(args: argparse.Namespace, printer: Printer) -> int:
     conn = _open(args.db or ":memory:", args, create=True)
+    _warn_problems(conn, printer)
     shell = MedShell(user=args.user, db=conn)
     where = "a transient in-memory database" if not args.db else os.path.abspath(args.db)
     intro = (
@@ -579,16 +615,22 @@ def import_statement(
     options: Sequence[tuple[str, str]] = (),
     into: str = "main",
 ) -> str:
-    q = grammar.quote_ident
-    parts = [f"IMPORT FOREIGN SCHEMA {q(remote_schema)}"]
-    if limit_to:
-        parts.append(f"LIMIT TO ({', '.join(q(n) for n in limit_to)})")
-    elif except_:
-        parts.append(f"EXCEPT ({', '.join(q(n) for n in except_)})")
-    parts.append(f"FROM SERVER {q(server)} INTO {q(into)}")
-    if options:
-        parts.append(f"OPTIONS ({', '.join(f'{q(k)} {_literal(v)}' for k, v in options)})")
-    return " ".join(parts)
+    restriction, tables = ("LIMIT TO", limit_to) if limit_to else ("EXCEPT", except_)
+    return grammar.to_sql(
+        grammar.ImportForeignSchema(
+            this=identifier(remote_schema),
+            restriction=restriction if tables else None,
+            tables=[identifier(n) for n in tables] or None,
+            server=identifier(server),
+            into=identifier(into),
+            options=[grammar.MedOption(this=identifier(k), value=v) for k, v in options] or None,
+        )
+    )
+
+
+def shown_name(name: str) -> str:
+    """A name in a message: as the SQL printer writes it, on one line."""
+    return catalog.one_line(grammar.to_sql(identifier(name)))
 
 
 class ImportProgress:
@@ -642,7 +684,8 @@ def cmd_import(args: argparse.Namespace, printer: Printer) -> int:
     conn = _open(args.db, args, create=False)
     progress = ImportProgress(printer.err, enabled=not args.quiet)
     try:
-        before = {name for (name,) in conn.execute(_FOREIGN_NAMES)}
+        _trusted(conn, printer)
+        before = set(catalog.table_names(conn))
         seen = len(conn.notices)
         conn.set_update_hook(progress)
         try:
@@ -651,23 +694,24 @@ def cmd_import(args: argparse.Namespace, printer: Printer) -> int:
             conn.set_update_hook(None)
             progress.done()
             printer.notices(conn, seen)
-        after = [name for (name,) in conn.execute(_FOREIGN_NAMES) if name not in before]
+        after = [name for name in catalog.table_names(conn) if name not in before]
     finally:
         conn.close()
-    shown = ", ".join(after[:20]) + (f", … ({len(after) - 20} more)" if len(after) > 20 else "")
+    shown = ", ".join(shown_name(n) for n in after[:20])
+    shown += f", … ({len(after) - 20} more)" if len(after) > 20 else ""
     printer.out.write(
         f"imported {len(after)} foreign table{'' if len(after) == 1 else 's'} from schema "
-        f"{args.remote_schema} of server {args.server}" + (f": {shown}" if after else "") + "\n"
+        f"{shown_name(args.remote_schema)} of server {shown_name(args.server)}"
+        + (f": {shown}" if after else "")
+        + "\n"
     )
     return 0
-
-
-_FOREIGN_NAMES = "SELECT foreign_table_name FROM sqlmed_foreign_tables ORDER BY 1"
 
 
 def cmd_dump(args: argparse.Namespace, printer: Printer) -> int:
     conn = _open(args.db, args, create=False)
     try:
+        _trusted(conn, printer)
         printer.out.write(dump(conn))
     finally:
         conn.close()

@@ -1,7 +1,16 @@
 """The catalog printed back as SQL/MED DDL that recreates it.
 
-Secret options (passwords and the like) are left out; a comment in the
-output says which were, so they can be added again by hand.
+Every statement is built as a sqlglot expression and printed by
+``grammar.to_sql``; names are identifier expressions, quoted whenever they
+are not plain lower-case words, and values are string literals.  Comments
+are one line each (``catalog.one_line``), so nothing a name holds can end one
+and start a statement.
+
+Secret options (passwords and the like, by ``catalog.is_secret``) are left
+out; a comment says which were, so they can be added again by hand.  An
+object whose catalog rows are damaged is left out, with its dependants, and
+a comment says why.  A file whose objects squat the catalog's names is not
+dumped at all (``catalog.verify``).
 """
 
 from __future__ import annotations
@@ -12,139 +21,229 @@ import apsw
 from sqlglot import exp
 
 from . import catalog, grammar
-from . import wrapper as wrapper_api
+from .errors import CatalogError
+
+# Besides what grammar.quote_ident quotes (PostgreSQL's reserved words), the
+# words the SQL/MED grammar reads specially where a name may stand are quoted:
+# a dump must not depend on how the parser breaks such a tie.
+_KEYWORDS = frozenset(
+    """CURRENT_USER CURRENT_ROLE SESSION_USER USER PUBLIC IF EXISTS NO NOT NULL DEFAULT
+    OPTIONS CASCADE RESTRICT HANDLER VALIDATOR""".split()
+)
 
 
-def _ident(name: str) -> exp.Identifier:
-    quoted = grammar.quote_ident(name) != name
+def identifier(name: str) -> exp.Identifier:
+    """A name as an identifier expression, quoted unless it is a plain word."""
+    quoted = grammar.quote_ident(name) != name or name.upper() in _KEYWORDS
     return exp.Identifier(this=name, quoted=quoted)
 
 
-def _options(
-    options: dict[str, str], skip: set[str] = frozenset()
-) -> list[grammar.MedOption] | None:
+def _name(name: str) -> str:
+    return grammar.to_sql(identifier(name))
+
+
+def _options(obj: catalog.CatalogObject, secrets: set[str]) -> list[grammar.MedOption] | None:
     items = [
-        grammar.MedOption(this=_ident(k), value=v) for k, v in options.items() if k not in skip
+        grammar.MedOption(this=identifier(k), value=v)
+        for k, v in obj.options.items()
+        if k not in secrets
     ]
     return items or None
 
 
-def _dtype(text: str) -> exp.Expr:
-    tree = grammar.parse_one(f"CREATE FOREIGN TABLE t (c {text}) SERVER s")
-    return tree.args["columns"][0].args["kind"]
+def _secrets(obj: catalog.CatalogObject) -> set[str]:
+    return {k for k in obj.options if catalog.is_secret(obj, k)}
 
 
-def statements(conn: apsw.Connection) -> Iterator[str]:
-    """Each DDL statement of the catalog, in an order that recreates it."""
-    if not catalog.exists(conn):
-        return
-    for name, _version in catalog.list_extensions(conn):
-        yield grammar.to_sql(grammar.CreateExtension(this=_ident(name)))
-    wrappers = {w.name: w for w in catalog.list_wrappers(conn)}
-    for w in wrappers.values():
-        secrets = {
-            k for k in w.options if wrapper_api.is_secret(w.validator, "wrapper", k, w.handler)
-        }
-        if w.extension:
-            if w.options:
-                options = [
-                    grammar.MedOption(this=_ident(k), value=v, action="ADD")
-                    for k, v in w.options.items()
-                    if k not in secrets
-                ]
-                if options:
-                    yield grammar.to_sql(grammar.AlterFdw(this=_ident(w.name), options=options))
-        else:
-            functions = [
-                grammar.FdwFunction(this=_ident(fn), kind=kind) if fn else None
-                for fn, kind in ((w.handler, "HANDLER"), (w.validator, "VALIDATOR"))
-            ]
-            yield grammar.to_sql(
-                grammar.CreateFdw(
-                    this=_ident(w.name),
-                    functions=[f for f in functions if f] or None,
-                    options=_options(w.options, secrets),
-                )
-            )
-        yield from _omitted(f"foreign-data wrapper {w.name}", secrets)
-        if w.comment:
-            yield _comment("FOREIGN DATA WRAPPER", w.name, w.comment)
-    for s in catalog.list_servers(conn):
-        fdw = wrappers.get(s.fdw)
-        validator, handler = (fdw.validator, fdw.handler) if fdw else (None, None)
-        secrets = {k for k in s.options if wrapper_api.is_secret(validator, "server", k, handler)}
-        yield grammar.to_sql(
-            grammar.CreateServer(
-                this=_ident(s.name),
-                type=s.type,
-                version=s.version,
-                wrapper=_ident(s.fdw),
-                options=_options(s.options, secrets),
-            )
-        )
-        yield from _omitted(f"server {s.name}", secrets)
-        if s.comment:
-            yield _comment("SERVER", s.name, s.comment)
-        for um in catalog.list_user_mappings(conn, s.name):
-            secrets = {
-                k
-                for k in um.options
-                if wrapper_api.is_secret(validator, "user_mapping", k, handler)
-            }
-            user = (
-                grammar.MedUser(keyword="PUBLIC")
-                if um.user == catalog.PUBLIC
-                else grammar.MedUser(this=_ident(um.user))
-            )
-            yield grammar.to_sql(
-                grammar.CreateUserMapping(
-                    this=user, server=_ident(s.name), options=_options(um.options, secrets)
-                )
-            )
-            yield from _omitted(f"user mapping for {um.user} on server {s.name}", secrets)
-    for t in catalog.list_tables(conn):
-        columns = []
-        for c in t.columns:
-            columns.append(
-                grammar.MedColumn(
-                    this=_ident(c.name),
-                    kind=_dtype(c.type),
-                    options=_options(c.options),
-                    not_null=c.not_null or None,
-                    default=_default(c.default) if c.default is not None else None,
-                )
-            )
-        yield grammar.to_sql(
-            grammar.CreateForeignTable(
-                this=_ident(t.name),
-                columns=columns,
-                server=_ident(t.server),
-                options=_options(t.options),
-            )
-        )
-        if t.comment:
-            yield _comment("FOREIGN TABLE", t.name, t.comment)
-        for c in t.columns:
-            if c.comment:
-                yield grammar.to_sql(
-                    grammar.MedComment(
-                        this=_ident(t.name), kind="COLUMN", column=_ident(c.name), comment=c.comment
-                    )
-                )
-
-
-def _default(text: str) -> exp.Expr:
-    tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ALTER c SET DEFAULT {text}")
-    return tree.args["actions"][0].args["default"]
-
-
-def _comment(kind: str, name: str, text: str) -> str:
-    return grammar.to_sql(grammar.MedComment(this=_ident(name), kind=kind, comment=text))
+def _note(text: str) -> str:
+    """A comment line; nothing in ``text`` can end it."""
+    return "-- " + catalog.one_line(text)
 
 
 def _omitted(what: str, secrets: set[str]) -> Iterator[str]:
     if secrets:
-        yield f"-- secret options of {what} not dumped: {', '.join(sorted(secrets))}"
+        keys = ", ".join(_name(k) for k in sorted(secrets))
+        yield _note(f"secret options of {what} not dumped: {keys}")
+
+
+def _skipped(error: CatalogError) -> str:
+    return _note(f"not dumped: {error.message}")
+
+
+def _not_dumped(what: str, because: str) -> str:
+    return _note(f"{what} not dumped: {because} was not dumped")
+
+
+def statements(conn: apsw.Connection) -> Iterator[str]:
+    """Each DDL statement of the catalog, in an order that recreates it, and
+    the comments that say what was left out."""
+    catalog.verify(conn)
+    if not catalog.exists(conn):
+        return
+    extensions = set()
+    for ext in catalog.scan(conn, "extension"):
+        if isinstance(ext, CatalogError):
+            yield _skipped(ext)
+            continue
+        extensions.add(ext.name)
+        yield grammar.to_sql(grammar.CreateExtension(this=identifier(ext.name)))
+    wrappers = set()
+    for w in catalog.scan(conn, "wrapper"):
+        if isinstance(w, CatalogError):
+            yield _skipped(w)
+            continue
+        label = f"foreign-data wrapper {_name(w.name)}"
+        if w.extension and w.extension not in extensions:
+            yield _not_dumped(label, f"its extension {_name(w.extension)}")
+            continue
+        wrappers.add(w.name)
+        yield from _wrapper(w, label)
+    servers = set()
+    mappings: dict[str, list] = {}
+    for um in catalog.scan(conn, "user_mapping"):
+        server = um.server if isinstance(um, catalog.UserMapping) else None
+        mappings.setdefault(server, []).append(um)  # type: ignore[arg-type]
+    for error in mappings.pop(None, []):  # type: ignore[call-overload]
+        yield _skipped(error)
+    for s in catalog.scan(conn, "server"):
+        if isinstance(s, CatalogError):
+            yield _skipped(s)
+            continue
+        label = f"server {_name(s.name)}"
+        if s.fdw not in wrappers:
+            yield _not_dumped(label, f"its foreign-data wrapper {_name(s.fdw)}")
+            continue
+        servers.add(s.name)
+        yield from _server(s, label)
+        for um in mappings.pop(s.name, []):
+            if isinstance(um, CatalogError):
+                yield _skipped(um)
+            else:
+                yield from _mapping(um)
+    for rest in mappings.values():
+        for um in rest:
+            if isinstance(um, CatalogError):
+                yield _skipped(um)
+            else:
+                yield _not_dumped(_mapping_label(um), f"its server {_name(um.server)}")
+    for t in catalog.scan(conn, "table"):
+        if isinstance(t, CatalogError):
+            yield _skipped(t)
+            continue
+        if t.server not in servers:
+            label = f"foreign table {_name(t.name)}"
+            yield _not_dumped(label, f"its server {_name(t.server)}")
+            continue
+        try:
+            printed = list(_table(t))
+        except CatalogError as err:
+            yield _skipped(err)
+            continue
+        yield from printed
+
+
+def _wrapper(w: catalog.Wrapper, label: str) -> Iterator[str]:
+    secrets = _secrets(w)
+    if w.extension:
+        options = [
+            grammar.MedOption(this=identifier(k), value=v, action="ADD")
+            for k, v in w.options.items()
+            if k not in secrets
+        ]
+        if options:
+            yield grammar.to_sql(grammar.AlterFdw(this=identifier(w.name), options=options))
+    else:
+        functions = [
+            grammar.FdwFunction(this=identifier(fn), kind=kind)
+            for fn, kind in ((w.handler, "HANDLER"), (w.validator, "VALIDATOR"))
+            if fn
+        ]
+        yield grammar.to_sql(
+            grammar.CreateFdw(
+                this=identifier(w.name), functions=functions or None, options=_options(w, secrets)
+            )
+        )
+    yield from _omitted(label, secrets)
+    if w.comment:
+        yield _comment("FOREIGN DATA WRAPPER", w.name, w.comment)
+
+
+def _server(s: catalog.Server, label: str) -> Iterator[str]:
+    secrets = _secrets(s)
+    yield grammar.to_sql(
+        grammar.CreateServer(
+            this=identifier(s.name),
+            type=s.type,
+            version=s.version,
+            wrapper=identifier(s.fdw),
+            options=_options(s, secrets),
+        )
+    )
+    yield from _omitted(label, secrets)
+    if s.comment:
+        yield _comment("SERVER", s.name, s.comment)
+
+
+def _mapping_label(um: catalog.UserMapping) -> str:
+    user = "PUBLIC" if um.user == catalog.PUBLIC else _name(um.user)
+    return f"user mapping for {user} on server {_name(um.server)}"
+
+
+def _mapping(um: catalog.UserMapping) -> Iterator[str]:
+    secrets = _secrets(um)
+    user = (
+        grammar.MedUser(keyword="PUBLIC")
+        if um.user == catalog.PUBLIC
+        else grammar.MedUser(this=identifier(um.user))
+    )
+    yield grammar.to_sql(
+        grammar.CreateUserMapping(
+            this=user, server=identifier(um.server), options=_options(um, secrets)
+        )
+    )
+    yield from _omitted(_mapping_label(um), secrets)
+
+
+def _table(t: catalog.ForeignTable) -> Iterator[str]:
+    columns = []
+    for c in t.columns:
+        columns.append(
+            grammar.MedColumn(
+                this=identifier(c.name),
+                kind=catalog.column_type(t, c),
+                options=_options(c, _secrets(c)),
+                not_null=c.not_null or None,
+                default=catalog.column_default(t, c),
+            )
+        )
+    secrets = _secrets(t)
+    yield grammar.to_sql(
+        grammar.CreateForeignTable(
+            this=identifier(t.name),
+            columns=columns,
+            server=identifier(t.server),
+            options=_options(t, secrets),
+        )
+    )
+    yield from _omitted(f"foreign table {_name(t.name)}", secrets)
+    for c in t.columns:
+        yield from _omitted(f"column {_name(t.name)}.{_name(c.name)}", _secrets(c))
+    if t.comment:
+        yield _comment("FOREIGN TABLE", t.name, t.comment)
+    for c in t.columns:
+        if c.comment:
+            yield grammar.to_sql(
+                grammar.MedComment(
+                    this=identifier(t.name),
+                    kind="COLUMN",
+                    column=identifier(c.name),
+                    comment=c.comment,
+                )
+            )
+
+
+def _comment(kind: str, name: str, text: str) -> str:
+    return grammar.to_sql(grammar.MedComment(this=identifier(name), kind=kind, comment=text))
 
 
 def dump(conn: apsw.Connection) -> str:
