@@ -48,9 +48,11 @@ from alembic.util import CommandError, DispatchPriority, PriorityDispatchResult
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import ExecutableDDLElement
 
-from vtables.grammar import quote_ident, quote_literal
+from vtables import grammar
+from vtables.secrets import mask_sql
 
-from .base import MASK, foreign_server, is_secret_option, options_clause
+from . import printer
+from .base import MASK, catalog_rows, foreign_server, is_secret_option
 from .schema import (
     CreateForeignDataWrapper,
     CreateServer,
@@ -159,8 +161,8 @@ class OptionChanges:
             existing={**self.add, **self.set},
         )
 
-    def sql(self, secrets: list[str], *, wrapper: str | None, kind: str) -> str:
-        items = []
+    def items(self) -> list[grammar.MedOption] | None:
+        """The ``OPTIONS (ADD ..., SET ..., DROP ...)`` items, for the printer."""
         for action, options in (("ADD", self.add), ("SET", self.set)):
             for key, value in options.items():
                 if value is None or isinstance(value, _Secret) or _unknown(value):
@@ -168,10 +170,7 @@ class OptionChanges:
                         f"option {key!r}: no value to {action} (a downgrade needs the value "
                         "the upgrade replaced; pass existing_options=...)"
                     )
-                clause = options_clause({key: value}, secrets, wrapper=wrapper, kind=kind)
-                items.append(f"{action} " + clause[len(" OPTIONS (") : -1])
-        items.extend(f"DROP {quote_ident(key)}" for key in self.drop)
-        return " OPTIONS (" + ", ".join(items) + ")" if items else ""
+        return printer.option_changes(self.add, self.set, self.drop)
 
     def render(self, shown: _Shown) -> list[str]:
         out = []
@@ -196,21 +195,18 @@ def _changes(add, set_options, drop, existing) -> OptionChanges:
 
 
 class MedStatement(ExecutableDDLElement):
-    """A SQL/MED statement built at compile time, so that secret option values go
-    through the dialect's masking: logged as ``'********'``, executed in the clear."""
+    """A SQL/MED statement (a :mod:`vtables.grammar` expression) to execute: printed
+    by the one printer, secret option values shown masked, executed in the clear."""
 
     inherit_cache = False
 
-    def __init__(self, build: Callable[[list[str]], str]):
-        self.build = build
+    def __init__(self, tree: Any):
+        self.tree = tree
 
 
 @compiles(MedStatement)
 def _compile_med_statement(element, compiler, **kw):
-    secrets = getattr(compiler, "sqlmed_secrets", None)
-    if secrets is None:
-        secrets = compiler.sqlmed_secrets = []
-    return element.build(secrets)
+    return printer.shown(compiler, element.tree)
 
 
 # SQLite's forms of RENAME, also under the sqlmed dialect name.
@@ -248,75 +244,65 @@ class SQLMedImpl(SQLiteImpl):
 
     # -- catalog lookups (online only: an --sql run cannot ask the database)
 
+    # These read the catalog without beginning a transaction (catalog_rows): an
+    # operation that SQLite's impl runs without a statement leaves none open.
+
     def is_foreign_table(self, table_name: str, schema: str | None = None) -> bool:
         if self.as_sql or schema not in (None, "main") or self.connection is None:
             return False
-        row = self.connection.exec_driver_sql(
-            "SELECT 1 FROM sqlmed_foreign_tables WHERE foreign_table_name = ? COLLATE NOCASE",
-            (table_name,),
-        ).fetchone()
-        return row is not None
+        sql = "SELECT 1 FROM sqlmed_foreign_tables WHERE foreign_table_name = ? COLLATE NOCASE"
+        return bool(catalog_rows(self.connection, sql, (table_name,)))
 
     def server_wrapper(self, server: str) -> str | None:
         if self.as_sql or self.connection is None:
             return None
-        row = self.connection.exec_driver_sql(
+        sql = (
             "SELECT foreign_data_wrapper_name FROM sqlmed_foreign_servers "
-            "WHERE foreign_server_name = ?",
-            (server,),
-        ).fetchone()
-        return row[0] if row else None
+            "WHERE foreign_server_name = ?"
+        )
+        rows = catalog_rows(self.connection, sql, (server,))
+        return rows[0][0] if rows else None
 
     def reflect_table(self, table_name: str) -> sa.Table:
         return sa.Table(table_name, sa.MetaData(), autoload_with=self.connection)
 
     # -- ALTER FOREIGN TABLE
 
-    def column_sql(self, column: sa.Column, secrets: list[str]) -> str:
-        dialect = self.dialect
-        text = (
-            dialect.identifier_preparer.format_column(column)
-            + " "
-            + dialect.type_compiler_instance.process(column.type, type_expression=column)
-        )
-        text += options_clause(column.dialect_options["sqlmed"]["options"], secrets, kind="column")
-        if not column.nullable:
-            text += " NOT NULL"
+    def medcolumn(self, column: sa.Column) -> grammar.MedColumn:
+        """A column of a foreign table, for the printer."""
         default = column.server_default
-        if default is not None:
-            text += " DEFAULT " + self._default_sql(default.arg)
-        return text
+        return printer.column(
+            column.name,
+            self.type_sql(column.type, column),
+            options_=column.dialect_options["sqlmed"]["options"],
+            not_null=not column.nullable,
+            default_sql=self._default_sql(default.arg) if default is not None else None,
+        )
+
+    def type_sql(self, type_: Any, column: sa.Column | None = None) -> str:
+        return self.dialect.type_compiler_instance.process(
+            sa.types.to_instance(type_), type_expression=column
+        )
 
     def _default_sql(self, arg: Any) -> str:
         if isinstance(arg, str):
-            return quote_literal(arg)
+            return grammar.quote_literal(arg)
         return str(arg.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
 
-    def alter_foreign_table(self, table_name: str, *actions: Callable[[list[str]], str]) -> None:
-        """``ALTER FOREIGN TABLE name action, ...``; each action is built at compile time."""
-        if not actions:
-            return
-        name = self.dialect.identifier_preparer.quote(table_name)
-        self._exec(
-            MedStatement(
-                lambda secrets: (
-                    f"ALTER FOREIGN TABLE {name} " + ", ".join(a(secrets) for a in actions)
-                )
-            )
-        )
+    def alter_foreign_table(self, table_name: str, *actions: grammar.FtAction) -> None:
+        """``ALTER FOREIGN TABLE name action, ...`` (nothing for no action)."""
+        if actions:
+            self._exec(MedStatement(printer.alter_foreign_table(table_name, list(actions))))
 
     def add_column(self, table_name, column, *, schema=None, **kw):
         if not self.is_foreign_table(table_name, schema):
             return super().add_column(table_name, column, schema=schema, **kw)
-        self.alter_foreign_table(
-            table_name, lambda secrets: "ADD COLUMN " + self.column_sql(column, secrets)
-        )
+        self.alter_foreign_table(table_name, printer.add_column(self.medcolumn(column)))
 
     def drop_column(self, table_name, column, *, schema=None, **kw):
         if not self.is_foreign_table(table_name, schema):
             return super().drop_column(table_name, column, schema=schema, **kw)
-        name = self.dialect.identifier_preparer.format_column(column)
-        self.alter_foreign_table(table_name, lambda secrets: f"DROP COLUMN {name}")
+        self.alter_foreign_table(table_name, printer.drop_column(column.name))
 
     def alter_column(
         self,
@@ -341,24 +327,19 @@ class SQLMedImpl(SQLiteImpl):
                 schema=schema,
                 **kw,
             )
-        column = self.dialect.identifier_preparer.quote(column_name)
-        head = f"ALTER COLUMN {column}"
         actions = []
         if type_ is not None:
-            type_sql = self.dialect.type_compiler_instance.process(sa.types.to_instance(type_))
-            actions.append(lambda s: f"{head} TYPE {type_sql}")
+            actions.append(printer.alter_column_type(column_name, self.type_sql(type_)))
         if nullable is not None:
-            actions.append(lambda s: f"{head} {'DROP' if nullable else 'SET'} NOT NULL")
+            actions.append(printer.alter_column_nullable(column_name, nullable))
         if server_default is not False:
-            if server_default is None:
-                actions.append(lambda s: f"{head} DROP DEFAULT")
-            else:
-                arg = getattr(server_default, "arg", server_default)
-                actions.append(lambda s: f"{head} SET DEFAULT {self._default_sql(arg)}")
+            default_sql = None
+            if server_default is not None:
+                default_sql = self._default_sql(getattr(server_default, "arg", server_default))
+            actions.append(printer.alter_column_default(column_name, default_sql))
         self.alter_foreign_table(table_name, *actions)
         if name is not None and name != column_name:
-            new = self.dialect.identifier_preparer.quote(name)
-            self.alter_foreign_table(table_name, lambda s: f"RENAME COLUMN {column} TO {new}")
+            self.alter_foreign_table(table_name, printer.rename_column(column_name, name))
 
     def drop_table(self, table, **kw):
         recreating = self._recreating
@@ -366,8 +347,7 @@ class SQLMedImpl(SQLiteImpl):
             self._exec(sa.schema.DropTable(recreating[0]))
             return
         if foreign_server(table) is None and self.is_foreign_table(table.name, table.schema):
-            name = self.dialect.identifier_preparer.format_table(table)
-            self._exec(MedStatement(lambda s: f"DROP FOREIGN TABLE {name}"))
+            self._exec(MedStatement(printer.drop("FOREIGN TABLE", [table.name])))
             return
         super().drop_table(table, **kw)
 
@@ -415,6 +395,10 @@ class SQLMedImpl(SQLiteImpl):
             return None
         return super()._exec(construct, *arg, **kw)
 
+    def static_output(self, text: str) -> None:
+        # --sql: any SQL/MED text (op.execute's too) shows secret values masked
+        super().static_output(mask_sql(text))
+
     def rename_table(self, old_table_name, new_table_name, schema=None):
         recreating = self._recreating
         if recreating is not None and old_table_name == recreating[1].name:
@@ -433,12 +417,8 @@ class SQLMedImpl(SQLiteImpl):
 # --------------------------------------------------------------- operations
 
 
-def _exec(operations: Operations, build: Callable[[list[str]], str]) -> None:
-    operations.impl._exec(MedStatement(build))
-
-
-def _ident_list(names: Iterable[str]) -> str:
-    return ", ".join(quote_ident(n) for n in names)
+def _exec(operations: Operations, tree: Any) -> None:
+    operations.impl._exec(MedStatement(tree))
 
 
 def _missing_reverse(what: str) -> MigrateOperation:
@@ -495,8 +475,7 @@ class DropExtensionOp(MigrateOperation):
 
 @Operations.implementation_for(CreateExtensionOp)
 def _create_extension(operations, op):
-    exists = " IF NOT EXISTS" if op.if_not_exists else ""
-    _exec(operations, lambda s: f"CREATE EXTENSION{exists} {quote_ident(op.name)}")
+    _exec(operations, printer.create_extension(op.name, if_not_exists=op.if_not_exists))
 
 
 @Operations.implementation_for(DropExtensionOp)
@@ -585,14 +564,8 @@ def _drop_fdw(operations, op):
 
 @Operations.implementation_for(AlterForeignDataWrapperOp)
 def _alter_fdw(operations, op):
-    name = quote_ident(op.name)
-    _exec(
-        operations,
-        lambda s: (
-            f"ALTER FOREIGN DATA WRAPPER {name}"
-            + op.options.sql(s, wrapper=op.name, kind="wrapper")
-        ),
-    )
+    if op.options:
+        _exec(operations, printer.alter_fdw(op.name, op.options.items()))
 
 
 # -- servers
@@ -708,32 +681,15 @@ def _drop_server(operations, op):
 def _alter_server(operations, op):
     if op.version is None and not op.options:
         return
-    name = quote_ident(op.name)
-    wrapper = operations.impl.server_wrapper(op.name)
-    version = f" VERSION {quote_literal(op.version)}" if op.version is not None else ""
-    _exec(
-        operations,
-        lambda s: (
-            f"ALTER SERVER {name}{version}" + op.options.sql(s, wrapper=wrapper, kind="server")
-        ),
-    )
+    _exec(operations, printer.alter_server(op.name, version=op.version, changes=op.options.items()))
 
 
 @Operations.implementation_for(RenameServerOp)
 def _rename_server(operations, op):
-    _exec(
-        operations,
-        lambda s: f"ALTER SERVER {quote_ident(op.name)} RENAME TO {quote_ident(op.new_name)}",
-    )
+    _exec(operations, printer.rename_server(op.name, op.new_name))
 
 
 # -- user mappings
-
-
-def _user_mapping(operations, server: str, user: str, options=None) -> UserMapping:
-    mapping = UserMapping(server, user, options=options)
-    mapping._wrapper = operations.impl.server_wrapper(server)
-    return mapping
 
 
 @Operations.register_operation("create_user_mapping")
@@ -796,28 +752,19 @@ class AlterUserMappingOp(MigrateOperation):
 
 @Operations.implementation_for(CreateUserMappingOp)
 def _create_user_mapping(operations, op):
-    operations.impl._exec(
-        CreateUserMapping(_user_mapping(operations, op.server, op.user, op.options))
-    )
+    operations.impl._exec(CreateUserMapping(UserMapping(op.server, op.user, options=op.options)))
 
 
 @Operations.implementation_for(DropUserMappingOp)
 def _drop_user_mapping(operations, op):
-    operations.impl._exec(
-        DropUserMapping(_user_mapping(operations, op.server, op.user), if_exists=op.if_exists)
-    )
+    operations.impl._exec(DropUserMapping(UserMapping(op.server, op.user), if_exists=op.if_exists))
 
 
 @Operations.implementation_for(AlterUserMappingOp)
 def _alter_user_mapping(operations, op):
     if not op.options:
         return
-    mapping = _user_mapping(operations, op.server, op.user)
-    head = f"ALTER USER MAPPING FOR {mapping.user_sql} SERVER {quote_ident(op.server)}"
-    _exec(
-        operations,
-        lambda s: head + op.options.sql(s, wrapper=mapping._wrapper, kind="user_mapping"),
-    )
+    _exec(operations, printer.alter_user_mapping(op.user, op.server, op.options.items()))
 
 
 # -- foreign tables
@@ -1076,16 +1023,12 @@ def _create_foreign_table(operations, op):
 
 @Operations.implementation_for(DropForeignTableOp)
 def _drop_foreign_table(operations, op):
-    exists = " IF EXISTS" if op.if_exists else ""
-    name = operations.impl.dialect.identifier_preparer.quote(op.table_name)
-    _exec(operations, lambda s: f"DROP FOREIGN TABLE{exists} {name}")
+    _exec(operations, printer.drop("FOREIGN TABLE", [op.table_name], if_exists=op.if_exists))
 
 
 @Operations.implementation_for(DropForeignTablesOp)
 def _drop_foreign_tables(operations, op):
-    exists = " IF EXISTS" if op.if_exists else ""
-    names = _ident_list(op.table_names)
-    _exec(operations, lambda s: f"DROP FOREIGN TABLE{exists} {names}")
+    _exec(operations, printer.drop("FOREIGN TABLE", op.table_names, if_exists=op.if_exists))
 
 
 @Operations.implementation_for(AlterForeignTableOp)
@@ -1102,55 +1045,46 @@ def _alter_foreign_table(operations, op):
         table.dialect_options["sqlmed"]["server"] = op.server
         impl._exec(sa.schema.CreateTable(table))
     if op.options:
-        server = op.server or op.existing_server
-        wrapper = impl.server_wrapper(server) if server else None
-        impl.alter_foreign_table(
-            op.table_name, lambda s: op.options.sql(s, wrapper=wrapper, kind="table").lstrip()
-        )
+        impl.alter_foreign_table(op.table_name, printer.table_options(op.options.items()))
 
 
 @Operations.implementation_for(AddForeignColumnOp)
 def _add_foreign_column(operations, op):
     impl: SQLMedImpl = operations.impl
-    impl.alter_foreign_table(op.table_name, lambda s: "ADD COLUMN " + impl.column_sql(op.column, s))
+    impl.alter_foreign_table(op.table_name, printer.add_column(impl.medcolumn(op.column)))
 
 
 @Operations.implementation_for(DropForeignColumnOp)
 def _drop_foreign_column(operations, op):
-    column = operations.impl.dialect.identifier_preparer.quote(op.column_name)
-    operations.impl.alter_foreign_table(op.table_name, lambda s: f"DROP COLUMN {column}")
+    operations.impl.alter_foreign_table(op.table_name, printer.drop_column(op.column_name))
 
 
 @Operations.implementation_for(AlterForeignColumnOp)
 def _alter_foreign_column(operations, op):
     impl: SQLMedImpl = operations.impl
-    quote = impl.dialect.identifier_preparer.quote
-    head = f"ALTER COLUMN {quote(op.column_name)}"
+    name = op.column_name
     actions = []
     if op.type_ is not None:
-        type_sql = impl.dialect.type_compiler_instance.process(sa.types.to_instance(op.type_))
-        actions.append(lambda s: f"{head} TYPE {type_sql}")
+        actions.append(printer.alter_column_type(name, impl.type_sql(op.type_)))
     if op.nullable is not None:
-        actions.append(lambda s: f"{head} {'DROP' if op.nullable else 'SET'} NOT NULL")
+        actions.append(printer.alter_column_nullable(name, op.nullable))
     if op.options:
-        actions.append(lambda s: head + op.options.sql(s, wrapper=None, kind="column"))
+        actions.append(printer.alter_column_options(name, op.options.items()))
     impl.alter_foreign_table(op.table_name, *actions)
-    if op.new_column_name and op.new_column_name != op.column_name:
-        new = quote(op.new_column_name)
-        impl.alter_foreign_table(
-            op.table_name, lambda s: f"RENAME COLUMN {quote(op.column_name)} TO {new}"
-        )
+    if op.new_column_name and op.new_column_name != name:
+        impl.alter_foreign_table(op.table_name, printer.rename_column(name, op.new_column_name))
 
 
 @Operations.implementation_for(ImportForeignSchemaOp)
 def _import_foreign_schema(operations, op):
-    text = f"IMPORT FOREIGN SCHEMA {quote_ident(op.remote_schema)}"
-    if op.limit_to is not None:
-        text += f" LIMIT TO ({_ident_list(op.limit_to)})"
-    elif op.except_ is not None:
-        text += f" EXCEPT ({_ident_list(op.except_)})"
-    text += f" FROM SERVER {quote_ident(op.server)} INTO main"
-    _exec(operations, lambda s: text + options_clause(op.options, s))
+    tree = printer.import_foreign_schema(
+        op.remote_schema,
+        op.server,
+        limit_to=op.limit_to,
+        except_=op.except_,
+        options_=op.options,
+    )
+    _exec(operations, tree)
 
 
 # ---------------------------------------------------------------- renderers

@@ -11,14 +11,17 @@ re-creates as a foreign table.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any
 
 from sqlalchemy import exc, pool
 from sqlalchemy import schema as sa_schema
 from sqlalchemy import types as sqltypes
-from sqlalchemy.dialects.sqlite.base import SQLiteDDLCompiler, ischema_names
+from sqlalchemy.dialects.sqlite.base import (
+    SQLiteDDLCompiler,
+    SQLiteExecutionContext,
+    ischema_names,
+)
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import reflection
 from sqlalchemy.engine import url as sa_url
@@ -26,14 +29,12 @@ from sqlalchemy.engine.reflection import Inspector
 
 import vtables
 from vtables import catalog
-from vtables.grammar import quote_ident, quote_literal
+from vtables.secrets import mask_sql
 from vtables.wrapper import DEFAULT_SECRETS, find_wrapper
 
+from . import printer
+
 MASK = catalog.MASK
-# Quoted identifiers and string literals, whole: a mask is a literal that is
-# exactly '********' (not E'...', not part of a longer literal or identifier).
-_TOKENS = re.compile(r"\"(?:[^\"]|\"\")*\"|[Ee]?'(?:[^']|'')*'")
-_MASK_LITERAL = "'" + catalog.MASK + "'"
 
 
 # ------------------------------------------------------------------ options
@@ -54,51 +55,26 @@ def is_secret_option(key: str, wrapper: str | None = None, kind: str = "table") 
     return key.lower() in DEFAULT_SECRETS
 
 
-def options_clause(
-    options: dict[str, Any] | None,
-    secrets: list[str] | None = None,
-    *,
-    wrapper: str | None = None,
-    kind: str = "table",
-) -> str:
-    """`` OPTIONS (key 'value', ...)``, or "" for no options.
+def catalog_rows(connection, sql: str, parameters: tuple = ()) -> list[tuple]:
+    """The rows of a query on the SQL/MED catalog, read on the DB-API connection
+    under ``connection`` (a SQLAlchemy Connection).
 
-    Secret values are written as ``'********'`` and appended to ``secrets`` (the
-    dialect puts them back just before the text reaches the database, after
-    SQLAlchemy has logged it); without a ``secrets`` list they stay masked.
-    A plain value that happens to read ``********`` is written ``E'********'``.
+    A lookup the dialect makes for its own purposes (is this a foreign table?
+    which wrapper serves this server?) must not begin a transaction the user did
+    not start: SQLAlchemy's Connection autobegins on any execute, the DB-API
+    begins none for a read.
     """
-    if not options:
-        return ""
-    items = []
-    for key, value in options.items():
-        text = str(value)
-        if is_secret_option(key, wrapper, kind):
-            if secrets is not None:
-                secrets.append(text)
-            literal = quote_literal(MASK)
-        elif text == MASK:
-            literal = "E" + quote_literal(MASK)
-        else:
-            literal = quote_literal(text)
-        items.append(f"{quote_ident(key)} {literal}")
-    return " OPTIONS (" + ", ".join(items) + ")"
-
-
-def unmask(statement: str, secrets: list[str]) -> str:
-    """Put the secret values back, in order, where ``options_clause`` masked them."""
-    values = iter(secrets)
-
-    def put(match: re.Match) -> str:
-        token = match.group(0)
-        if token != _MASK_LITERAL:
-            return token
-        try:
-            return quote_literal(next(values))
-        except StopIteration:
-            return token
-
-    return _TOKENS.sub(put, statement)
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as err:
+        raise exc.DBAPIError.instance(
+            sql, parameters, err, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        ) from err
+    finally:
+        cursor.close()
 
 
 def foreign_server(table: sa_schema.Table) -> str | None:
@@ -120,51 +96,59 @@ def _pandas_replacing() -> bool:
 # -------------------------------------------------------------- DDL compiler
 
 
-class SQLMedDDLCompiler(SQLiteDDLCompiler):
-    """SQLite's DDL, plus CREATE/DROP FOREIGN TABLE for tables with a server."""
+def _foreign_table_name(table: sa_schema.Table) -> str:
+    if table.schema and table.schema != "main":
+        raise exc.CompileError(
+            f'foreign table "{table.name}": foreign tables live in the main schema, '
+            f'not "{table.schema}"'
+        )
+    return table.name
 
-    def _secrets(self) -> list[str]:
-        secrets = getattr(self, "sqlmed_secrets", None)
-        if secrets is None:
-            secrets = self.sqlmed_secrets = []
-        return secrets
+
+class SQLMedDDLCompiler(SQLiteDDLCompiler):
+    """SQLite's DDL, plus CREATE/DROP FOREIGN TABLE for tables with a server.
+
+    SQL/MED statements are printed by :mod:`.printer`, secrets in the clear;
+    ``string`` (what SQLAlchemy shows: ``str(compiled)``, logs, errors) has them
+    masked, and ``sqlmed_statement`` is the text to execute when they were.
+    """
+
+    #: The real text when ``string`` had secret option values masked, else None.
+    sqlmed_statement: str | None = None
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        masked = mask_sql(self.string)
+        if masked != self.string:
+            self.sqlmed_statement, self.string = self.string, masked
+
+    def medcolumn(self, column: sa_schema.Column, default_sql: str | None = None):
+        """A column of a foreign table (``default_sql``: its DEFAULT, as printed)."""
+        return printer.column(
+            column.name,
+            self.dialect.type_compiler_instance.process(column.type, type_expression=column),
+            options_=column.dialect_options["sqlmed"]["options"],
+            not_null=not column.nullable,
+            default_sql=default_sql,
+        )
 
     def visit_create_table(self, create, **kw):
         table = create.element
         server = foreign_server(table)
         if server is None:
             return super().visit_create_table(create, **kw)
-        if table.schema and table.schema != "main":
-            raise exc.CompileError(
-                f'foreign table "{table.name}": foreign tables live in the main schema, '
-                f'not "{table.schema}"'
-            )
-        preparer = self.preparer
-        columns = []
-        for create_column in create.columns:
-            column = create_column.element
-            text = (
-                preparer.format_column(column)
-                + " "
-                + self.dialect.type_compiler_instance.process(column.type, type_expression=column)
-            )
-            text += options_clause(
-                column.dialect_options["sqlmed"]["options"], self._secrets(), kind="column"
-            )
-            if not column.nullable:
-                text += " NOT NULL"
-            default = self.get_column_default_string(column)
-            if default is not None:
-                text += " DEFAULT " + default
-            columns.append(text)
-        exists = " IF NOT EXISTS" if getattr(create, "if_not_exists", False) else ""
-        return (
-            f"\nCREATE FOREIGN TABLE{exists} {preparer.format_table(table)} (\n\t"
-            + ",\n\t".join(columns)
-            + f"\n) SERVER {quote_ident(server)}"
-            + options_clause(table.dialect_options["sqlmed"]["options"], self._secrets())
-            + "\n\n"
+        columns = [
+            self.medcolumn(c.element, self.get_column_default_string(c.element))
+            for c in create.columns
+        ]
+        tree = printer.create_foreign_table(
+            _foreign_table_name(table),
+            columns,
+            server,
+            table.dialect_options["sqlmed"]["options"],
+            if_not_exists=bool(getattr(create, "if_not_exists", False)),
         )
+        return printer.to_sql(tree)
 
     def visit_drop_table(self, drop, **kw):
         table = drop.element
@@ -176,8 +160,12 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
                 "would drop it and make a local table in its place. Use "
                 'if_exists="append", or drop the foreign table yourself first.'
             )
-        exists = " IF EXISTS" if getattr(drop, "if_exists", False) else ""
-        return f"\nDROP FOREIGN TABLE{exists} {self.preparer.format_table(table)}"
+        tree = printer.drop(
+            "FOREIGN TABLE",
+            [_foreign_table_name(table)],
+            if_exists=bool(getattr(drop, "if_exists", False)),
+        )
+        return printer.to_sql(tree)
 
     def visit_create_index(self, create, **kw):
         index = create.element
@@ -237,12 +225,52 @@ class SQLMedInspector(Inspector):
             return self.dialect.get_extensions(conn, info_cache=self.info_cache)
 
 
+# ---------------------------------------------------------------- execution
+
+
+class SQLMedExecutionContext(SQLiteExecutionContext):
+    """Secret option values in a statement are masked in what SQLAlchemy shows of
+    it (``statement``: echo, the ``sqlalchemy.engine`` logger, DBAPIError's
+    message and ``.statement``); the dialect executes ``sqlmed_statement``."""
+
+    sqlmed_statement: str | None = None
+
+    def pre_exec(self) -> None:
+        super().pre_exec()
+        statement = self.statement
+        real = getattr(self.compiled, "sqlmed_statement", None) if self.isddl else None
+        if real is not None:  # the DDL compiler masked it already
+            if statement != self.compiled.string:  # a schema_translate_map applied
+                translate = self.compiled.preparer._render_schema_translates
+                real = translate(real, self.execution_options.get("schema_translate_map", {}))
+            self.sqlmed_statement = real
+            return
+        if statement and "options" in statement.lower():  # cheaper than mask_sql's regex
+            masked = mask_sql(statement)
+            if masked != statement:
+                self.sqlmed_statement, self.statement = statement, masked
+
+
+def _executed(statement: str, context: Any) -> str:
+    """What to send: the real text of a statement shown masked (unless an event
+    handler has rewritten the statement since, then what it wrote)."""
+    real = getattr(context, "sqlmed_statement", None)
+    if real is not None and statement == context.statement:
+        return real
+    return statement
+
+
 # ------------------------------------------------------------------ dialect
+
+try:  # SQLAlchemy 2.1: SQLite's binary JSONB, read back through json()
+    from sqlalchemy.dialects.sqlite import JSONB as _SQLITE_JSONB
+except ImportError:  # pragma: no cover - SQLAlchemy 2.0
+    _SQLITE_JSONB = None
 
 _EXTRA_TYPES = {
     "BOOL": sqltypes.BOOLEAN,
     "BYTEA": sqltypes.LargeBinary,
-    "JSONB": sqltypes.JSON,
+    **({"JSONB": sqltypes.JSON} if _SQLITE_JSONB is None else {}),
     "DOUBLE PRECISION": sqltypes.DOUBLE_PRECISION,
     "FLOAT8": sqltypes.DOUBLE_PRECISION,
     "FLOAT4": sqltypes.REAL,
@@ -274,6 +302,7 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
     driver = "apsw"
     supports_statement_cache = True
     ddl_compiler = SQLMedDDLCompiler
+    execution_ctx_cls = SQLMedExecutionContext
     inspector = SQLMedInspector
     ischema_names = {**ischema_names, **_EXTRA_TYPES}
 
@@ -342,26 +371,24 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         opts.setdefault("check_same_thread", not self._is_url_file_db(url))
         return [filename], opts
 
-    # -- execution: secrets go back in after SQLAlchemy has logged the statement
-
-    @staticmethod
-    def _unmasked(statement: str, context) -> str:
-        compiled = getattr(context, "compiled", None) if context is not None else None
-        secrets = getattr(compiled, "sqlmed_secrets", None)
-        return unmask(statement, secrets) if secrets else statement
+    # -- execution: secrets shown masked (SQLMedExecutionContext), sent in the clear
 
     def do_execute(self, cursor, statement, parameters, context=None):
-        cursor.execute(self._unmasked(statement, context), parameters)
+        cursor.execute(_executed(statement, context), parameters)
 
     def do_execute_no_params(self, cursor, statement, context=None):
-        cursor.execute(self._unmasked(statement, context))
+        cursor.execute(_executed(statement, context))
 
-    # -- reflection
+    def do_executemany(self, cursor, statement, parameters, context=None):
+        cursor.executemany(_executed(statement, context), parameters)
+
+    # -- reflection (the catalog is read without beginning a transaction)
 
     def _foreign_names(self, connection) -> dict[str, str]:
-        rows = connection.exec_driver_sql(
-            "SELECT foreign_table_name, foreign_server_name FROM sqlmed_foreign_tables"
-        ).fetchall()
+        rows = catalog_rows(
+            connection,
+            "SELECT foreign_table_name, foreign_server_name FROM sqlmed_foreign_tables",
+        )
         return {name.lower(): server for name, server in rows}
 
     def _is_foreign(self, connection, table_name: str, schema: str | None) -> bool:
@@ -383,33 +410,43 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
     def get_foreign_table_names(self, connection, schema=None, **kw) -> list[str]:
         if schema not in (None, "main"):
             return []
-        rows = connection.exec_driver_sql(
-            "SELECT foreign_table_name FROM sqlmed_foreign_tables ORDER BY 1"
-        ).fetchall()
+        rows = catalog_rows(
+            connection, "SELECT foreign_table_name FROM sqlmed_foreign_tables ORDER BY 1"
+        )
         return [r[0] for r in rows]
+
+    def _foreign_type(self, declared: str) -> sqltypes.TypeEngine:
+        type_ = self._resolve_type_affinity(declared.strip().upper())
+        if isinstance(type_, sqltypes.JSON):
+            # A foreign table gives (and takes) JSON as text, whatever the source
+            # stores: SQLite's binary JSONB type would send jsonb() blobs to it.
+            return sqltypes.JSON()
+        return type_
 
     @reflection.cache
     def get_columns(self, connection, table_name, schema=None, **kw):
         if not self._is_foreign(connection, table_name, schema):
             return super().get_columns(connection, table_name, schema=schema, **kw)
-        rows = connection.exec_driver_sql(
+        rows = catalog_rows(
+            connection,
             "SELECT column_name, data_type, is_nullable, column_default, comment "
             "FROM sqlmed_foreign_table_columns WHERE table_name = ? COLLATE NOCASE "
             "ORDER BY ordinal_position",
             (table_name,),
-        ).fetchall()
+        )
         options = _options_of(
-            connection.exec_driver_sql(
+            catalog_rows(
+                connection,
                 "SELECT column_name, option_name, option_value FROM sqlmed_column_options "
                 "WHERE table_name = ? COLLATE NOCASE",
                 (table_name,),
-            ).fetchall()
+            )
         )
         columns = []
         for name, declared, nullable, default, comment in rows:
             column = {
                 "name": name,
-                "type": self._resolve_type_affinity(declared.strip().upper()),
+                "type": self._foreign_type(declared),
                 "nullable": nullable == "YES",
                 "default": default,
                 "autoincrement": False,
@@ -428,11 +465,12 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
             return super().get_table_options(connection, table_name, schema=schema, **kw)
         server = self._foreign_names(connection)[table_name.lower()]
         options = dict(
-            connection.exec_driver_sql(
+            catalog_rows(
+                connection,
                 "SELECT option_name, option_value FROM sqlmed_foreign_table_options "
                 "WHERE foreign_table_name = ? COLLATE NOCASE",
                 (table_name,),
-            ).fetchall()
+            )
         )
         out: dict[str, Any] = {"sqlmed_server": server}
         if options:
@@ -443,23 +481,23 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
     def get_table_comment(self, connection, table_name, schema=None, **kw):
         if not self._is_foreign(connection, table_name, schema):
             return super().get_table_comment(connection, table_name, schema=schema, **kw)
-        row = connection.exec_driver_sql(
+        rows = catalog_rows(
+            connection,
             "SELECT comment FROM sqlmed_foreign_tables WHERE foreign_table_name = ? COLLATE NOCASE",
             (table_name,),
-        ).fetchone()
-        return {"text": row[0] if row else None}
+        )
+        return {"text": rows[0][0] if rows else None}
 
     @reflection.cache
     def get_foreign_data_wrappers(self, connection, **kw) -> list[dict[str, Any]]:
         options = _options_of(
-            connection.exec_driver_sql(
-                "SELECT * FROM sqlmed_foreign_data_wrapper_options"
-            ).fetchall()
+            catalog_rows(connection, "SELECT * FROM sqlmed_foreign_data_wrapper_options")
         )
-        rows = connection.exec_driver_sql(
+        rows = catalog_rows(
+            connection,
             "SELECT foreign_data_wrapper_name, handler, validator, extension, comment "
-            "FROM sqlmed_foreign_data_wrappers ORDER BY 1"
-        ).fetchall()
+            "FROM sqlmed_foreign_data_wrappers ORDER BY 1",
+        )
         return [
             {
                 "name": name,
@@ -475,12 +513,13 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
     @reflection.cache
     def get_servers(self, connection, **kw) -> list[dict[str, Any]]:
         options = _options_of(
-            connection.exec_driver_sql("SELECT * FROM sqlmed_foreign_server_options").fetchall()
+            catalog_rows(connection, "SELECT * FROM sqlmed_foreign_server_options")
         )
-        rows = connection.exec_driver_sql(
+        rows = catalog_rows(
+            connection,
             "SELECT foreign_server_name, foreign_data_wrapper_name, foreign_server_type, "
-            "foreign_server_version, comment FROM sqlmed_foreign_servers ORDER BY 1"
-        ).fetchall()
+            "foreign_server_version, comment FROM sqlmed_foreign_servers ORDER BY 1",
+        )
         return [
             {
                 "name": name,
@@ -496,14 +535,15 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
     @reflection.cache
     def get_user_mappings(self, connection, **kw) -> list[dict[str, Any]]:
         options: dict[tuple[str, str], dict[str, str]] = {}
-        for user, server, key, value in connection.exec_driver_sql(
-            "SELECT * FROM sqlmed_user_mapping_options"
-        ).fetchall():
+        for user, server, key, value in catalog_rows(
+            connection, "SELECT * FROM sqlmed_user_mapping_options"
+        ):
             options.setdefault((user, server), {})[key] = value
-        rows = connection.exec_driver_sql(
+        rows = catalog_rows(
+            connection,
             "SELECT authorization_identifier, foreign_server_name FROM sqlmed_user_mappings "
-            "ORDER BY 2, 1"
-        ).fetchall()
+            "ORDER BY 2, 1",
+        )
         return [
             {
                 "user": "PUBLIC" if user == catalog.PUBLIC else user,
@@ -515,9 +555,9 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
 
     @reflection.cache
     def get_extensions(self, connection, **kw) -> list[dict[str, Any]]:
-        rows = connection.exec_driver_sql(
-            "SELECT extension_name, extension_version FROM sqlmed_extensions ORDER BY 1"
-        ).fetchall()
+        rows = catalog_rows(
+            connection, "SELECT extension_name, extension_version FROM sqlmed_extensions ORDER BY 1"
+        )
         return [{"name": name, "version": version} for name, version in rows]
 
 

@@ -8,12 +8,16 @@ expect, in the manner of CPython's :mod:`sqlite3`:
 * ``paramstyle = "qmark"`` and the PEP 249 exception hierarchy, mapped from
   APSW's exceptions and from :mod:`vtables.errors` (the mapped exception is
   raised ``from`` the original, keeps it as ``.orig`` and its ``sqlstate``);
-* an implicit ``BEGIN <isolation_level>`` before the first statement that
-  writes, unless the connection is in autocommit mode;
+* an implicit ``BEGIN <isolation_level>`` before INSERT, UPDATE, DELETE and
+  REPLACE (and a ``WITH`` that writes), unless the connection is in autocommit
+  mode: as in :mod:`sqlite3`'s legacy transaction control, DDL (SQL/MED DDL
+  included) and reads never begin a transaction;
 * ``rowcount`` for INSERT/UPDATE/DELETE/REPLACE (summed over ``executemany``),
   ``-1`` for everything else; ``lastrowid`` after INSERT/REPLACE;
-* ``description`` also for a SELECT that returns no rows (captured through
-  APSW's execution tracer when the statement is prepared);
+* ``description``: the columns of the statement that ran, read after its
+  first step (SQLite prepares a cached statement again after a schema
+  change, and the column names can change with it), also for a SELECT that
+  returns no rows;
 * binding of :class:`datetime.date`, :class:`datetime.datetime`,
   :class:`datetime.time` (ISO text, as SQLAlchemy's SQLite types store them),
   :class:`decimal.Decimal` (text, keeping its precision) and ``bool``;
@@ -40,6 +44,7 @@ import apsw
 
 import vtables
 from vtables import errors as med_errors
+from vtables import secrets as med_secrets
 
 try:  # the module's own error classes (NotNullViolation is also an apsw.ConstraintError)
     from vtables.module import NotNullViolation as _NotNullViolation
@@ -288,12 +293,18 @@ def map_exception(exc: BaseException) -> Error | None:
 
 
 @contextlib.contextmanager
-def _translated() -> Iterator[None]:
+def _translated(sql: str | None = None) -> Iterator[None]:
+    """Map APSW's and vtables' exceptions; secret option values of ``sql`` that
+    a message quotes are masked, in the mapped exception and in its cause."""
     try:
         yield
     except Error:
         raise
     except (apsw.Error, med_errors.SQLMedError) as exc:
+        if sql is not None and exc.args and isinstance(exc.args[0], str):
+            message = med_secrets.mask_text(exc.args[0], sql)
+            if message != exc.args[0]:
+                exc.args = (message, *exc.args[1:])
         mapped = map_exception(exc)
         raise mapped from exc
 
@@ -329,36 +340,27 @@ def _convert_binding(cursor: apsw.Cursor, num: int, value: Any) -> Any:
     )
 
 
+def _description(columns: tuple[tuple[str, str], ...]) -> tuple[tuple[Any, ...], ...] | None:
+    """PEP 249's seven items per column from APSW's (name, declared type)."""
+    return (
+        tuple((name, decltype, None, None, None, None, None) for name, decltype in columns) or None
+    )
+
+
 def _offset_text(offset: datetime.timedelta) -> str:
     sign = "-" if offset < datetime.timedelta(0) else "+"
     minutes = abs(int(offset.total_seconds())) // 60
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+_cursor_execute = apsw.Cursor.execute  # SQLite's own execute: no SQL/MED routing
+
 # ------------------------------------------------------- statement kinds
 
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.S)
 _WORD = re.compile(r"[A-Za-z_]+")
+# The statements an implicit BEGIN comes before (sqlite3's legacy rule).
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
-# Statements that never start a transaction implicitly: reads, transaction
-# control, and those SQLite refuses inside a transaction.
-_NO_BEGIN = frozenset(
-    {
-        "SELECT",
-        "VALUES",
-        "EXPLAIN",
-        "PRAGMA",
-        "BEGIN",
-        "COMMIT",
-        "END",
-        "ROLLBACK",
-        "SAVEPOINT",
-        "RELEASE",
-        "VACUUM",
-        "ATTACH",
-        "DETACH",
-    }
-)
 
 
 def _first_keyword(sql: str) -> str:
@@ -402,8 +404,7 @@ def connect(
     """
     level = _check_isolation_level(isolation_level)
     with _translated():
-        raw = vtables.connect(database, user=user, **kwargs)
-        raw.set_busy_timeout(int(timeout * 1000))
+        raw = vtables.connect(database, user=user, timeout=timeout, **kwargs)
     return Connection(
         raw,
         isolation_level=level,
@@ -465,28 +466,23 @@ class Connection:
         return self._raw
 
     @contextlib.contextmanager
-    def _guard(self) -> Iterator[vtables.Connection]:
+    def _guard(self, sql: str | None = None) -> Iterator[vtables.Connection]:
         """Thread check, lock, closed check and exception mapping for one call."""
         self._check_thread()
-        with self._lock, _translated():
+        with self._lock, _translated(sql):
             yield self._live()
 
-    def _begin_if_needed(
-        self, raw: vtables.Connection, sql: str, prepared: apsw.Cursor | None = None
-    ) -> None:
-        """The implicit BEGIN before a statement that may write.
+    def _begin_if_needed(self, raw: vtables.Connection, kind: str, prepared: apsw.Cursor) -> None:
+        """The implicit BEGIN before a statement that changes rows (``kind`` is its
+        first keyword; ``prepared``, the statement, tells whether a WITH writes).
 
-        A ``WITH`` statement is decided once prepared (from ``Cursor._trace``):
-        only one that writes begins a transaction.
+        Called from ``Cursor._trace`` as each statement is about to run, so that
+        each statement of a script is decided on its own.
         """
         if self._autocommit or raw.in_transaction:
             return
-        kind = _first_keyword(sql)
-        if kind in _NO_BEGIN:
-            return
-        if kind == "WITH" and (prepared is None or prepared.is_readonly):
-            return
-        raw.execute(f"BEGIN {self._isolation_level or ''}".rstrip())
+        if kind in _DML or (kind == "WITH" and not prepared.is_readonly):
+            raw.execute(f"BEGIN {self._isolation_level or ''}".rstrip())
 
     # ------------------------------------------------------------- PEP 249
 
@@ -565,7 +561,8 @@ class Connection:
         """Commit any open transaction, then run ``script`` as it is."""
         self.commit()
         cur = self.cursor()
-        with self._guard():
+        cur._script = True  # no implicit BEGIN inside a script
+        with self._guard(script):
             for _ in cur._apsw.execute(script):
                 pass
         return cur
@@ -614,32 +611,56 @@ class Cursor:
         self._peeked: tuple[Any, ...] | None = None  # the next row, already stepped to
         self._pending_dml = False  # the statement last traced changes rows
         self._traced: str | None = None  # the text last traced in this execute call
+        self._traced_bindings: Any = None
         self._traced_dml = False
+        self._probing = False  # _describe_again is preparing the statement again
+        self._script = False  # executescript: statements run as they are
         self._changes = 0
         self._any_dml = False
 
     # ----------------------------------------------------------- plumbing
 
     def _trace(self, cursor: apsw.Cursor, sql: str, bindings: Any) -> bool:
-        """Called by APSW as each statement (and binding set) is prepared."""
+        """Called by APSW as each statement (and binding set) is about to run."""
+        if self._probing:  # _describe_again: learn the columns, run nothing
+            self._description = _description(cursor.get_description())
+            return False
         if self._pending_dml:  # the previous statement has completed: count its changes
             self._changes += self.connection._raw.changes()
         if sql == self._traced:  # executemany's next binding set: nothing new to learn
             self._pending_dml = self._traced_dml
             return True
         self._traced = sql
+        self._traced_bindings = bindings
         kind = _first_keyword(sql)
+        if (kind in _DML or kind == "WITH") and not self._script:
+            self.connection._begin_if_needed(self.connection._raw, kind, cursor)
         self._pending_dml = kind in _DML or (kind == "WITH" and not cursor.is_readonly)
-        if kind == "WITH":
-            self.connection._begin_if_needed(self.connection._raw, sql, cursor)
         self._any_dml = self._any_dml or self._pending_dml
         self._traced_dml = self._pending_dml
-        description = cursor.get_description()
-        self._description = (
-            tuple((name, decltype, None, None, None, None, None) for name, decltype in description)
-            or None
-        )
+        # What SQLite says before the first step; a cached statement that the
+        # step prepares again (the schema changed) may say otherwise: see _after.
+        self._description = _description(cursor.get_description())
         return True
+
+    def _describe_again(self, cur: apsw.Cursor) -> None:
+        """The columns of the statement that has just completed without a row.
+
+        Its first step prepared it again if the schema had changed since it was
+        cached, and the description read before that step can be stale; APSW
+        gives none once a statement has completed.  Executing the same text
+        again finds the statement SQLite prepared again, and the tracer reads its
+        columns and stops it before it runs.
+        """
+        self._probing = True
+        try:
+            _cursor_execute(cur, self._traced, self._traced_bindings)
+        except apsw.ExecTraceAbort:
+            pass
+        except apsw.Error:  # cannot be prepared alone: keep what the trace saw
+            pass
+        finally:
+            self._probing = False
 
     def _settle(self) -> None:
         """Count the rows changed by the statement that has just completed."""
@@ -655,6 +676,7 @@ class Cursor:
 
     def _reset(self) -> None:
         self._traced = None
+        self._traced_bindings = None
         self._rows = None
         self._peeked = None
         self._description = None
@@ -663,12 +685,17 @@ class Cursor:
         self._changes = 0
         self.rowcount = -1
 
-    def _after(self, raw: vtables.Connection, cur: apsw.Cursor, sql: str) -> None:
+    def _after(
+        self, raw: vtables.Connection, cur: apsw.Cursor, sql: str, describe: bool = True
+    ) -> None:
         try:
-            cur.description  # noqa: B018 - raises once the statement has completed
-        except apsw.ExecutionCompleteError:
+            description = cur.description  # the live one, after the first step
+        except apsw.ExecutionCompleteError:  # the statement has completed
             self._finish()
+            if describe and self._description is not None and self._traced is not None:
+                self._describe_again(cur)
         else:
+            self._description = description or None
             self._rows = cur
         if _first_keyword(sql) in ("INSERT", "REPLACE"):
             self.lastrowid = raw.last_insert_rowid()
@@ -686,25 +713,23 @@ class Cursor:
 
     def execute(self, sql: str, parameters: Any = ()) -> Cursor:
         cur = self._check()
-        with self.connection._guard() as raw:
+        with self.connection._guard(sql) as raw:
             self._reset()
-            self.connection._begin_if_needed(raw, sql)
             cur.execute(sql, parameters if parameters else None)
             self._after(raw, cur, sql)
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Any]) -> Cursor:
         cur = self._check()
-        with self.connection._guard() as raw:
+        with self.connection._guard(sql) as raw:
             self._reset()
             params = seq_of_parameters
             if not isinstance(params, Sequence):
                 params = list(params)
             if not params:
                 return self
-            self.connection._begin_if_needed(raw, sql)
             cur.executemany(sql, params)
-            self._after(raw, cur, sql)
+            self._after(raw, cur, sql, describe=False)
             # executemany is for statements that return no rows, as in sqlite3
             if self._rows is not None:
                 for _ in self._rows:

@@ -4,7 +4,8 @@ Attached to a :class:`~sqlalchemy.schema.MetaData`, they are created by
 ``metadata.create_all()`` before any table (extensions and wrappers, then
 servers, then user mappings) and dropped by ``drop_all()`` after every table,
 in the reverse order; ``checkfirst`` asks the catalog.  Each also compiles to
-its SQL/MED statement, so ``conn.execute(CreateServer(server))`` works too.
+its SQL/MED statement (printed by :mod:`.printer`, secrets masked in what is
+shown), so ``conn.execute(CreateServer(server))`` works too.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import ExecutableDDLElement, MetaData
 
-from vtables.grammar import quote_ident, quote_literal
-
-from .base import MASK, is_secret_option, options_clause
+from . import printer
+from .base import MASK, catalog_rows, is_secret_option
 
 _KEY = "sqlmed_objects"
 
@@ -89,10 +89,8 @@ class Extension(_MedObject):
         _register(metadata, self)
 
     def exists(self, connection) -> bool:
-        row = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlmed_extensions WHERE extension_name = ?", (self.name,)
-        ).fetchone()
-        return row is not None
+        sql = "SELECT 1 FROM sqlmed_extensions WHERE extension_name = ?"
+        return bool(catalog_rows(connection, sql, (self.name,)))
 
     def _create_ddl(self):
         return CreateExtension(self)
@@ -126,11 +124,8 @@ class ForeignDataWrapper(_MedObject):
         _register(metadata, self)
 
     def exists(self, connection) -> bool:
-        row = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlmed_foreign_data_wrappers WHERE foreign_data_wrapper_name = ?",
-            (self.name,),
-        ).fetchone()
-        return row is not None
+        sql = "SELECT 1 FROM sqlmed_foreign_data_wrappers WHERE foreign_data_wrapper_name = ?"
+        return bool(catalog_rows(connection, sql, (self.name,)))
 
     def _create_ddl(self):
         return CreateForeignDataWrapper(self)
@@ -174,10 +169,8 @@ class ForeignServer(_MedObject):
         _register(metadata, self)
 
     def exists(self, connection) -> bool:
-        row = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlmed_foreign_servers WHERE foreign_server_name = ?", (self.name,)
-        ).fetchone()
-        return row is not None
+        sql = "SELECT 1 FROM sqlmed_foreign_servers WHERE foreign_server_name = ?"
+        return bool(catalog_rows(connection, sql, (self.name,)))
 
     def _create_ddl(self):
         return CreateServer(self)
@@ -192,7 +185,7 @@ class ForeignServer(_MedObject):
         )
 
 
-_USER_KEYWORDS = {"PUBLIC", "CURRENT_USER", "CURRENT_ROLE", "USER", "SESSION_USER"}
+_USER_KEYWORDS = printer.USER_KEYWORDS
 
 
 class UserMapping(_MedObject):
@@ -219,24 +212,17 @@ class UserMapping(_MedObject):
         self.options = dict(options or {})
         _register(metadata, self)
 
-    @property
-    def user_sql(self) -> str:
-        if self.user.upper() in _USER_KEYWORDS:
-            return self.user.upper()
-        return quote_ident(self.user)
-
     def exists(self, connection) -> bool:
         user = self.user
         if user.upper() == "PUBLIC":
             user = "public"
         elif user.upper() in _USER_KEYWORDS:
             user = connection.connection.dbapi_connection.vtables.user
-        row = connection.exec_driver_sql(
+        sql = (
             "SELECT 1 FROM sqlmed_user_mappings WHERE authorization_identifier = ? "
-            "AND foreign_server_name = ?",
-            (user, self.server),
-        ).fetchone()
-        return row is not None
+            "AND foreign_server_name = ?"
+        )
+        return bool(catalog_rows(connection, sql, (user, self.server)))
 
     def _create_ddl(self):
         return CreateUserMapping(self)
@@ -291,87 +277,71 @@ class DropUserMapping(_MedDDL):
     pass
 
 
-def _secrets(compiler) -> list[str]:
-    secrets = getattr(compiler, "sqlmed_secrets", None)
-    if secrets is None:
-        secrets = compiler.sqlmed_secrets = []
-    return secrets
-
-
-def _drop_tail(element: _MedDDL) -> str:
-    return " CASCADE" if element.cascade else ""
-
-
-def _if_exists(element: _MedDDL) -> str:
-    return " IF EXISTS" if element.if_exists else ""
-
-
 @compiles(CreateExtension)
 def _create_extension(element, compiler, **kw):
-    return f"CREATE EXTENSION {quote_ident(element.element.name)}"
+    return printer.shown(compiler, printer.create_extension(element.element.name))
 
 
 @compiles(DropExtension)
 def _drop_extension(element, compiler, **kw):
-    return f"DROP EXTENSION{_if_exists(element)} {quote_ident(element.element.name)}" + _drop_tail(
-        element
+    tree = printer.drop(
+        "EXTENSION", [element.element.name], if_exists=element.if_exists, cascade=element.cascade
     )
+    return printer.shown(compiler, tree)
 
 
 @compiles(CreateForeignDataWrapper)
 def _create_fdw(element, compiler, **kw):
     fdw = element.element
-    text = f"CREATE FOREIGN DATA WRAPPER {quote_ident(fdw.name)}"
-    if fdw.handler:
-        text += f" HANDLER {quote_ident(fdw.handler)}"
-    if fdw.validator:
-        text += f" VALIDATOR {quote_ident(fdw.validator)}"
-    return text + options_clause(fdw.options, _secrets(compiler), wrapper=fdw.name, kind="wrapper")
+    tree = printer.create_fdw(
+        fdw.name, handler=fdw.handler, validator=fdw.validator, options_=fdw.options
+    )
+    return printer.shown(compiler, tree)
 
 
 @compiles(DropForeignDataWrapper)
 def _drop_fdw(element, compiler, **kw):
-    return (
-        f"DROP FOREIGN DATA WRAPPER{_if_exists(element)} {quote_ident(element.element.name)}"
-        + _drop_tail(element)
+    tree = printer.drop(
+        "FOREIGN DATA WRAPPER",
+        [element.element.name],
+        if_exists=element.if_exists,
+        cascade=element.cascade,
     )
+    return printer.shown(compiler, tree)
 
 
 @compiles(CreateServer)
 def _create_server(element, compiler, **kw):
     server = element.element
-    text = f"CREATE SERVER {quote_ident(server.name)}"
-    if server.type:
-        text += f" TYPE {quote_literal(server.type)}"
-    if server.version:
-        text += f" VERSION {quote_literal(server.version)}"
-    text += f" FOREIGN DATA WRAPPER {quote_ident(server.wrapper)}"
-    return text + options_clause(
-        server.options, _secrets(compiler), wrapper=server.wrapper, kind="server"
+    tree = printer.create_server(
+        server.name,
+        server.wrapper,
+        type_=server.type,
+        version=server.version,
+        options_=server.options,
     )
+    return printer.shown(compiler, tree)
 
 
 @compiles(DropServer)
 def _drop_server(element, compiler, **kw):
-    return f"DROP SERVER{_if_exists(element)} {quote_ident(element.element.name)}" + _drop_tail(
-        element
+    tree = printer.drop(
+        "SERVER", [element.element.name], if_exists=element.if_exists, cascade=element.cascade
     )
+    return printer.shown(compiler, tree)
 
 
 @compiles(CreateUserMapping)
 def _create_user_mapping(element, compiler, **kw):
     um = element.element
-    text = f"CREATE USER MAPPING FOR {um.user_sql} SERVER {quote_ident(um.server)}"
-    return text + options_clause(
-        um.options, _secrets(compiler), wrapper=um._wrapper, kind="user_mapping"
-    )
+    return printer.shown(compiler, printer.create_user_mapping(um.user, um.server, um.options))
 
 
 @compiles(DropUserMapping)
 def _drop_user_mapping(element, compiler, **kw):
     um = element.element
-    server = quote_ident(um.server)
-    return f"DROP USER MAPPING{_if_exists(element)} FOR {um.user_sql} SERVER {server}"
+    tree = printer.drop_user_mapping(um.user, um.server, if_exists=element.if_exists)
+    return printer.shown(compiler, tree)
 
 
 # ------------------------------------------------------- create_all/drop_all

@@ -261,6 +261,8 @@ def test_isolation_level_used_for_begin():
     c = dbapi.connect(isolation_level="IMMEDIATE")
     assert c.isolation_level == "IMMEDIATE"
     c.execute("CREATE TABLE x (a)")
+    assert not c.in_transaction  # DDL begins no transaction, as in sqlite3
+    c.execute("INSERT INTO x VALUES (1)")
     assert c.in_transaction
     c.rollback()
     with pytest.raises(ValueError):
@@ -449,7 +451,7 @@ def test_sqlmed_ddl_through_dbapi(conn):
     assert cur.description is None
     assert cur.rowcount == -1
     assert cur.fetchall() == []
-    assert conn.in_transaction  # DDL is transactional, like any other statement
+    assert not conn.in_transaction  # DDL begins no transaction, as in sqlite3
     conn.commit()
     with pytest.raises(dbapi.ProgrammingError) as info:
         cur.execute("CREATE SERVER s FOREIGN DATA WRAPPER dummy")
@@ -462,7 +464,9 @@ def test_sqlmed_ddl_through_dbapi(conn):
     with pytest.raises(dbapi.ProgrammingError, match="does not exist"):
         cur.execute("DROP SERVER nope")
     conn.rollback()
-    conn.execute("DROP SERVER s")
+    conn.execute("INSERT INTO t (name) VALUES ('x')")  # begins a transaction
+    conn.execute("DROP SERVER s")  # inside it
     conn.rollback()  # undoes the drop
+    assert conn.execute("SELECT count(*) FROM sqlmed_foreign_servers").fetchone() == (1,)
     conn.execute("CREATE SERVER IF NOT EXISTS s FOREIGN DATA WRAPPER dummy")
     conn.commit()

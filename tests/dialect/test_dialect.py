@@ -138,8 +138,8 @@ def test_foreign_table_ddl():
     )
     ddl = " ".join(str(CreateTable(t).compile(dialect=SQLMedDialect())).split())
     assert ddl == (
-        "CREATE FOREIGN TABLE people ( id INTEGER NOT NULL, "
-        "name VARCHAR(20) OPTIONS (column_name 'full name'), born DATE DEFAULT '2000-01-01' ) "
+        "CREATE FOREIGN TABLE people (id INTEGER NOT NULL, "
+        "name VARCHAR(20) OPTIONS (column_name 'full name'), born DATE DEFAULT '2000-01-01') "
         "SERVER files OPTIONS (filename 'people.csv', format 'csv')"
     )
     assert str(DropTable(t).compile(dialect=SQLMedDialect())).strip() == "DROP FOREIGN TABLE people"
