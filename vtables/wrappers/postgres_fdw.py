@@ -6,31 +6,84 @@ Purpose
     by PostgreSQL, in a remote transaction that follows the local one.
 
 Options
-    server: the libpq connection options ``host``, ``hostaddr``, ``port``,
-    ``dbname``, ``sslmode``, ``connect_timeout``, ``application_name``, ...
-    (``user`` and ``password`` belong to the user mapping), plus
-    ``fetch_size`` (rows per FETCH of a server-side cursor, default 1000),
-    ``batch_size`` (rows per remote INSERT, default 1), ``updatable``
-    (default ``true``), ``use_remote_estimate`` (default ``false``) and
-    ``keep_connections`` (default ``true``).  Each connection option holds
-    one plain value: a ``dbname`` that is a conninfo string or URI (which libpq
-    could expand into host, user and password), or any connection option but
-    ``options`` holding ``=`` or ``://``, is refused, so that no credential
-    sits unmasked in the catalog and no option can stand for another.
+    Checked by object kind and value as PostgreSQL 15's postgres_fdw checks
+    them: an option in the wrong place is refused naming the valid ones
+    (SQLSTATE HV00D); a bad value is refused with PostgreSQL's SQLSTATE
+    (22023, 42601 for a Boolean).  Booleans are ``true``/``false``/``on``/
+    ``off`` in any case; integers and costs are read as PostgreSQL reads them
+    (``1e3``, ``0x10`` and ``1.5``, rounded, are integers).  Where a server
+    and a foreign table both take an option, the table's wins.
 
-    user mapping: ``user``, ``password`` (secret), ``password_required``
+    server: libpq's connection options (``host``, ``hostaddr``, ``port``,
+    ``dbname``, ``passfile``, ``connect_timeout``, ``options``,
+    ``application_name``, ``keepalives``, ``keepalives_idle``,
+    ``keepalives_interval``, ``keepalives_count``, ``tcp_user_timeout``,
+    ``channel_binding``, ``sslmode``, ``sslcert``, ``sslkey``,
+    ``sslrootcert``, ``sslcrl``, ``sslcrldir``, ``sslsni``,
+    ``sslcompression``, ``ssl_min_protocol_version``,
+    ``ssl_max_protocol_version``, ``requirepeer``, ``gssencmode``,
+    ``krbsrvname``, ``gsslib``, ``target_session_attrs``), passed to libpq,
+    which checks their values when it connects; and
+
+    - ``fetch_size`` (also table): rows per FETCH of a server-side cursor,
+      default 1000 (PostgreSQL's is 100; a round trip costs more here than
+      the memory of 1000 rows);
+    - ``batch_size`` (also table): rows per remote INSERT, default 1; see
+      Writes;
+    - ``updatable`` (also table): ``false`` refuses INSERT, UPDATE, DELETE;
+    - ``use_remote_estimate`` (also table): row estimates come from an
+      ``EXPLAIN`` of the remote query, run on the server while SQLite plans,
+      instead of the remote table's ``reltuples`` and fixed selectivities;
+    - ``fdw_startup_cost`` (default 50) and ``fdw_tuple_cost`` (default 0),
+      numbers >= 0: a scan's estimated cost is ``fdw_startup_cost + rows *
+      (1 + fdw_tuple_cost)``, on SQLite's scale where reading a row costs 1;
+    - ``keep_connections`` (default ``true``): ``false`` closes the
+      connection when the transaction, or the read outside one, that used
+      it ends;
+    - accepted and checked, without effect here: ``extensions`` (a list of
+      extension names, checked as PostgreSQL checks it; pushdown sends only
+      built-in comparisons, ``LIKE``/``ILIKE`` and ``= ANY``, never a
+      function or an operator of an extension, so there is nothing it would
+      allow), ``async_capable`` (also table; SQLite runs one scan at a time,
+      there is no asynchronous Append), ``parallel_commit`` (remote
+      transactions commit one after the other as SQLite syncs each table),
+      ``truncatable`` (also table; SQLite has no TRUNCATE).
+
+    Not accepted on a server, as in PostgreSQL: ``user``, ``password``,
+    ``sslpassword`` (user mappings), ``client_encoding`` and
+    ``fallback_application_name`` (set by the wrapper), ``parallel_abort``
+    and ``analyze_sampling`` (PostgreSQL 16).  Unlike PostgreSQL,
+    ``service`` is refused too, and each connection option holds one plain
+    value: a ``dbname`` that is a conninfo string or URI (which libpq could
+    expand into host, user and password), or any connection option but
+    ``options`` holding ``=`` or ``://``, is refused, so that no credential
+    sits unmasked in the catalog and no option can stand for another (a
+    service file entry can hold a user and a password too).
+
+    user mapping: ``user``, ``password`` and ``sslpassword`` (secret),
+    ``sslcert``, ``sslkey`` (win over the server's), ``password_required``
     (``true`` refuses connections that did not authenticate with the
     password; default ``false``: unlike PostgreSQL's backend, this process
-    runs as the user, so there is no privilege to guard), ``sslcert``,
-    ``sslkey``.
+    runs as the user, so there is no privilege to guard).
 
     table: ``schema_name`` (default ``public``), ``table_name`` (default:
-    the foreign table's name), ``fetch_size``, ``batch_size``, ``updatable``,
-    ``use_remote_estimate``.
+    the foreign table's name), and ``fetch_size``, ``batch_size``,
+    ``updatable``, ``truncatable``, ``use_remote_estimate``,
+    ``async_capable`` as above.
 
-    column: ``column_name`` (remote name), ``key`` (``true`` marks the
-    columns that identify a row for UPDATE and DELETE; default: the remote
-    primary key).
+    column: ``column_name`` (remote name); and, not in PostgreSQL (which
+    identifies rows by ctid), ``key`` (``true`` marks the columns that
+    identify a row for UPDATE and DELETE; default: the remote primary key).
+
+Writes
+    Inserted rows reach the wrapper in batches (``insert_many``) and go to
+    PostgreSQL as multi-row ``INSERT ... VALUES`` statements of
+    ``batch_size`` rows with bound parameters (at most 65535 parameters per
+    statement, as PostgreSQL caps it), all of one call pipelined in one round
+    trip.  A row the server refuses fails its statement with the server's
+    SQLSTATE (23505, 23514, ...) and aborts the remote transaction, so
+    nothing of the statement is kept.  UPDATE and DELETE go row by row, by
+    the key columns.
 
 Pushdown
     Quals, projection, ORDER BY and LIMIT/OFFSET are sent as SQL with bound
@@ -69,13 +122,15 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import json
 import logging
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +139,14 @@ import psycopg
 from psycopg import sql
 
 from .. import types
-from ..errors import InvalidOptionError, UndefinedObjectError, WrapperError
+from ..errors import (
+    FeatureNotSupportedError,
+    InvalidOptionError,
+    UndefinedObjectError,
+    WrapperError,
+)
 from ..wrapper import (
+    KIND_NAMES,
     ColumnDefinition,
     ForeignDataWrapper,
     OptionSpec,
@@ -97,18 +158,22 @@ from ..wrapper import (
 
 logger = logging.getLogger(__name__)
 
-#: libpq options a server may carry (user and password belong to user mappings).
+#: libpq's connection options that PostgreSQL 15's postgres_fdw takes on a
+#: server: every keyword of libpq 15's ``PQconndefaults`` but the debug ones,
+#: ``client_encoding`` and ``fallback_application_name`` (set by the wrapper),
+#: ``user`` and the secret ones (user mappings), and ``service``, refused here
+#: (not in PostgreSQL) because a service file entry can hold a user and a
+#: password that the catalog would then stand for.
 LIBPQ_SERVER_OPTIONS = (
-    "host",
-    "hostaddr",
-    "port",
-    "dbname",
     "passfile",
     "channel_binding",
     "connect_timeout",
+    "dbname",
+    "host",
+    "hostaddr",
+    "port",
     "options",
     "application_name",
-    "fallback_application_name",
     "keepalives",
     "keepalives_idle",
     "keepalives_interval",
@@ -116,6 +181,8 @@ LIBPQ_SERVER_OPTIONS = (
     "tcp_user_timeout",
     "sslmode",
     "sslcompression",
+    "sslcert",
+    "sslkey",
     "sslrootcert",
     "sslcrl",
     "sslcrldir",
@@ -128,16 +195,21 @@ LIBPQ_SERVER_OPTIONS = (
     "gsslib",
     "target_session_attrs",
 )
-_INT_OPTIONS = {"port", "connect_timeout", "keepalives", "keepalives_idle"}
-_INT_OPTIONS |= {"keepalives_interval", "keepalives_count", "tcp_user_timeout"}
-_USER_LIBPQ = ("user", "password", "sslcert", "sslkey")
+#: libpq options of user mappings (a mapping's sslcert/sslkey win over the server's).
+_USER_LIBPQ = ("user", "password", "sslpassword", "sslcert", "sslkey")
 #: Server options whose value libpq passes to the remote server as its own
 #: command line (``-c name=value``): the one place ``=`` belongs.
 _FREE_FORM = {"options"}
+#: PostgreSQL's limit on the parameters of one statement (PQ_QUERY_PARAM_MAX_LIMIT),
+#: which caps the rows of one remote INSERT as postgres_fdw caps batch_size.
+_MAX_PARAMS = 65535
+_PIPELINE = psycopg.Pipeline.is_supported()
 
 #: Default rows per FETCH.  postgres_fdw uses 100; a round trip costs far more
 #: than 1000 typical rows of memory (~100 kB), so scans here fetch 1000.
 DEFAULT_FETCH_SIZE = 1000
+#: Cost of starting a foreign scan, on SQLite's scale (one row read costs 1).
+DEFAULT_STARTUP_COST = 50.0
 
 # Kinds of (local declared type, remote type) pairs whose values compare and
 # sort the same way on both sides once translated.
@@ -261,6 +333,169 @@ def _apply_affinity(affinity: str, v: Any) -> Any:
                 return int(f)
             return f
     return v
+
+
+# ------------------------------------------- option values, as PostgreSQL reads them
+
+_C_SPACE = " \t\n\v\f\r"
+_STRTOL = re.compile(r"[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))")
+_STRTOD = re.compile(
+    r"[ \t\n\v\f\r]*[+-]?(?:"
+    r"0[xX](?P<hex>(?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)"
+    r"|(?P<dec>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<inf>(?i:inf(?:inity)?))"
+    r"|(?P<nan>(?i:nan)(?:\([0-9A-Za-z_]*\))?))"
+)
+
+
+def _strtod(text: str, start: int = 0) -> tuple[float, int] | None:
+    """C's strtod on ``text[start:]``: (value, end), None when nothing parses
+    or the value is out of range (ERANGE)."""
+    m = _STRTOD.match(text, start)
+    if m is None:
+        return None
+    number = m.group(0).strip(_C_SPACE)
+    sign = -1.0 if number.startswith("-") else 1.0
+    if m.group("hex") is not None:
+        value = float.fromhex(number)
+        digits = m.group("hex").split("p")[0].split("P")[0]
+    elif m.group("dec") is not None:
+        value = float(number)
+        digits = re.split("[eE]", m.group("dec"))[0]
+    else:
+        return (float("nan") if m.group("nan") else sign * float("inf")), m.end()
+    if value in (float("inf"), float("-inf")):
+        return None  # overflow
+    if (value == 0.0 and digits.strip("0.")) or 0.0 < abs(value) < 2.2250738585072014e-308:
+        return None  # underflow
+    return value, m.end()
+
+
+def pg_int(text: str) -> int:
+    """An option's integer as PostgreSQL's parse_int reads it (no unit): C's
+    strtol in base 0 (``0x1F``, ``017`` octal), or a number with a fraction or
+    an exponent rounded half to even; surrounding white space allowed."""
+    m = _STRTOL.match(text)
+    number, end, erange = 0, 0, False
+    if m is not None:
+        hexa, octal, decimal = m.group(2), m.group(3), m.group(4)
+        number = int(hexa, 16) if hexa else int(octal, 8) if octal else int(decimal)
+        number = -number if m.group(1) == "-" else number
+        end, erange = m.end(), not -(2**63) <= number < 2**63
+    value: float | int = number
+    if erange or text[end : end + 1] in (".", "e", "E"):
+        parsed = _strtod(text)  # strtol stopped at a fraction or an exponent
+        if parsed is None:
+            raise ValueError("expected an integer")
+        value, end = parsed
+    if end == 0 or value != value or text[end:].strip(_C_SPACE):
+        raise ValueError("expected an integer")
+    if isinstance(value, float):
+        value = round(value) if abs(value) < 2**63 else 2**63
+    if not -(2**31) <= value < 2**31:
+        raise ValueError("expected an integer (the value exceeds integer range)")
+    return int(value)
+
+
+def pg_real(text: str) -> float:
+    """An option's number as PostgreSQL's parse_real reads it: C's strtod
+    (``1e3``, ``inf``, hexadecimal), white space allowed around, NaN refused."""
+    parsed = _strtod(text)
+    if parsed is None or parsed[0] != parsed[0] or text[parsed[1] :].strip(_C_SPACE):
+        raise ValueError("expected a number")
+    return parsed[0]
+
+
+def pg_bool(text: str) -> bool:
+    """A boolean option as postgres_fdw's validator reads it (defGetBoolean on
+    a string): true, false, on or off, in any case, and nothing else."""
+    low = text.lower()
+    if low in ("true", "on"):
+        return True
+    if low in ("false", "off"):
+        return False
+    raise ValueError("expected a Boolean value (true, false, on or off)")
+
+
+def _positive_int(text: str) -> int:
+    value = pg_int(text)
+    if value <= 0:
+        raise ValueError("expected an integer greater than zero")
+    return value
+
+
+def _cost(text: str) -> float:
+    value = pg_real(text)
+    if value < 0:
+        raise ValueError("expected a number greater than or equal to zero")
+    return value
+
+
+def extension_list(text: str) -> list[str]:
+    """The names of an ``extensions`` option, as PostgreSQL's
+    SplitIdentifierString splits them: comma-separated identifiers, unquoted
+    ones folded to lower case, ``"quoted"`` ones kept; an empty text is an
+    empty list; an empty name or two names without a comma are refused."""
+    space = " \t\n\r\f"
+    names: list[str] = []
+    i, n = 0, len(text)
+    while i < n and text[i] in space:
+        i += 1
+    if i == n:
+        return names
+    bad = ValueError("expected a list of extension names")
+    while True:
+        if i == n:
+            raise bad
+        if text[i] == '"':
+            parts, j = [], i + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    raise bad
+                parts.append(text[j:k])
+                if text[k + 1 : k + 2] != '"':
+                    break
+                parts.append('"')
+                j = k + 2
+            name, i = "".join(parts), k + 1
+        else:
+            j = i
+            while i < n and text[i] != "," and text[i] not in space:
+                i += 1
+            if i == j:
+                raise bad
+            name = text[j:i].translate(_ASCII_LOWER)
+        while i < n and text[i] in space:
+            i += 1
+        names.append(name.encode()[:63].decode(errors="ignore"))
+        if i == n:
+            return names
+        if text[i] != ",":
+            raise bad
+        i += 1
+        while i < n and text[i] in space:
+            i += 1
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class PgOption(OptionSpec):
+    """An option whose text postgres_fdw's validator checks: ``parse`` raises
+    ValueError as PostgreSQL refuses the value, with PostgreSQL's SQLSTATE
+    (22023 invalid_parameter_value; 42601 for a bad Boolean)."""
+
+    parse: Callable[[str], Any] | None = None
+    sqlstate: str = "22023"
+
+    def convert(self, value: str) -> Any:
+        return super().convert(value) if self.parse is None else self.parse(value)
+
+
+def _flag(name: str, kinds: set[str], default: bool, doc: str) -> PgOption:
+    return PgOption(name, kinds, bool, default=default, doc=doc, parse=pg_bool, sqlstate="42601")
 
 
 # -------------------------------------------------------------- connections
@@ -392,53 +627,155 @@ ORDER BY a.attnum
 class PostgresFdw(ForeignDataWrapper):
     name = "postgres_fdw"
     version = "1.0"
+    conflict_modes = frozenset({"IGNORE", "REPLACE"})
     option_specs = (
         *(
-            OptionSpec(
-                o, {"server"}, int if o in _INT_OPTIONS else str, doc="libpq connection option"
-            )
+            OptionSpec(o, {"server"}, doc="libpq connection option, passed to libpq as is.")
             for o in LIBPQ_SERVER_OPTIONS
-        ),
-        OptionSpec("fetch_size", {"server", "table"}, int, doc="Rows per FETCH."),
-        OptionSpec("batch_size", {"server", "table"}, int, doc="Rows per remote INSERT."),
-        OptionSpec(
-            "updatable", {"server", "table"}, bool, default=True, doc="false refuses writes."
+            if o not in ("sslcert", "sslkey")
         ),
         OptionSpec(
+            "sslcert",
+            {"server", "user_mapping"},
+            doc="Client certificate file (libpq); the user mapping's wins.",
+        ),
+        OptionSpec(
+            "sslkey",
+            {"server", "user_mapping"},
+            doc="Client key file (libpq); the user mapping's wins.",
+        ),
+        PgOption(
+            "fetch_size",
+            {"server", "table"},
+            int,
+            default=DEFAULT_FETCH_SIZE,
+            doc="Rows per FETCH of a server-side cursor (the table's wins); a positive integer.",
+            parse=_positive_int,
+        ),
+        PgOption(
+            "batch_size",
+            {"server", "table"},
+            int,
+            default=1,
+            doc="Rows per remote INSERT statement (the table's wins; capped so that one"
+            " statement has at most 65535 parameters); a positive integer.",
+            parse=_positive_int,
+        ),
+        _flag(
+            "updatable",
+            {"server", "table"},
+            True,
+            "false refuses INSERT, UPDATE and DELETE (the table's wins).",
+        ),
+        _flag(
+            "truncatable",
+            {"server", "table"},
+            True,
+            "Accepted and checked; no effect: SQLite has no TRUNCATE (a DELETE without"
+            " WHERE deletes row by row, and obeys updatable).",
+        ),
+        _flag(
             "use_remote_estimate",
             {"server", "table"},
-            bool,
-            default=False,
-            doc="Ask the server (EXPLAIN) for row estimates.",
+            False,
+            "true: row estimates come from EXPLAIN run on the remote server (the table's"
+            " wins); false: from the remote table's reltuples and the quals.",
         ),
-        OptionSpec(
+        PgOption(
+            "fdw_startup_cost",
+            {"server"},
+            float,
+            default=DEFAULT_STARTUP_COST,
+            doc="Cost added to every foreign scan's estimate, on SQLite's scale where"
+            " reading one row costs 1; a number >= 0.",
+            parse=_cost,
+        ),
+        PgOption(
+            "fdw_tuple_cost",
+            {"server"},
+            float,
+            default=0.0,
+            doc="Extra cost per remote row, added to the 1 each row costs; a number >= 0.",
+            parse=_cost,
+        ),
+        PgOption(
+            "extensions",
+            {"server"},
+            list,
+            doc="Extensions installed alike on both sides, whose functions and operators"
+            " PostgreSQL may ship; checked as a list of names.  No effect here: pushdown"
+            " sends only built-in comparisons, LIKE/ILIKE and = ANY, never a function or"
+            " an operator of an extension.",
+            parse=extension_list,
+        ),
+        _flag(
+            "async_capable",
+            {"server", "table"},
+            False,
+            "Accepted and checked; no effect: SQLite runs one scan at a time, so there is"
+            " no asynchronous Append to run foreign scans concurrently.",
+        ),
+        _flag(
+            "parallel_commit",
+            {"server"},
+            False,
+            "Accepted and checked; no effect: remote transactions are committed one after"
+            " the other, as SQLite syncs each foreign table.",
+        ),
+        _flag(
             "keep_connections",
             {"server"},
-            bool,
-            default=True,
-            doc="Keep the connection open between transactions.",
+            True,
+            "false closes the connection when the transaction, or the read outside one,"
+            " that used it ends.",
         ),
         OptionSpec("user", {"user_mapping"}, doc="Remote role."),
         OptionSpec("password", {"user_mapping"}, secret=True, doc="Remote role's password."),
         OptionSpec(
+            "sslpassword",
+            {"user_mapping"},
+            secret=True,
+            doc="Password of the client key file (libpq).",
+        ),
+        _flag(
             "password_required",
             {"user_mapping"},
-            bool,
-            default=False,
-            doc="true: the server must have asked for the password.",
+            False,
+            "true: the server must have asked for the password (default false: this"
+            " process runs as the user, so there is no privilege to guard).",
         ),
-        OptionSpec("sslcert", {"user_mapping"}, doc="Client certificate file."),
-        OptionSpec("sslkey", {"user_mapping"}, doc="Client key file."),
         OptionSpec("schema_name", {"table"}, doc="Remote schema (default public)."),
-        OptionSpec("table_name", {"table"}, doc="Remote table name."),
+        OptionSpec(
+            "table_name", {"table"}, doc="Remote table name (default: the foreign table's)."
+        ),
         OptionSpec("column_name", {"column"}, doc="Remote column name."),
-        OptionSpec("key", {"column"}, bool, doc="Column identifies a row for writes."),
+        OptionSpec(
+            "key",
+            {"column"},
+            bool,
+            doc="Not in PostgreSQL (which uses ctid): true marks the columns that identify"
+            " a row for UPDATE and DELETE; default: the remote primary key.",
+        ),
     )
 
     @classmethod
     def validate(cls, kind, options, *, object_name):
         if kind == "server":  # before the generic checks, which print bad values
             check_server_options(dict(options), object_name)
+        specs = cls.specs_for(kind)
+        what = f'{KIND_NAMES[kind]} "{object_name}"' if object_name else KIND_NAMES[kind]
+        for key, value in options.items():
+            spec = specs.get(key)
+            if spec is None:
+                break  # the generic check names it and lists the valid options
+            if isinstance(spec, PgOption):
+                try:
+                    spec.convert(value)
+                except ValueError as err:
+                    raise InvalidOptionError(
+                        f'invalid value {value!r} for option "{key}" of {what}: {err}',
+                        sqlstate=spec.sqlstate,
+                    ) from None
         super().validate(kind, options, object_name=object_name)
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
@@ -455,6 +792,8 @@ class PostgresFdw(ForeignDataWrapper):
         self._meta: dict[str, _RemoteColumn] | None = None
         self._reltuples: float | None = None
         self._kinds: dict[str, str] = {}
+        self._key: str | None = None
+        self._insert_cache: dict[tuple[tuple[str, ...], int], bytes] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -463,8 +802,20 @@ class PostgresFdw(ForeignDataWrapper):
         return default if value is None else parse_bool(value)
 
     def _int(self, option: str, default: int) -> int:
+        """A positive integer option read as PostgreSQL reads it; a value that
+        does not parse (a file written by something else) keeps the default."""
         value = self.options.get(option)
-        return default if value is None else max(int(value), 1)
+        try:
+            return default if value is None else max(pg_int(value), 1)
+        except ValueError:
+            return default
+
+    def _cost(self, option: str, default: float) -> float:
+        value = self.options.get(option)
+        try:
+            return default if value is None else max(pg_real(value), 0.0)
+        except ValueError:
+            return default
 
     @property
     def schema(self) -> str:
@@ -489,9 +840,12 @@ class PostgresFdw(ForeignDataWrapper):
         return params
 
     def _session_key(self) -> str:
-        params = self.connection_params(self.options)
-        digest = hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()[:16]
-        return f"postgres_fdw:{digest}"
+        key = self._key
+        if key is None:  # the options of an instance never change: hash them once
+            params = self.connection_params(self.options)
+            digest = hashlib.sha256(json.dumps(sorted(params.items())).encode()).hexdigest()
+            key = self._key = f"postgres_fdw:{digest[:16]}"
+        return key
 
     def remote(self) -> _Remote:
         key = self._session_key()
@@ -512,7 +866,7 @@ class PostgresFdw(ForeignDataWrapper):
 
     def _fail(self, remote: _Remote | None, err: Exception, what: str = "") -> WrapperError:
         """A WrapperError for a remote failure; a lost connection is forgotten."""
-        secrets = [self.options.get("password", "")]
+        secrets = [self.options.get(k, "") for k in ("password", "sslpassword")]
         text = _scrub(str(err).strip(), secrets)
         if remote is not None and not remote.valid:
             text = f"connection to server lost: {text}"
@@ -643,7 +997,8 @@ class PostgresFdw(ForeignDataWrapper):
             elif q.operator != "IS NOT NULL":
                 rows /= 3
         rows = max(rows, 1.0)
-        return rows, 50.0 + rows
+        startup = self._cost("fdw_startup_cost", DEFAULT_STARTUP_COST)
+        return rows, startup + rows * (1.0 + self._cost("fdw_tuple_cost", 0.0))
 
     def _pk_size(self) -> int:
         return sum(1 for c in self.metadata().values() if c.primary)
@@ -805,6 +1160,7 @@ class PostgresFdw(ForeignDataWrapper):
             if plan.point:
                 cur = remote.execute(plan.query, plan.params)
                 rows = cur.fetchall()
+                self._release(remote)
                 return iter(rows) if plan.fetch else (() for _ in rows)
             return self._stream(remote, plan)
         except psycopg.Error as err:
@@ -843,6 +1199,7 @@ class PostgresFdw(ForeignDataWrapper):
                     except psycopg.Error as err:
                         if done:
                             raise self._fail(remote, err, "commit of read") from None
+                    self._release(remote)
 
     def explain(self, quals, columns, sortkeys, limit, offset) -> str:
         plan = self._plan(quals, columns, sortkeys, limit, offset)
@@ -882,6 +1239,8 @@ class PostgresFdw(ForeignDataWrapper):
         remote = self.remote()
         batch = self._int("batch_size", 1)
         if batch <= 1:
+            if remote.pending:
+                remote.flush()
             self._send_inserts([values])
             return
         _wrapper, rows = remote.pending.setdefault(id(self), (self, []))
@@ -890,25 +1249,141 @@ class PostgresFdw(ForeignDataWrapper):
             remote.pending.pop(id(self), None)
             self._send_inserts(rows)
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        for values in rows:
-            self.insert(values)
-
-    def _send_inserts(self, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, rows: list[dict[str, Any]], on_conflict: str | None = None) -> None:
+        """Send ``rows`` now, ``batch_size`` rows per remote INSERT, the
+        statements pipelined.  Outside a remote transaction they run in one of
+        their own, so that a failing row leaves none of them behind.
+        ``on_conflict`` IGNORE sends ``ON CONFLICT DO NOTHING`` (as PostgreSQL's
+        postgres_fdw does), REPLACE an upsert on the identity columns."""
+        self.check_updatable("insert")
         if not rows:
             return
-        names = list(rows[0])
-        per_row = max(len(names), 1)
-        chunk = max(1, min(len(rows), 60000 // per_row))
-        cols = sql.SQL(", ").join(_q(self.remote_names[n]) for n in names)
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            one = sql.SQL("(") + sql.SQL(", ").join([sql.Placeholder()] * len(names)) + sql.SQL(")")
-            query = sql.SQL("INSERT INTO {}.{} ({}) VALUES ").format(
-                _q(self.schema), _q(self.remote_table), cols
-            ) + sql.SQL(", ").join([one] * len(part))
-            params = [self._out(n, r[n]) for r in part for n in names]
-            self._run(query, params, "insert")
+        remote = self.remote()
+        own = not remote.xact
+        if own:
+            try:
+                remote.open_xact()
+            except psycopg.Error as err:
+                raise self._fail(remote, err, "insert") from None
+        try:
+            if remote.pending:
+                remote.flush()  # rows that insert() held back go first
+            self._send_inserts(rows, on_conflict)
+            if own:
+                remote.xact = False
+                try:
+                    remote.execute("COMMIT")
+                except psycopg.Error as err:
+                    raise self._fail(remote, err, "insert") from None
+        finally:
+            if own:
+                self._release(remote)
+
+    def _send_inserts(self, rows: list[dict[str, Any]], on_conflict: str | None = None) -> None:
+        """INSERT ``rows`` (dicts by local column name), ``batch_size`` per
+        statement: full batches go as one executemany of a multi-row INSERT
+        (psycopg pipelines it and prepares the statement), the rest as one
+        more statement.  Rows are grouped by the columns they name."""
+        if not rows:
+            return
+        remote = self.remote()
+        batch = self._int("batch_size", 1)
+        try:
+            start = 0
+            while start < len(rows):
+                names = tuple(rows[start])
+                stop = start + 1
+                while stop < len(rows) and tuple(rows[stop]) == names:
+                    stop += 1
+                self._insert_group(remote, names, rows[start:stop], batch, on_conflict)
+                start = stop
+        except psycopg.Error as err:
+            raise self._fail(remote, err, "insert") from None
+
+    def _insert_group(
+        self,
+        remote: _Remote,
+        names: tuple[str, ...],
+        rows: list[dict[str, Any]],
+        batch: int,
+        on_conflict: str | None = None,
+    ) -> None:
+        size = max(1, min(batch, _MAX_PARAMS // len(names))) if names else 1
+        row_params = self._row_params(names)
+        full, rest = divmod(len(rows), size)
+        cur = remote.conn.cursor()
+        if size == 1:
+            chunks = list(map(row_params, rows))
+        else:
+            flat = itertools.chain.from_iterable
+            chunks = [
+                list(flat(map(row_params, rows[i : i + size]))) for i in range(0, len(rows), size)
+            ]
+        if len(chunks) == 1:
+            cur.execute(self._insert_sql(names, len(rows), on_conflict), chunks[0])
+            return
+        # One round trip for every statement where libpq can pipeline (14+).
+        pipeline = remote.conn.pipeline() if _PIPELINE else contextlib.nullcontext()
+        with pipeline:
+            cur.executemany(self._insert_sql(names, size, on_conflict), chunks[:full])
+            if rest:
+                cur.execute(self._insert_sql(names, rest, on_conflict), chunks[-1])
+
+    def _insert_sql(
+        self, names: tuple[str, ...], count: int, on_conflict: str | None = None
+    ) -> bytes:
+        query = self._insert_cache.get((names, count, on_conflict))
+        if query is None:
+            target = sql.SQL("INSERT INTO {}.{}").format(_q(self.schema), _q(self.remote_table))
+            if names:
+                cols = sql.SQL(", ").join(_q(self.remote_names[n]) for n in names)
+                one = "(" + ", ".join(["%s"] * len(names)) + ")"
+                values = sql.SQL(", ".join([one] * count))
+                composed = target + sql.SQL(" ({}) VALUES ").format(cols) + values
+            else:
+                composed = target + sql.SQL(" DEFAULT VALUES")
+            composed += self._on_conflict_sql(names, on_conflict)
+            query = self._insert_cache[(names, count, on_conflict)] = composed.as_bytes(None)
+        return query
+
+    def _on_conflict_sql(self, names: tuple[str, ...], on_conflict: str | None) -> sql.Composable:
+        if on_conflict is None:
+            return sql.SQL("")
+        if on_conflict == "IGNORE":
+            return sql.SQL(" ON CONFLICT DO NOTHING")
+        keys = self.identity_columns()
+        if not keys:
+            raise FeatureNotSupportedError(
+                f'INSERT OR REPLACE into foreign table "{self.table_name}" needs the remote'
+                " table's primary key (or columns marked key 'true')"
+            )
+        changed = [n for n in names if n not in keys]
+        target = sql.SQL(", ").join(_q(self.remote_names[k]) for k in keys)
+        if not changed:
+            return sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(target)
+        sets = sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(_q(self.remote_names[n]), _q(self.remote_names[n]))
+            for n in changed
+        )
+        return sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(target, sets)
+
+    def _row_params(self, names: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
+        """A row's parameters, in ``names`` order, converted as ``_out`` converts."""
+        if not names:
+            return lambda row: ()
+        get = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        flags = [i for i, n in enumerate(names) if self._kind(n) == "bool"]
+        if not flags:
+            return get
+
+        def params(row: dict[str, Any]) -> list[Any]:
+            values = list(get(row))
+            for i in flags:
+                if values[i].__class__ in (int, float):
+                    values[i] = bool(values[i])
+            return values
+
+        return params
 
     def _key_clause(self, identity: dict[str, Any]) -> tuple[sql.Composable, list[Any]]:
         parts = [sql.SQL("{} = %s").format(_q(self.remote_names[k])) for k in identity]
@@ -991,9 +1466,18 @@ class PostgresFdw(ForeignDataWrapper):
 
     def _after_transaction(self) -> None:
         remote = self._existing()
-        if remote is not None and not remote.keep and not remote.xact:
-            self.session.pop(self._session_key(), None)
-            remote.close()
+        if remote is not None:
+            self._release(remote)
+
+    def _release(self, remote: _Remote) -> None:
+        """keep_connections 'false': close the connection once no transaction
+        and no read uses it, as PostgreSQL closes it at transaction end."""
+        if remote.keep or remote.xact or remote.scans or remote.closed:
+            return
+        key = self._session_key()
+        if self.session.get(key) is remote:
+            self.session.pop(key, None)
+        remote.close()
 
     def _savepoint_sql(self, verb: str, level: int) -> None:
         remote = self._existing()
@@ -1105,8 +1589,9 @@ class PostgresFdw(ForeignDataWrapper):
                 )
             return list(tables.values())
         except psycopg.Error as err:
+            secrets = [merged.get(k, "") for k in ("password", "sslpassword")]
             raise WrapperError(
-                f'IMPORT FOREIGN SCHEMA "{schema}": {_scrub(str(err), [merged.get("password")])}'
+                f'IMPORT FOREIGN SCHEMA "{schema}": {_scrub(str(err), secrets)}'
             ) from None
         finally:
             remote.close()
@@ -1236,7 +1721,8 @@ def _connect(server: str, options: dict[str, str]) -> _Remote:
         remote = _Remote(server, params, keep)
     except psycopg.Error as err:
         message = f'could not connect to server "{server}" ({where}, {who}): {str(err).strip()}'
-        raise WrapperError(_scrub(message, [options.get("password", "")])) from None
+        secrets = [options.get(k, "") for k in ("password", "sslpassword")]
+        raise WrapperError(_scrub(message, secrets)) from None
     if parse_bool(options.get("password_required", "false")) and not (
         remote.conn.pgconn.used_password
     ):
