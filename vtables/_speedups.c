@@ -742,7 +742,13 @@ typedef struct {
     sqlite3_vtab base;
     PyObject *table;
     ModuleData *md;
+    sqlite3 *db;
 } Vtab;
+
+/* sqlite3_vtab_on_conflict() of the xUpdate under way (0 outside one): the
+   Python side asks for it with on_conflict(), as APSW's vtab_on_conflict()
+   answers only inside APSW's own module.  The GIL is held while it is read. */
+static int current_conflict = 0;
 
 typedef struct {
     sqlite3_vtab_cursor base;
@@ -1236,6 +1242,7 @@ static int vt_construct(sqlite3 *db, void *aux, int argc, const char *const *arg
     Py_INCREF(table);
     vt->table = table;
     vt->md = md;
+    vt->db = db;
     *out = &vt->base;
     rc = SQLITE_OK;
     goto out;
@@ -1611,7 +1618,10 @@ static int xUpdate(sqlite3_vtab *base, int argc, sqlite3_value **argv, sqlite3_i
             if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
                 PyObject *given = value_object(argv[1]);
                 if (given) {
+                    int outer = current_conflict;
+                    current_conflict = sqlite3_vtab_on_conflict(vt->db);
                     res = PyObject_CallMethod(vt->table, "UpdateInsertRow", "OO", given, fields);
+                    current_conflict = outer;
                     Py_DECREF(given);
                 }
                 if (res) {
@@ -1719,7 +1729,16 @@ static PyObject *api_loaded(PyObject *self, PyObject *unused)
     return PyBool_FromLong(sqlite3_api != NULL);
 }
 
+static PyObject *on_conflict(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromLong(current_conflict);
+}
+
 static PyMethodDef methods[] = {
+    {"on_conflict", on_conflict, METH_NOARGS,
+     "the ON CONFLICT mode of the INSERT under way (SQLITE_IGNORE...), 0 outside one"},
     {"register", register_module, METH_VARARGS,
      "register(db_pointer, name, module, error_code): serve a module's tables from C"},
     {"api_loaded", api_loaded, METH_NOARGS, "whether SQLite's API table has been handed over"},

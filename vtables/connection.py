@@ -10,7 +10,7 @@ from typing import Any
 
 import apsw
 
-from . import catalog, commands, grammar, module, sqltext
+from . import catalog, commands, grammar, inserts, module, sqltext
 from . import wrapper as wrapper_api
 from .errors import (
     FeatureNotSupportedError,
@@ -46,12 +46,16 @@ class Cursor(apsw.Cursor):
         return self._top(self._execute, statements, bindings, kwargs)
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
-        if sqltext.HINT.search(statements):
+        if sqltext.HINT.search(statements) and (
+            sqltext.MED_HINT.search(statements) or self.connection.has_foreign_tables()
+        ):
             segments = sqltext.plan(statements)
             if any(s.med for s in segments):
                 raise FeatureNotSupportedError(
                     "executemany cannot run SQL/MED statements; use execute"
                 )
+            if len(segments) == 1 and segments[0].insert:
+                statements = self.connection.insert_text(segments[0].text)
         return self._top(_cursor_executemany, statements, sequenceofbindings, kwargs)
 
     def _top(self, run: Any, statements: str, bindings: Any, kwargs: dict[str, Any]) -> Any:
@@ -133,6 +137,9 @@ class Connection(apsw.Connection):
         self.depth = 0
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
         self._generation: int | None = None
+        self._insert_generation: int | None = None
+        self._insert_texts: dict[str, str] = {}
+        self._foreign_tables = False
         self._sessions: dict[str, dict[str, Any]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
@@ -199,9 +206,14 @@ class Connection(apsw.Connection):
     def _route(
         self, cursor: apsw.Cursor, sql: str, bindings: Any, kwargs: dict[str, Any]
     ) -> apsw.Cursor:
+        if not sqltext.MED_HINT.search(sql) and not self.has_foreign_tables():
+            return apsw.Cursor.execute(cursor, sql, bindings, **kwargs)  # an INSERT, as it is
         segments = sqltext.plan(sql)
         if not any(s.med or s.user_words for s in segments):
-            return apsw.Cursor.execute(cursor, sql, bindings, **kwargs)
+            if len(segments) == 1 and segments[0].insert:
+                sql = self.insert_text(segments[0].text)
+            if len(segments) <= 1 or not any(s.insert for s in segments):
+                return apsw.Cursor.execute(cursor, sql, bindings, **kwargs)
         where = sqltext.unterminated(sql)
         if where is not None:
             line, column, closer = where
@@ -225,7 +237,7 @@ class Connection(apsw.Connection):
                 used += seg.params
             else:
                 seg_bindings = bindings
-            text = seg.text
+            text = self.insert_text(seg.text) if seg.insert else seg.text
             while True:
                 try:
                     result = apsw.Cursor.execute(cursor, text, seg_bindings or None, **kwargs)
@@ -241,6 +253,50 @@ class Connection(apsw.Connection):
             for _ in result:  # earlier statements run to completion, as in a script
                 pass
         return apsw.Cursor.execute(cursor, "", None)
+
+    def has_foreign_tables(self) -> bool:
+        """Whether the catalog has a foreign table (an INSERT may target one)."""
+        generation = catalog.generation(self)
+        if generation != self._insert_generation:
+            self._insert_texts.clear()
+            self._insert_generation = generation
+            self._foreign_tables = generation is not None and catalog.has_tables(self)
+        return self._foreign_tables
+
+    def insert_text(self, text: str) -> str:
+        """An INSERT as SQLite must run it: rewritten when its target is a
+        foreign table with defaults to fill in or an ON CONFLICT DO NOTHING
+        (``vtables.inserts``), else as written."""
+        if not self.has_foreign_tables():
+            return text
+        done = self._insert_texts.get(text)
+        if done is None:
+            done = self._rewrite_insert(text)
+            if len(self._insert_texts) < _PLAIN_CACHE_SIZE:
+                self._insert_texts[text] = done
+        return done
+
+    def _rewrite_insert(self, text: str) -> str:
+        ins = inserts.parse(text)
+        if ins is None or (ins.schema or "main").lower() != "main":
+            return text
+        table = catalog.get_table(self, ins.table)
+        if table is None:
+            return text
+        defaults = {}
+        for column in table.columns:
+            if column.default is not None:
+                defaults[column.name] = inserts.sqlite_default(
+                    column.default, table.name, column.name, self._prepares
+                )
+        rewritten = inserts.rewrite(
+            text, ins, [c.name for c in table.columns], defaults, table_label=f'"{table.name}"'
+        )
+        return text if rewritten is None else rewritten
+
+    def _prepares(self, expression: str) -> None:
+        """Raise SQLite's error if it cannot prepare ``SELECT expression``."""
+        apsw.Cursor(self).execute("EXPLAIN SELECT " + expression).fetchall()
 
     def _run_med(self, script: str, seg: sqltext.Segment) -> None:
         try:

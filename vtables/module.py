@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODULE_NAME = "sqlmed"
+# The conflict modes a wrapper carries out itself; ABORT, FAIL and ROLLBACK are
+# SQLite's to apply when the wrapper raises.
+_CONFLICT_MODES = {apsw.SQLITE_IGNORE: "IGNORE", apsw.SQLITE_REPLACE: "REPLACE"}
+
 #: inserted rows a table holds for its wrapper's insert_many before it sends them
 PENDING_ROWS = 10_000
 
@@ -238,6 +242,7 @@ class Table:
         # or commit comes, or anything reads or changes a foreign table.
         self.pending: list[dict[str, Any]] = []
         self.pending_wrapper: Any = None
+        self.pending_mode: str | None = None
         self.marks: dict[int, int] = {}  # savepoint level -> pending rows when it began
         self.batched = batched
         self.name = table.name
@@ -421,26 +426,52 @@ class Table:
 
     def UpdateInsertRow(self, rowid: int | None, fields: tuple) -> int:
         wrapper = self._writer("insert into")
-        values = self._values(fields)
-        if self.module is None or type(wrapper).insert_many is ForeignDataWrapper.insert_many:
+        mode = _CONFLICT_MODES.get(self._on_conflict())
+        if mode is not None and mode not in wrapper.conflict_modes:
+            raise FeatureNotSupportedError(
+                f'INSERT OR {mode} is not supported on foreign table "{self.name}"',
+                detail=f"Its wrapper ({type(wrapper).name or type(wrapper).__name__}) cannot"
+                f" {'skip conflicting rows' if mode == 'IGNORE' else 'replace rows'} at the"
+                " source.",
+            )
+        try:
+            values = self._values(fields)
+        except NotNullViolation:
+            if mode == "IGNORE":  # as SQLite skips such a row under OR IGNORE
+                self.next_rowid += 1
+                return self.next_rowid
+            raise
+        if mode is None and (
+            self.module is None or type(wrapper).insert_many is ForeignDataWrapper.insert_many
+        ):
             self._call("insert into", wrapper.insert, values)
         else:
-            if self.pending and self.pending_wrapper is not wrapper:
+            if self.pending and (self.pending_wrapper is not wrapper or self.pending_mode != mode):
                 self.flush()
             self.pending.append(values)
             self.pending_wrapper = wrapper
+            self.pending_mode = mode
             self.module.pending[id(self)] = self
             if len(self.pending) >= PENDING_ROWS:
                 self.flush()
         self.next_rowid += 1
         return self.next_rowid
 
+    def _on_conflict(self) -> int:
+        if self.batched:
+            from .speedups import _speedups
+
+            return _speedups.on_conflict()
+        return self._conn().vtab_on_conflict()
+
     def flush(self) -> None:
-        rows, wrapper = self.pending, self.pending_wrapper
+        rows, wrapper, mode = self.pending, self.pending_wrapper, self.pending_mode
         self.pending = []
         self._discard()
-        if rows:
+        if rows and mode is None:
             self._call("insert into", wrapper.insert_many, rows)
+        elif rows:
+            self._call("insert into", wrapper.insert_many, rows, mode)
 
     def _discard(self, keep: int = 0) -> None:
         """Forget pending rows past the first ``keep``."""

@@ -15,12 +15,18 @@ import apsw
 # Text the router must look at: a statement that may be SQL/MED, or a bare
 # CURRENT_USER and friends (which SQLite may not resolve); any other text goes
 # straight to SQLite.
-HINT = re.compile(
+MED_HINT = re.compile(
     r"""
     \b(?:create|alter|drop)\b(?:\s|/\*.*?\*/|--[^\n]*(?:\n|$))+(?:foreign|server|user|extension)\b
   | \bimport\b | \bcomment\b | \bcurrent_user\b | \bsession_user\b | \bcurrent_role\b
     """,
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+# An INSERT: rewritten when its target is a foreign table (``vtables.inserts``),
+# which only a connection whose catalog has foreign tables needs to look at.
+INSERT_HINT = re.compile(r"\binsert\b|\breplace\s+into\b", re.IGNORECASE)
+HINT = re.compile(
+    f"(?:{MED_HINT.pattern})|{INSERT_HINT.pattern}", re.IGNORECASE | re.VERBOSE | re.DOTALL
 )
 
 # Text that may give options a value (the cheap test before masking secrets).
@@ -106,6 +112,9 @@ class Segment(NamedTuple):
     #: CURRENT_ROLE): where SQLite cannot resolve the word as a column, the
     #: router makes it a call, as PostgreSQL reads the keyword
     user_words: bool = False
+    #: one plain INSERT (or REPLACE) statement: if its target is a foreign
+    #: table, the router may rewrite it (``vtables.inserts``)
+    insert: bool = False
 
 
 def is_med(toks: list[Token]) -> bool:
@@ -153,15 +162,37 @@ def plan(sql: str) -> tuple[Segment, ...]:
             continue
         text = sql[begin:end]
         params, bare = _plain_text(ptoks)
+        insert = _is_insert(ptoks)
         prev = segments[-1] if segments else None
-        if not bare and prev is not None and not prev.med and not prev.user_words:
+        alone = bare or insert
+        if not alone and prev is not None and not (prev.med or prev.user_words or prev.insert):
             segments[-1] = Segment(False, prev.text + text, prev.offset, prev.params + params)
         else:
-            segments.append(Segment(False, text, begin, params, bare))
+            segments.append(Segment(False, text, begin, params, bare, insert))
     # drop trailing runs holding nothing but whitespace and comments
     while segments and not segments[-1].med and not _has_code(segments[-1].text):
         segments.pop()
     return tuple(segments)
+
+
+def _is_insert(toks: list[Token]) -> bool:
+    words = [t for t in toks if t.kind not in ("ws", "lc", "bc")]
+    if not words:
+        return False
+    first = words[0].text.upper()
+    if first in ("INSERT", "REPLACE"):
+        return True
+    if first != "WITH":
+        return False
+    depth = 0
+    for t in words:
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif depth == 0 and t.kind == "word" and t.text.upper() in ("INSERT", "REPLACE"):
+            return True
+    return False
 
 
 def _code(toks: list[Token]) -> bool:

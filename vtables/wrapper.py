@@ -173,6 +173,11 @@ class ForeignDataWrapper:
     option_specs: ClassVar[tuple[OptionSpec, ...]] = ()
     #: Column(s) identifying a row for UPDATE and DELETE; None: read-only.
     rowid_column: ClassVar[str | tuple[str, ...] | None] = None
+    #: SQLite conflict modes beyond ABORT (``INSERT OR IGNORE``, ``OR REPLACE``)
+    #: that the source carries out itself: ``insert_many`` is then called with
+    #: ``on_conflict="IGNORE"`` or ``"REPLACE"`` (a wrapper that lists none
+    #: has such INSERTs refused, never run as plain ones).
+    conflict_modes: ClassVar[frozenset[str]] = frozenset()
     #: True when ``scan`` yields tuples whose values already have the storage
     #: format of their declared types (what ``vtables.types.converter`` gives):
     #: the module then passes them to SQLite without looking at them.
@@ -290,7 +295,12 @@ class ForeignDataWrapper:
     def insert(self, values: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, rows: list[dict[str, Any]], on_conflict: str | None = None) -> None:
+        """Insert rows; ``on_conflict`` is IGNORE (skip a row the source's
+        constraints refuse, as ``ON CONFLICT DO NOTHING``) or REPLACE (replace
+        the row with the same identity), given only if in ``conflict_modes``."""
+        if on_conflict is not None:
+            raise FeatureNotSupportedError(f"INSERT OR {on_conflict} is not supported")
         for values in rows:
             self.insert(values)
 

@@ -150,3 +150,77 @@ def test_a_statement_that_fails_sends_none_of_its_rows(batching):
     batching.execute("INSERT INTO t VALUES (4, 'd'), (5, 'e'); COMMIT")
     assert Batching.calls == [2]
     assert [r["id"] for r in Batching.rows] == [4, 5]
+
+
+# ------------------------------------------------ defaults and conflicts
+
+
+@pytest.fixture
+def lite(tmp_path):
+    path = str(tmp_path / "remote.db")
+    db = apsw.Connection(path)
+    db.execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, c7 TEXT, n INTEGER, ts TEXT)")
+    db.close()
+    c = vtables.connect(str(tmp_path / "local.db"))
+    c.execute(
+        f"CREATE EXTENSION sqlite_fdw;"
+        f" CREATE SERVER arch FOREIGN DATA WRAPPER sqlite_fdw OPTIONS (database '{path}');"
+        " CREATE FOREIGN TABLE items (id integer NOT NULL OPTIONS (key 'true'), name text,"
+        "   c7 char(10) DEFAULT 'ft2', n int DEFAULT 1 + 2, ts timestamp DEFAULT now())"
+        "   SERVER arch"
+    )
+    c.remote = lambda: (
+        apsw.Connection(path)
+        .execute("SELECT id, name, c7, n, ts IS NOT NULL FROM items ORDER BY id")
+        .fetchall()
+    )
+    return c
+
+
+def test_defaults_fill_left_out_columns_and_explicit_null_stays_null(lite):
+    # item 1: SQLite hands a virtual table NULL for a left-out column
+    lite.execute("INSERT INTO items (id, name) VALUES (1, 'a')")
+    lite.execute("INSERT INTO items (id, c7, n, ts) VALUES (2, NULL, NULL, NULL)")
+    lite.execute("INSERT INTO main.items AS i (name, id) VALUES ('c', 3), ('d', 4) RETURNING id")
+    lite.executemany("INSERT INTO items (id) VALUES (?)", [(5,), (6,)])
+    lite.execute("INSERT INTO items VALUES (7, 'g', 'x', 9, '2026-01-01 00:00:00')")
+    assert lite.remote() == [
+        (1, "a", "ft2", 3, 1),
+        (2, None, None, None, 0),
+        (3, "c", "ft2", 3, 1),
+        (4, "d", "ft2", 3, 1),
+        (5, None, "ft2", 3, 1),
+        (6, None, "ft2", 3, 1),
+        (7, "g", "x", 9, 1),
+    ]
+
+
+def test_a_default_sqlite_cannot_evaluate_is_a_clear_error(lite):
+    lite.execute("ALTER FOREIGN TABLE items ALTER n SET DEFAULT nextval('seq')")
+    with pytest.raises(vtables.SQLMedError, match='default of column "n"'):
+        lite.execute("INSERT INTO items (id) VALUES (1)")
+    lite.execute("INSERT INTO items (id, n) VALUES (1, 5)")  # not needed: not evaluated
+    assert lite.remote()[0][3] == 5
+
+
+def test_insert_or_ignore_and_on_conflict_do_nothing_skip_duplicates(lite):
+    # item 2: conflict clauses were ignored
+    lite.execute("INSERT INTO items (id, name) VALUES (1, 'a')")
+    lite.execute("INSERT OR IGNORE INTO items (id, name) VALUES (1, 'b'), (2, 'b')")
+    lite.execute("INSERT INTO items (id, name) VALUES (1, 'c'), (3, 'c') ON CONFLICT DO NOTHING")
+    assert [r[:2] for r in lite.remote()] == [(1, "a"), (2, "b"), (3, "c")]
+    with pytest.raises(vtables.FeatureNotSupportedError, match="DO NOTHING"):
+        lite.execute("INSERT INTO items (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET name = 'z'")
+    lite.execute("INSERT OR REPLACE INTO items (id, name) VALUES (1, 'r')")
+    assert lite.remote()[0][:2] == (1, "r")
+    with pytest.raises(vtables.WrapperError, match="UNIQUE") as info:
+        lite.execute("INSERT INTO items (id, name) VALUES (1, 'again')")
+    assert info.value.sqlstate.startswith("23")
+
+
+def test_a_wrapper_that_cannot_ignore_refuses_or_ignore(batching):
+    with pytest.raises(vtables.FeatureNotSupportedError, match="INSERT OR IGNORE"):
+        batching.execute("INSERT OR IGNORE INTO t VALUES (1, 'a')")
+    with pytest.raises(vtables.FeatureNotSupportedError, match="INSERT OR IGNORE"):
+        batching.execute("INSERT INTO t VALUES (1, 'a') ON CONFLICT DO NOTHING")
+    assert Batching.rows == []

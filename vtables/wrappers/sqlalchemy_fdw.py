@@ -48,6 +48,7 @@ from typing import Any
 
 from .. import types
 from ..errors import (
+    FeatureNotSupportedError,
     InvalidOptionError,
     UndefinedObjectError,
     WrapperError,
@@ -440,10 +441,49 @@ class SqlalchemyFdw(ForeignDataWrapper):
     def insert(self, values: dict[str, Any]) -> None:
         self.insert_many([values])
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+    @property
+    def conflict_modes(self) -> frozenset[str]:  # type: ignore[override]
+        """What the remote dialect can say: SQLite's OR IGNORE / OR REPLACE,
+        PostgreSQL's ON CONFLICT, MySQL's IGNORE / ON DUPLICATE KEY UPDATE."""
+        name = self.remote().engine.dialect.name
+        if name in ("sqlite", "postgresql", "mysql", "mariadb"):
+            return frozenset({"IGNORE", "REPLACE"})
+        return frozenset()
+
+    def insert_many(self, rows: list[dict[str, Any]], on_conflict: str | None = None) -> None:
         self.check_updatable("insert")
         if rows:
-            self._write(self.table().insert(), [self._remote_values(r) for r in rows])
+            values = [self._remote_values(r) for r in rows]
+            self._write(self._insert(on_conflict, values[0]), values)
+
+    def _insert(self, on_conflict: str | None, sample: dict[str, Any]) -> Any:
+        table = self.table()
+        if on_conflict is None:
+            return table.insert()
+        name = self.remote().engine.dialect.name
+        if name == "sqlite":
+            return table.insert().prefix_with(f"OR {on_conflict}")
+        keys = [c.name for c in table.primary_key.columns]
+        changed = [k for k in sample if k not in keys]
+        if on_conflict == "REPLACE" and not keys:
+            raise FeatureNotSupportedError(
+                f"{self._where()}: INSERT OR REPLACE needs the remote table's primary key"
+            )
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+
+            stmt = insert(table)
+            if on_conflict == "IGNORE" or not changed:
+                return stmt.on_conflict_do_nothing()
+            return stmt.on_conflict_do_update(
+                index_elements=keys, set_={k: stmt.excluded[k] for k in changed}
+            )
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        stmt = mysql_insert(table)
+        if on_conflict == "IGNORE":
+            return stmt.prefix_with("IGNORE")
+        return stmt.on_duplicate_key_update({k: stmt.inserted[k] for k in changed or keys})
 
     def _key(self, identity: dict[str, Any]) -> Any:
         sa = _sa()

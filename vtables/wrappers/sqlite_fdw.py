@@ -117,6 +117,7 @@ class _Remote:
 class SqliteFdw(ForeignDataWrapper):
     name = "sqlite_fdw"
     version = "1.0"
+    conflict_modes = frozenset({"IGNORE", "REPLACE"})
     option_specs = (
         OptionSpec("database", {"server"}, required=True, doc="Path of the database file."),
         OptionSpec(
@@ -309,14 +310,15 @@ class SqliteFdw(ForeignDataWrapper):
     def insert(self, values: dict[str, Any]) -> None:
         self.insert_many([values])
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, rows: list[dict[str, Any]], on_conflict: str | None = None) -> None:
         self.check_updatable("insert")
         if not rows:
             return
         names = list(rows[0])
         cols = ", ".join(_quote(self.remote_names[n]) for n in names)
+        verb = f"INSERT OR {on_conflict}" if on_conflict in self.conflict_modes else "INSERT"
         sql = (
-            f"INSERT INTO {_quote(self.remote_table)} ({cols})"
+            f"{verb} INTO {_quote(self.remote_table)} ({cols})"
             f" VALUES ({', '.join('?' * len(names))})"
         )
         try:

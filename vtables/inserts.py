@@ -1,0 +1,260 @@
+"""INSERTs into foreign tables, made what PostgreSQL would run before SQLite sees them.
+
+SQLite hands a virtual table NULL for a column an INSERT leaves out, and has
+no upsert for virtual tables.  PostgreSQL fills a left-out column of a
+foreign table with the column's DEFAULT, and runs ``ON CONFLICT DO NOTHING``
+at the remote server.  So an INSERT into a foreign table is rewritten here:
+
+- left-out columns that have a DEFAULT are added, with the default as SQLite
+  evaluates it (``INSERT INTO t (a, d) SELECT *, <default> FROM (<source>)``);
+- ``ON CONFLICT DO NOTHING`` becomes ``INSERT OR IGNORE``, which the module
+  hands to the wrapper as its conflict mode.
+
+Everything else of the statement keeps its text, so parameters, RETURNING
+and the source query mean what they meant.  The rewriting is lexical (the
+tokens of ``sqltext``) and only ever touches INSERTs whose target is a
+foreign table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import sqltext
+from .errors import FeatureNotSupportedError, SQLMedError
+from .sqltext import Token
+
+_SKIP = ("ws", "lc", "bc")
+_NAME_KINDS = ("word", "qid", "bq", "br")
+
+
+@dataclass(frozen=True)
+class Insert:
+    """The parts of one INSERT statement, as offsets into its text."""
+
+    table: str  # the target's name, unquoted
+    schema: str | None
+    verb_start: int  # where INSERT (or REPLACE) starts
+    conflict: str | None  # OR x / REPLACE
+    columns: list[str] | None  # the column list, unquoted, if there is one
+    source_start: int  # VALUES / SELECT / WITH / DEFAULT VALUES
+    default_values: bool
+    source_end: int  # where the upsert or RETURNING clause starts, or the end
+    upsert: tuple[int, int] | None  # the ON CONFLICT clause
+    upsert_target: bool  # ON CONFLICT (cols) ...
+    upsert_nothing: bool  # ... DO NOTHING
+    text_end: int  # the end of the statement, before any semicolon
+    alias: str | None = None  # INTO t AS alias, as written
+
+
+def _unquote(tok: Token) -> str:
+    text = tok.text
+    if tok.kind == "qid":
+        return text[1:-1].replace('""', '"')
+    if tok.kind == "bq":
+        return text[1:-1].replace("``", "`")
+    if tok.kind == "br":
+        return text[1:-1]
+    return text
+
+
+def parse(sql: str) -> Insert | None:
+    """The parts of ``sql`` if it is one INSERT (or REPLACE) statement."""
+    toks = [t for t in sqltext.tokens(sql) if t.kind not in _SKIP]
+    while toks and toks[-1].kind == "semi":
+        toks.pop()
+    if not toks or any(t.kind == "semi" for t in toks):
+        return None
+    text_end = toks[-1].start + len(toks[-1].text)
+    i = 0
+    depth = 0
+    if toks and toks[0].text.upper() == "WITH":  # a common table expression first
+        while i < len(toks):
+            t = toks[i]
+            if t.text == "(":
+                depth += 1
+            elif t.text == ")":
+                depth -= 1
+            elif depth == 0 and t.kind == "word" and t.text.upper() in ("INSERT", "REPLACE"):
+                break
+            i += 1
+    if i >= len(toks) or toks[i].kind != "word":
+        return None
+    verb = toks[i].text.upper()
+    if verb not in ("INSERT", "REPLACE"):
+        return None
+    conflict = "REPLACE" if verb == "REPLACE" else None
+    verb_start = toks[i].start
+    i += 1
+
+    def word(k: int) -> str:
+        return toks[k].text.upper() if k < len(toks) and toks[k].kind == "word" else ""
+
+    if verb == "INSERT" and word(i) == "OR":
+        conflict = word(i + 1) or None
+        i += 2
+    if word(i) != "INTO":
+        return None
+    i += 1
+    if i >= len(toks) or toks[i].kind not in _NAME_KINDS:
+        return None
+    schema = None
+    table = _unquote(toks[i])
+    i += 1
+    if i + 1 < len(toks) and toks[i].text == "." and toks[i + 1].kind in _NAME_KINDS:
+        schema, table = table, _unquote(toks[i + 1])
+        i += 2
+    alias = None
+    if word(i) == "AS" and i + 1 < len(toks):
+        alias = toks[i + 1].text
+        i += 2
+    columns = None
+    if i < len(toks) and toks[i].text == "(":
+        columns = []
+        i += 1
+        while i < len(toks) and toks[i].text != ")":
+            if toks[i].kind in _NAME_KINDS:
+                columns.append(_unquote(toks[i]))
+            i += 1
+        i += 1
+    if i >= len(toks):
+        return None
+    source_start = toks[i].start
+    default_values = word(i) == "DEFAULT" and word(i + 1) == "VALUES"
+    # the source runs to an ON CONFLICT or RETURNING at depth 0
+    depth = 0
+    source_end = text_end
+    upsert = None
+    target = nothing = False
+    k = i
+    while k < len(toks):
+        t = toks[k]
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif depth == 0 and word(k) == "ON" and word(k + 1) == "CONFLICT":
+            source_end = t.start
+            end = k + 2
+            target = end < len(toks) and toks[end].text == "("
+            inner = 0
+            while end < len(toks):
+                if toks[end].text == "(":
+                    inner += 1
+                elif toks[end].text == ")":
+                    inner -= 1
+                elif inner == 0 and word(end) == "RETURNING":
+                    break
+                end += 1
+            clause = [w.text.upper() for w in toks[k:end] if w.kind == "word"]
+            nothing = clause[-2:] == ["DO", "NOTHING"] and clause.count("DO") == 1
+            upsert = (t.start, toks[end].start if end < len(toks) else text_end)
+            break
+        elif depth == 0 and word(k) == "RETURNING":
+            source_end = t.start
+            break
+        k += 1
+    return Insert(
+        table=table,
+        schema=schema,
+        verb_start=verb_start,
+        conflict=conflict,
+        columns=columns,
+        source_start=source_start,
+        default_values=default_values,
+        source_end=source_end,
+        upsert=upsert,
+        upsert_target=target,
+        upsert_nothing=nothing,
+        text_end=text_end,
+        alias=alias,
+    )
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def rewrite(
+    sql: str,
+    ins: Insert,
+    columns: list[str],
+    defaults: dict[str, str],
+    *,
+    table_label: str,
+) -> str | None:
+    """``sql`` as it must reach SQLite, or None when it can go as written.
+
+    ``columns`` are the foreign table's columns in order; ``defaults`` maps a
+    column to its DEFAULT as a SQLite expression.
+    """
+    conflict = ins.conflict
+    if ins.upsert is not None:
+        if not ins.upsert_nothing or ins.upsert_target:
+            raise FeatureNotSupportedError(
+                f"ON CONFLICT on foreign table {table_label} supports only DO NOTHING,"
+                " without a conflict target",
+                hint="As in PostgreSQL's postgres_fdw: the remote server's own"
+                " constraints decide what conflicts.",
+            )
+        if conflict not in (None, "IGNORE"):
+            raise SQLMedError(f"INSERT OR {conflict} with ON CONFLICT DO NOTHING: pick one")
+        conflict = "IGNORE"
+    given = ins.columns if ins.columns is not None else (None if ins.default_values else columns)
+    named = {c.lower() for c in given or ()}
+    missing = [c for c in columns if c in defaults and c.lower() not in named]
+    for c in missing:
+        if isinstance(defaults[c], _Unusable):
+            raise FeatureNotSupportedError(defaults[c].message)
+    if not missing and conflict == ins.conflict and ins.upsert is None:
+        return None
+    head = f"INSERT OR {conflict}" if conflict else "INSERT"
+    parts = [sql[: ins.verb_start], head]
+    target = (quote(ins.schema) + "." if ins.schema else "") + quote(ins.table)
+    parts.append(f" INTO {target} ")
+    if ins.alias:
+        parts.append(f"AS {ins.alias} ")
+    tail_start = ins.upsert[1] if ins.upsert is not None else ins.source_end
+    tail = sql[tail_start : ins.text_end]
+    source = sql[ins.source_start : ins.source_end].rstrip()
+    if missing:
+        listed = (given or []) + missing
+        parts.append("(" + ", ".join(quote(c) for c in listed) + ") ")
+        values = ", ".join(defaults[c] for c in missing)
+        if ins.default_values or not given:
+            parts.append(f"SELECT {values} ")
+        else:
+            parts.append(f"SELECT *, {values} FROM ({source}) ")
+    else:
+        if ins.columns is not None:
+            parts.append("(" + ", ".join(quote(c) for c in ins.columns) + ") ")
+        parts.append(source + " ")
+    parts.append(tail)
+    return "".join(parts)
+
+
+class _Unusable(str):
+    """A DEFAULT SQLite cannot evaluate: an error if an INSERT needs it."""
+
+    message: str
+
+
+def sqlite_default(text: str, table: str, column: str, check: Callable[[str], None]) -> str:
+    """A column's DEFAULT (as the catalog keeps it, PostgreSQL's spelling) as
+    an expression SQLite evaluates (CURRENT_TIMESTAMP, casts, functions);
+    ``check`` raises if SQLite cannot prepare it."""
+    from . import grammar
+
+    try:
+        tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ALTER c SET DEFAULT {text}")
+        expression = tree.args["actions"][0].args["default"].sql(dialect="sqlite")
+        check(expression)
+        return expression
+    except Exception as err:  # sqlglot's errors, ours, SQLite's
+        unusable = _Unusable(text)
+        unusable.message = (
+            f'the default of column "{column}" of foreign table "{table}" ({text})'
+            f" cannot be evaluated by SQLite: {err}"
+        )
+        return unusable
