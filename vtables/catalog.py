@@ -498,6 +498,31 @@ def list_tables(conn: apsw.Connection, server: str | None = None) -> list[Foreig
     return _strict(scan(conn, "table", server))
 
 
+_NAMES = {
+    "wrapper": ("SELECT name FROM main.sqlmed_fdw", "extension"),
+    "server": ("SELECT name FROM main.sqlmed_server", "fdw"),
+    "user_mapping": ("SELECT umuser FROM main.sqlmed_user_mapping", "server"),
+    "table": ("SELECT name FROM main.sqlmed_ftable", "server"),
+    "wrapper_extension": ("SELECT extension FROM main.sqlmed_fdw", "name"),
+}
+
+
+def names(conn: apsw.Connection, kind: str, of: str | None = None) -> list[Any]:
+    """The names of the objects of ``kind`` (``of``: a wrapper's servers, an
+    extension's wrappers, a server's mappings or tables), read without
+    decoding their rows: what DROP needs, so damaged objects can be dropped."""
+    sql, key = _NAMES[kind]
+    if of is None:
+        return [r[0] for r in conn.execute(sql)]
+    return [r[0] for r in conn.execute(f"{sql} WHERE {key}=?", (of,))]
+
+
+def table_name(conn: apsw.Connection, name: str) -> str | None:
+    """A foreign table's name as the catalog spells it (names fold case), or None."""
+    row = conn.execute("SELECT name FROM main.sqlmed_ftable WHERE name=?", (name,)).fetchone()
+    return row[0] if row else None
+
+
 def table_names(conn: apsw.Connection) -> list[str]:
     """The names of the foreign tables, without loading them."""
     if not exists(conn):

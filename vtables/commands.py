@@ -271,15 +271,15 @@ class _Drop:
         if cascade_from:
             self.dependents.append(f"server {name} depends on {cascade_from}")
         self.servers.append(name)
-        for um in catalog.list_user_mappings(self.conn, name):
-            self.mappings.append((um.user, name))
+        for user in catalog.names(self.conn, "user_mapping", name):
+            self.mappings.append((user, name))
             self.dependents.append(
-                f"user mapping for {um.user} on server {name} depends on server {name}"
+                f"user mapping for {user} on server {name} depends on server {name}"
             )
-        for t in catalog.list_tables(self.conn, name):
-            if t.name not in self.tables:
-                self.tables.append(t.name)
-                self.dependents.append(f"foreign table {t.name} depends on server {name}")
+        for table in catalog.names(self.conn, "table", name):
+            if table not in self.tables:
+                self.tables.append(table)
+                self.dependents.append(f"foreign table {table} depends on server {name}")
 
     def wrapper(self, name: str, cascade_from: str | None) -> None:
         if name in self.wrappers:
@@ -287,8 +287,8 @@ class _Drop:
         if cascade_from:
             self.dependents.append(f"foreign-data wrapper {name} depends on {cascade_from}")
         self.wrappers.append(name)
-        for s in catalog.list_servers(self.conn, name):
-            self.server(s.name, f"foreign-data wrapper {name}")
+        for server in catalog.names(self.conn, "server", name):
+            self.server(server, f"foreign-data wrapper {name}")
 
     def check(self, what: str, cascade: str | None) -> None:
         if self.dependents and cascade != "CASCADE":
@@ -337,19 +337,25 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
     )
     present = []
     for name in names:
+        # by name only: an object whose catalog rows are damaged can be dropped
         found: Any
         if kind == "FOREIGN DATA WRAPPER":
-            found = catalog.get_wrapper(conn, name)
-            if found and found.extension:
+            found = name if name in catalog.names(conn, "wrapper") else None
+            extension = (
+                next((e for e in catalog.names(conn, "wrapper_extension", name) if e), None)
+                if found
+                else None
+            )
+            if extension:
                 raise DependentObjectsError(
                     f"cannot drop foreign-data wrapper {name} because extension "
-                    f"{found.extension} requires it",
-                    hint=f"You can drop extension {found.extension} instead.",
+                    f"{extension} requires it",
+                    hint=f"You can drop extension {extension} instead.",
                 )
         elif kind == "SERVER":
-            found = catalog.get_server(conn, name)
+            found = name if name in catalog.names(conn, "server") else None
         elif kind == "FOREIGN TABLE":
-            found = catalog.get_table(conn, name)
+            found = catalog.table_name(conn, name)
             if found is None and _relation_exists(conn, name):
                 raise SQLMedError(
                     f'"{name}" is not a foreign table',
@@ -363,7 +369,7 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
                 notice(conn, message + ", skipping")
                 continue
             raise UndefinedObjectError(message)
-        present.append(found.name if hasattr(found, "name") else found)
+        present.append(found)
     for name in present:
         if kind == "FOREIGN DATA WRAPPER":
             plan.wrapper(name, None)
@@ -373,11 +379,10 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
             plan.tables.append(name)
         else:
             plan.extensions.append(name)
-            for w in catalog.list_wrappers(conn):
-                if w.extension == name:
-                    plan.wrappers.append(w.name)
-                    for s in catalog.list_servers(conn, w.name):
-                        plan.server(s.name, f"foreign-data wrapper {w.name}")
+            for wrapper in catalog.names(conn, "wrapper", name):
+                plan.wrappers.append(wrapper)
+                for server in catalog.names(conn, "server", wrapper):
+                    plan.server(server, f"foreign-data wrapper {wrapper}")
     if present:
         what = f"{label} {present[0]}" if len(present) == 1 else f"{label}s"
         plan.check(what, cascade)
@@ -471,20 +476,19 @@ def alter_user_mapping(conn: Connection, e: grammar.AlterUserMapping) -> None:
 def drop_user_mapping(conn: Connection, e: grammar.DropUserMapping) -> None:
     user = resolve_user(conn, e.this)
     server_name = name_of(e.args["server"])
-    server = catalog.get_server(conn, server_name)
-    if server is None:
+    if server_name not in catalog.names(conn, "server"):  # by name: damaged rows drop too
         if e.args.get("exists"):
             notice(conn, f'server "{server_name}" does not exist, skipping')
             return
         raise UndefinedObjectError(f'server "{server_name}" does not exist')
-    if catalog.get_user_mapping(conn, user, server.name) is None:
-        message = f'user mapping for "{user}" does not exist for server "{server.name}"'
+    if user not in catalog.names(conn, "user_mapping", server_name):
+        message = f'user mapping for "{user}" does not exist for server "{server_name}"'
         if e.args.get("exists"):
             notice(conn, message + ", skipping")
             return
         raise UndefinedObjectError(message)
-    conn.execute("DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server.name))
-    conn.close_server(server.name)
+    conn.execute("DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server_name))
+    conn.close_server(server_name)
 
 
 # ----------------------------------------------------------- foreign tables

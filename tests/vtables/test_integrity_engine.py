@@ -370,3 +370,31 @@ def test_a_failed_statement_is_undone_at_the_source_on_both_paths(conn):
         assert [r["id"] for r in RecordingFdw.data] == [1, 4]
     finally:
         vtables.unregister_wrapper("recording_fdw")
+
+
+@pytest.mark.parametrize(
+    "damage, drop",
+    [
+        ("UPDATE sqlmed_server SET options = '[1]'", "DROP SERVER s CASCADE"),
+        (
+            "UPDATE sqlmed_user_mapping SET options = 'not json'",
+            "DROP USER MAPPING FOR bob SERVER s",
+        ),
+        ("UPDATE sqlmed_ftable SET options = '{\"dataset\": 5}'", "DROP FOREIGN TABLE people"),
+        ("UPDATE sqlmed_fcolumn SET type = x'00'", "DROP FOREIGN TABLE people"),
+        ("UPDATE sqlmed_fdw SET options = '[]'", "DROP EXTENSION memory_fdw CASCADE"),
+    ],
+)
+def test_damaged_objects_can_be_dropped(conn, damage, drop):
+    conn.execute(
+        "CREATE EXTENSION memory_fdw; CREATE SERVER s FOREIGN DATA WRAPPER memory_fdw;"
+        " CREATE USER MAPPING FOR bob SERVER s;"
+        " CREATE FOREIGN TABLE people (id integer, name text) SERVER s OPTIONS (dataset 'people')"
+    )
+    conn.execute(damage)
+    conn.execute(drop)
+    assert not any(
+        isinstance(e, vtables.CatalogError)
+        for kind in ("server", "user_mapping", "table")
+        for e in vtables.catalog.scan(conn, kind)
+    )
