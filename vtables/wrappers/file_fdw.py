@@ -10,7 +10,12 @@ are converted to the declared column types.  Quals, ORDER BY and LIMIT are
 never pushed down: every scan reads the whole file and SQLite filters.
 
 Reading commands' output (``program``) is refused: a database file must never
-be able to make the program that opens it run commands.
+be able to make the program that opens it run commands.  For the same reason
+only regular files are read (not FIFOs, which would make a scan wait, nor
+devices such as ``/dev/zero``, which never end), and a line longer than 1 GB
+(COPY's bound) stops the scan.  The program, never a database file, can change
+both: ``FileFdw.allow_special_files = True``, ``FileFdw.max_line_length = n``
+(characters), on the class or on a subclass it registers.
 
 Options
 -------
@@ -36,13 +41,15 @@ Foreign table:
 - ``null``: the string that means NULL; ``\\N`` for text, an unquoted empty
   string for csv.
 - ``encoding``: the file's encoding (default ``utf-8``; any ASCII-compatible
-  Python codec or PostgreSQL encoding name such as ``LATIN1`` or ``WIN1252``).
+  Python text codec or PostgreSQL encoding name such as ``LATIN1`` or
+  ``WIN1252``; codecs from bytes to bytes such as ``hex`` are refused).
   A UTF-8 byte order mark at the start of the file is skipped.
 - ``on_error``: ``stop`` (default) fails the scan at the first bad row;
   ``ignore`` skips rows where a value the query reads does not convert to
   its column's type, and also rows with the wrong number of fields,
-  undecodable bytes or an unterminated quote (PostgreSQL 17 skips only the
-  former).  The number of rows skipped is logged at INFO level.
+  undecodable bytes, an unterminated quote or a stray line ending (PostgreSQL
+  17 skips only the former); a line past the length bound stops the scan all
+  the same.  The number of rows skipped is logged at INFO level.
 
 Column (csv only):
 
@@ -51,6 +58,11 @@ Column (csv only):
 - ``force_null``: match the value against the null string even when quoted.
 - ``column_name``: the name the header line uses for the column
   (``header 'match'``).
+
+Lines end as COPY finds them at the end of the first line: LF, CR LF (the two
+may be mixed) or a lone CR (old Mac files).  In a file of lone CRs an LF is
+refused, and elsewhere a lone CR, as COPY refuses them ("literal newline found
+in data"; "unquoted" for CSV), unless quoted (CSV) or after a backslash (text).
 
 Text format follows ``COPY``: tab-separated, ``\\N`` is NULL, backslash escapes
 (``\\t \\n \\r \\b \\f \\v \\\\``, octal ``\\123`` and hex ``\\x41``), a line with
@@ -79,13 +91,16 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import errno
 import gzip
+import io
 import logging
 import os
 import re
+import stat
 import zlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from itertools import chain, islice, repeat
 from operator import itemgetter
 from typing import Any
@@ -119,15 +134,17 @@ _PG_ENCODINGS = {
     "vscii": "cp1258",
     "abc": "cp1258",
 }
-# Bytes every supported encoding must spell like ASCII: lines split on b"\n".
-_ASCII_PROBE = "\n\r\t ,;|\"'\\.0123456789ABCabcNx"
+# Text every supported encoding must spell like ASCII, both ways: lines split on
+# b"\n", and a backslash escape is the file's, not the codec's (raw_unicode_escape).
+_ASCII_PROBE = "\n\r\t ,;|\"'\\.0123456789ABCabcNx\\u0041"
 
 
 def python_encoding(name: str) -> str:
     """The Python codec for an encoding name (Python or PostgreSQL spelling).
 
-    ValueError if unknown or not ASCII-compatible (lines are split on ``\\n``
-    bytes, so UTF-16 and the like cannot be read).
+    ValueError if unknown, not a text encoding (``hex``, ``zlib``: codecs from
+    bytes to bytes) or not ASCII-compatible (lines are split on ``\\n`` bytes,
+    so UTF-16 and the like cannot be read).
     """
     key = name.strip().lower()
     candidate = _PG_ENCODINGS.get(key.replace("-", "").replace("_", ""), key)
@@ -137,13 +154,37 @@ def python_encoding(name: str) -> str:
         codec = codecs.lookup(candidate)
     except LookupError:
         raise ValueError(f"unknown encoding {name!r}") from None
+    if not getattr(codec, "_is_text_encoding", True):
+        raise ValueError(f"{name!r} is not a text encoding (the codec converts bytes to bytes)")
+    ascii = _ASCII_PROBE.encode("ascii")
     try:
-        ascii_ok = _ASCII_PROBE.encode(codec.name) == _ASCII_PROBE.encode("ascii")
-    except UnicodeError:
+        ascii_ok = _ASCII_PROBE.encode(codec.name) == ascii and ascii.decode(codec.name) == (
+            _ASCII_PROBE
+        )
+    except (UnicodeError, LookupError):
         ascii_ok = False
     if not ascii_ok:
         raise ValueError(f"encoding {name!r} is not ASCII-compatible")
     return codec.name
+
+
+def _encoding_option(value: str) -> str:
+    try:
+        return python_encoding(value)
+    except ValueError as err:
+        raise ValueError(f"not a valid encoding name: {err}") from None
+
+
+@dataclass(frozen=True)
+class _CheckedOption(OptionSpec):
+    """An option spec whose text must also pass ``parse`` (ValueError says why),
+    so that ForeignDataWrapper.validate refuses it at CREATE / ALTER time."""
+
+    parse: Callable[[str], Any] | None = None
+
+    def convert(self, value: str) -> Any:
+        out = super().convert(value)
+        return out if self.parse is None else self.parse(value)
 
 
 def _header_choice(value: str) -> str:
@@ -218,17 +259,309 @@ class _Config:
     gzip: bool = False
     #: Text format: finds escapes and (unescaped) delimiters.
     tokens: re.Pattern | None = None
+    #: This scan's file ends its lines with a lone CR (see _Lines); set per scan.
+    cr: bool = False
 
 
 class _RowError(Exception):
     """A bad row: the message, and the column (index) and value when known."""
 
-    def __init__(self, message: str, column: int | None = None, value: Any = None):
+    def __init__(
+        self, message: str, column: int | None = None, value: Any = None, hint: str | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.column = column
         self.value = value
+        self.hint = hint
         self.line: int | None = None
+
+
+class _TooLong(Exception):
+    """A line (or a record of several) longer than the wrapper's max_line_length:
+    the scan stops, whatever on_error says, as COPY does."""
+
+    def __init__(self, line: int, what: str = "line"):
+        super().__init__(line, what)
+        self.line = line
+        self.what = what
+
+
+class _SpecialFile(OSError):
+    """The file is not a regular file, and the program did not allow others."""
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "of an unknown kind"
+
+
+_SWAP = str.maketrans("\r\n", "\n\r")
+_BSWAP = bytes.maketrans(b"\r\n", b"\n\r")
+
+
+def _swap(text: Any) -> Any:
+    """``text`` (str or bytes) with carriage returns and newlines exchanged."""
+    if type(text) is bytes:
+        return text.translate(_BSWAP)
+    # str.translate is slow outside ASCII; files of lone CRs seldom hold an LF
+    if "\n" not in text:
+        return text.replace("\r", "\n")
+    if "\r" not in text:
+        return text.replace("\n", "\r")
+    return text.translate(_SWAP)
+
+
+def _unswap(values: list) -> list:
+    """Values read from exchanged text (a file of lone CRs), as the file has them."""
+    return [_swap(v) if v is not None and ("\r" in v or "\n" in v) else v for v in values]
+
+
+def _strip(line: str, cr: bool) -> str:
+    """A line without its newline (an exact str even for an _Undecodable line).
+
+    Where LF or CR LF ends the first line, either ends every line (PostgreSQL
+    holds a file to the first line's style; file_fdw has always read the two
+    mixed); where a lone CR does (exchanged to LF: see _Lines), only it."""
+    if line[-1:] == "\n":
+        if not cr and line[-2:-1] == "\r":
+            return line[:-2]
+        return line[:-1]
+    return line[:]
+
+
+def _text_piece(line: str, cr: bool) -> tuple[str, bool]:
+    """A text-format line without its newline, and whether a backslash escapes
+    the newline (which is then data, and the record goes on).  A backslash before
+    the CR of CR LF escapes the CR alone, as in COPY: the LF ends the line."""
+    piece = _strip(line, cr)
+    if line[-1:] != "\n" or (len(piece) - len(piece.rstrip("\\"))) % 2 == 0:
+        return piece, False
+    if len(piece) == len(line) - 2:
+        return line[:-1], False
+    return piece, True
+
+
+class _Newlines:
+    """Which newline ends the lines of a file, found as COPY finds it: by the
+    first CR or LF outside a quoted field (CSV) or not after a backslash (text).
+
+    ``feed`` takes the file's text a piece at a time and answers True (a lone CR
+    ends lines), False (LF or CR LF) or None (not known yet); ``finish`` answers
+    at the end of the file."""
+
+    def __init__(self, cfg: _Config):
+        self.csv = cfg.csv
+        self.quote, self.escape = cfg.quote, cfg.escape
+        special = {cfg.quote, cfg.escape} if cfg.csv else {"\\"}
+        chars = "".join(re.escape(c) for c in sorted(special | {"\r", "\n"}))
+        self._search = re.compile(f"[{chars}]").search
+        self.in_quote = False
+        self.skip = False  # the piece before ended in an escape character
+        self.after_cr = False  # ... in a CR that ends the first line
+
+    def feed(self, text: str) -> bool | None:
+        if not text:
+            return None
+        if self.after_cr:
+            return text[0] != "\n"
+        pos = 0
+        if self.skip:
+            self.skip = False
+            if not self.csv or text[0] in (self.quote, self.escape):
+                pos = 1
+        size = len(text)
+        while True:
+            m = self._search(text, pos)
+            if m is None:
+                return None
+            j = m.start()
+            c = text[j]
+            pos = j + 1
+            if c in "\r\n" and not self.in_quote:
+                if c == "\n":
+                    return False
+                if pos < size:
+                    return text[pos] != "\n"
+                self.after_cr = True
+                return None
+            if not self.csv:  # a backslash: the next character is data
+                if pos == size:
+                    self.skip = True
+                    return None
+                pos += 1
+            elif not self.in_quote:
+                self.in_quote = c == self.quote
+            elif c == self.escape and self.escape != self.quote:
+                if pos == size:
+                    self.skip = True
+                    return None
+                if text[pos] in (self.quote, self.escape):
+                    pos += 1
+            elif c == self.quote:
+                self.in_quote = False
+
+    def finish(self) -> bool:
+        return self.after_cr
+
+
+class _Lines:
+    """The lines of a file, read in bounded memory: str lines from the decoded
+    file, or bytes lines from the raw one (after bytes that do not decode).
+
+    Every line ends in LF here: when a lone CR ends the file's first line
+    (``cr``, found by ``sniff`` as COPY finds it), CR and LF are exchanged as the
+    file is read, and a CR in a line stands for an LF of the file, which COPY
+    refuses unless quoted or escaped; values are exchanged back (_unswap).  So
+    the readers downstream, the C one included, split on LF alone.
+
+    A line longer than ``limit`` raises _TooLong, however the file is read
+    (chunks or lines), before it is held in memory whole."""
+
+    def __init__(self, f: Any, limit: int, *, binary: bool = False, cr: bool | None = None):
+        self._f = f
+        self._limit = limit
+        self._binary = binary
+        self._nl: Any = b"\n" if binary else "\n"
+        self._empty: Any = b"" if binary else ""
+        self._buf: Any = self._empty
+        self._pos = 0
+        self.cr = cr
+        #: Lines handed out so far.
+        self.line = 0
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> Any:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def _read(self) -> Any:
+        block = self._f.read(_CHUNK)
+        return _swap(block) if self.cr and block else block
+
+    def sniff(self, newlines: _Newlines, encoding: str) -> bool:
+        """Whether a lone CR ends the lines: the file read until COPY would know."""
+        if self.cr is not None:
+            return self.cr
+        decode = None
+        if self._binary:
+            decode = codecs.getincrementaldecoder(encoding)("replace").decode
+        parts = []
+        size = 0
+        cr = None
+        while cr is None:
+            block = self._f.read(_CHUNK)
+            parts.append(block)
+            size += len(block)
+            cr = newlines.feed(decode(block, not block) if decode else block)
+            if cr is None and not block:
+                cr = newlines.finish()
+            elif cr is None and size - newlines.after_cr > self._limit:
+                raise _TooLong(1, "record" if newlines.in_quote else "line")
+        buf = self._empty.join(parts)
+        self.cr = cr
+        self._buf = _swap(buf) if cr else buf
+        self._pos = 0
+        return cr
+
+    def readline(self) -> Any:
+        """The next line (empty at the end of the file)."""
+        nl, buf, pos = self._nl, self._buf, self._pos
+        j = buf.find(nl, pos)
+        if j >= 0:
+            if j - pos > self._limit:
+                raise _TooLong(self.line + 1)
+            self._pos = j + 1
+            self.line += 1
+            return buf[pos : j + 1]
+        parts = [buf[pos:]]
+        size = len(buf) - pos
+        self._buf, self._pos = self._empty, 0
+        while True:
+            if size > self._limit:
+                raise _TooLong(self.line + 1)
+            block = self._read()
+            if not block:
+                line = self._empty.join(parts)
+                self.line += bool(line)
+                return line
+            j = block.find(nl)
+            if j >= 0:
+                if size + j > self._limit:
+                    raise _TooLong(self.line + 1)
+                parts.append(block[: j + 1])
+                self._buf, self._pos = block, j + 1
+                self.line += 1
+                return self._empty.join(parts)
+            parts.append(block)
+            size += len(block)
+
+    def chunk(self) -> Any:
+        """About a chunk of whole lines (the file's last line may lack its
+        newline); empty at the end of the file."""
+        nl, buf, pos = self._nl, self._buf, self._pos
+        cut = buf.rfind(nl, pos) + 1
+        if cut:  # whole lines left: the start read by sniff, or what readline left
+            text = buf[pos:cut]
+            self._pos = cut
+        else:
+            head = buf[pos:]  # the start of a line
+            self._buf, self._pos = self._empty, 0
+            block = self._read()
+            cut = block.rfind(nl) + 1
+            if cut:
+                if len(head) + block.find(nl) > self._limit:
+                    raise _TooLong(self.line + 1)
+                text = head + block[:cut] if head else block[:cut]
+                self._buf, self._pos = block, cut
+            elif block:
+                text = self._long(head, block)
+            else:
+                text = head
+        if len(text) > self._limit:  # a bound below the chunk size: every line checked
+            for i, length in enumerate(map(len, text.split(nl))):
+                if length > self._limit:
+                    raise _TooLong(self.line + i + 1)
+        if text:
+            self.line += text.count(nl) + (text[-1:] != nl)
+        return text
+
+    def _long(self, head: Any, block: Any) -> Any:
+        """A line longer than a chunk, and the whole lines after it in its last
+        block: the pieces joined once, never one by one (quadratic)."""
+        nl = self._nl
+        parts = [head, block]
+        size = len(head) + len(block)
+        while True:
+            if size > self._limit:
+                raise _TooLong(self.line + 1)
+            block = self._read()
+            if not block:
+                return self._empty.join(parts)
+            j = block.find(nl)
+            if j >= 0:
+                if size + j > self._limit:
+                    raise _TooLong(self.line + 1)
+                cut = block.rfind(nl) + 1
+                parts.append(block[:cut])
+                self._buf, self._pos = block, cut
+                return self._empty.join(parts)
+            parts.append(block)
+            size += len(block)
 
 
 class _Restart(Exception):
@@ -263,6 +596,8 @@ def _undecodable(values: list, error: str, encoding: str) -> _RowError:
 
 
 _END = object()  # the text format's end-of-data marker line (\.)
+# A carriage return not after a backslash: data the text format refuses.
+_TEXT_CR = re.compile(r"\\.|\r", re.S)
 
 _ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))", re.S)
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -407,6 +742,20 @@ def _c_parser(cfg: Any, wanted: list[int], conversions: list, keeps: list) -> An
     return lambda text: parse(text, *args)
 
 
+class _GzipFile(gzip.GzipFile):
+    """A gzip stream over an open file, closing the file with it."""
+
+    def __init__(self, raw: Any):
+        super().__init__(fileobj=raw, mode="rb")
+        self._under = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._under.close()
+
+
 def _size_text(size: int) -> str:
     if size < 1000:
         return f"{size} B"
@@ -423,6 +772,17 @@ class FileFdw(ForeignDataWrapper):
     name = "file_fdw"
     version = "1.0"
     coerces_values = True
+
+    #: The longest line read, in characters (bytes when reading the raw file after
+    #: bytes that do not decode); a CSV record over several lines counts whole.
+    #: COPY stops at 1 GB.  Set by the program (on this class or a subclass),
+    #: never by a database file.
+    max_line_length: int = 1 << 30
+    #: Whether FIFOs, devices and other files that are not regular files may be
+    #: read.  A database file naming ``/dev/zero`` or a FIFO must not make a scan
+    #: run or wait for ever, so only the program can allow them.
+    allow_special_files: bool = False
+
     option_specs = (
         OptionSpec("directory", {"server"}, doc="directory relative filenames resolve against"),
         OptionSpec("filename", {"table"}, required=True, doc="the file to read"),
@@ -434,7 +794,13 @@ class FileFdw(ForeignDataWrapper):
         OptionSpec("quote", {"table"}, doc='csv quote character (default ")'),
         OptionSpec("escape", {"table"}, doc="csv escape character (default: the quote)"),
         OptionSpec("null", {"table"}, doc="the null string (\\N for text, empty for csv)"),
-        OptionSpec("encoding", {"table"}, default="utf-8", doc="the file's encoding"),
+        _CheckedOption(
+            "encoding",
+            {"table"},
+            default="utf-8",
+            doc="the file's encoding (an ASCII-compatible text encoding)",
+            parse=_encoding_option,
+        ),
         OptionSpec(
             "on_error",
             {"table"},
@@ -533,15 +899,44 @@ class FileFdw(ForeignDataWrapper):
 
     # ------------------------------------------------------------ files
 
+    def _open_raw(self, path: str) -> Any:
+        """The file, opened for reading bytes.  Only a regular file unless the
+        program allows others: it is looked at before it is opened (opening a FIFO
+        waits for a writer), and opened without waiting, then looked at again."""
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            if not self.allow_special_files:
+                raise _SpecialFile(_file_kind(mode))
+            return open(path, "rb", buffering=_BUFFER)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):  # replaced since: look again
+                raise _SpecialFile(_file_kind(mode))
+            return open(fd, "rb", buffering=_BUFFER)
+        except BaseException:
+            os.close(fd)
+            raise
+
     def _is_gzip(self, path: str) -> bool:
         if path.endswith(".gz"):
             return True
-        with open(path, "rb") as f:
+        with self._open_raw(path) as f:
             return f.read(2) == _GZIP_MAGIC
 
     def _check_file(self, cfg: _Config) -> None:
         try:
-            cfg.gzip = self._is_gzip(cfg.path)
+            mode = os.stat(cfg.path).st_mode
+            if stat.S_ISREG(mode):
+                cfg.gzip = self._is_gzip(cfg.path)
+            elif stat.S_ISDIR(mode):
+                raise IsADirectoryError(cfg.path)
+            elif not self.allow_special_files:
+                raise _SpecialFile(_file_kind(mode))
+            else:  # not read ahead of the scan: a FIFO's bytes can be read only once
+                cfg.gzip = cfg.path.endswith(".gz")
         except FileNotFoundError:
             raise WrapperError(
                 f'foreign table "{self.table_name}": file "{cfg.path}" does not exist',
@@ -550,6 +945,12 @@ class FileFdw(ForeignDataWrapper):
         except IsADirectoryError:
             raise WrapperError(
                 f'foreign table "{self.table_name}": "{cfg.path}" is a directory'
+            ) from None
+        except _SpecialFile as err:
+            raise WrapperError(
+                f'foreign table "{self.table_name}": "{cfg.path}" is not a regular file ({err})',
+                hint="file_fdw reads regular files only; a program that means to read "
+                "FIFOs or devices sets FileFdw.allow_special_files.",
             ) from None
         except OSError as err:
             raise WrapperError(
@@ -566,16 +967,25 @@ class FileFdw(ForeignDataWrapper):
             return "Relative filenames resolve against the database file's directory."
         return "Relative filenames resolve against the current directory (in-memory database)."
 
-    def _open_text(self, cfg: _Config):
+    def _open_text(self, cfg: _Config) -> _Lines:
         encoding = "utf-8-sig" if cfg.encoding == "utf-8" else cfg.encoding
-        if cfg.gzip:
-            return gzip.open(cfg.path, "rt", encoding=encoding, newline="\n")
-        return open(cfg.path, encoding=encoding, newline="\n", buffering=_BUFFER)
+        raw = self._open_binary(cfg)
+        try:
+            text = io.TextIOWrapper(raw, encoding=encoding, newline="\n")
+        except BaseException:
+            raw.close()
+            raise
+        return _Lines(text, self.max_line_length)
 
-    def _open_binary(self, cfg: _Config):
-        if cfg.gzip:
-            return gzip.open(cfg.path, "rb")
-        return open(cfg.path, "rb", buffering=_BUFFER)
+    def _open_binary(self, cfg: _Config, gz: bool | None = None) -> Any:
+        raw = self._open_raw(cfg.path)
+        if not (cfg.gzip if gz is None else gz):
+            return raw
+        try:
+            return _GzipFile(raw)
+        except BaseException:
+            raw.close()
+            raise
 
     @staticmethod
     def _decoded(raw: Any, encoding: str, first: int) -> Iterator[str]:
@@ -602,16 +1012,29 @@ class FileFdw(ForeignDataWrapper):
         """A text-format record holding backslashes: (its list of values, or _END;
         its last line number)."""
         bad = line.error if type(line) is _Undecodable else None
-        body = line.rstrip("\r\n")
+        cr = cfg.cr
+        piece, escaped = _text_piece(line, cr)
+        pieces = [piece]
+        size = len(piece)
         # A backslash before the newline makes the newline part of the data.
-        while line.endswith("\n") and (len(body) - len(body.rstrip("\\"))) % 2 == 1:
+        while escaped:
             try:
                 n, line = next(it)
-            except StopIteration:
+            except StopIteration:  # the escaped newline ends the file: still data
+                pieces.append("")
                 break
             if bad is None and type(line) is _Undecodable:
                 bad = line.error
-            body = body + "\n" + line.rstrip("\r\n")
+            piece, escaped = _text_piece(line, cr)
+            pieces.append(piece)
+            size += len(piece) + 1
+            if size > self.max_line_length:
+                raise _TooLong(n - len(pieces) + 1, "record")
+        body = "\n".join(pieces) if len(pieces) > 1 else piece
+        if "\r" in body and any(m.group() == "\r" for m in _TEXT_CR.finditer(body)):
+            raise self._stray(cfg)
+        if cr:
+            body = _swap(body)
         if body == "\\.":
             return _END, n
         delimiter = cfg.delimiter
@@ -646,7 +1069,11 @@ class FileFdw(ForeignDataWrapper):
         d, q, e = cfg.delimiter, cfg.quote, cfg.escape
         null, force_nn, force_null = cfg.null, cfg.force_not_null, cfg.force_null
         ncols = len(cfg.names)
-        body = line.rstrip("\r\n")
+        cr = cfg.cr
+        first = n
+        size = 0
+        stray = False  # an unquoted CR (an LF of a file of lone CRs): refused at the end
+        body = _strip(line, cr)
         eol = line[len(body) :]
         values: list[Any] = []
         pos = 0
@@ -659,9 +1086,11 @@ class FileFdw(ForeignDataWrapper):
                 if jq == -1 or (jd != -1 and jd < jq):
                     end = len(body) if jd == -1 else jd
                     pieces.append(body[pos:end])
+                    stray = stray or "\r" in pieces[-1]
                     pos = end
                     break
                 pieces.append(body[pos:jq])
+                stray = stray or "\r" in pieces[-1]
                 pos = jq + 1
                 saw_quote = True
                 while True:  # inside quotes
@@ -673,17 +1102,23 @@ class FileFdw(ForeignDataWrapper):
                     if j == -1:  # the value goes on past the end of this line
                         pieces.append(body[pos:])
                         pieces.append(eol)
+                        size += len(line)
+                        if size > self.max_line_length:
+                            raise _TooLong(first, "record")
                         try:
                             n, line = next(it)
                         except StopIteration:
+                            if stray:  # the first of its faults, as COPY finds it
+                                raise self._stray(cfg) from None
+                            value = "".join(pieces)[:60]
                             raise _RowError(
                                 "unterminated CSV quoted field",
                                 len(values),
-                                "".join(pieces)[:60],
+                                _swap(value) if cr else value,
                             ) from None
                         if bad is None and type(line) is _Undecodable:
                             bad = line.error
-                        body = line.rstrip("\r\n")
+                        body = _strip(line, cr)
                         eol = line[len(body) :]
                         pos = 0
                         continue
@@ -710,7 +1145,9 @@ class FileFdw(ForeignDataWrapper):
             if pos >= len(body):
                 if bad is not None:
                     raise _undecodable(values, bad, cfg.encoding)
-                return values, n
+                if stray:
+                    raise self._stray(cfg)
+                return (_unswap(values) if cr else values), n
             pos += 1  # past the delimiter
 
     def _csv_quick(self, cfg: _Config):
@@ -737,8 +1174,8 @@ class FileFdw(ForeignDataWrapper):
         def record(cfg: _Config, line: str, n: int, it: Iterator) -> tuple[list, int]:
             if type(line) is _Undecodable:
                 return exact(cfg, line, n, it)
-            body = line.rstrip("\r\n")
-            if doubled in body:
+            body = _strip(line, cfg.cr)
+            if doubled in body or "\r" in body:  # a CR: data if quoted, else refused
                 return exact(cfg, line, n, it)
             slot.append(body)
             try:
@@ -780,7 +1217,29 @@ class FileFdw(ForeignDataWrapper):
         if err.value is not None:
             shown = err.value if len(err.value) <= 80 else err.value[:77] + "..."
             message += f': "{shown}"'
-        return WrapperError(message)
+        return WrapperError(message, hint=err.hint)
+
+    def _too_long(self, cfg: _Config, err: _TooLong) -> WrapperError:
+        return WrapperError(
+            f'foreign table "{self.table_name}", file "{cfg.path}", line {err.line}: '
+            f"{err.what} is longer than {self.max_line_length} characters",
+            hint="The program reading the file sets the bound: FileFdw.max_line_length "
+            "(COPY's is 1 GB).",
+        )
+
+    @staticmethod
+    def _stray(cfg: _Config) -> _RowError:
+        """COPY's error for a CR or LF in data that is not the file's newline."""
+        what = "newline" if cfg.cr else "carriage return"
+        if cfg.csv:
+            return _RowError(
+                f"unquoted {what} found in data",
+                hint=f"Use quoted CSV field to represent {what}.",
+            )
+        escape = "\\n" if cfg.cr else "\\r"
+        return _RowError(
+            f"literal {what} found in data", hint=f'Use "{escape}" to represent {what}.'
+        )
 
     def _check_header(self, cfg: _Config, values: list, line: int) -> None:
         expected = cfg.header_names
@@ -944,6 +1403,7 @@ class FileFdw(ForeignDataWrapper):
         Chunks of plain lines go through ``_fast_batch``; any other chunk, and
         the rest of a file after bytes that do not decode, through the exact
         record readers, line by line."""
+        cfg = replace(cfg)  # this scan's: the file's newline is found as it is read
         ignore = cfg.ignore
         ncols = len(cfg.names)
         special = cfg.quote if cfg.csv else "\\"
@@ -965,7 +1425,13 @@ class FileFdw(ForeignDataWrapper):
             end-of-data marker) and its last line."""
             last = n
             if special not in line:
-                values = line.rstrip("\r\n").split(cfg.delimiter)
+                if "\r" in line:
+                    body = _strip(line, cfg.cr)
+                    if "\r" in body:
+                        raise self._stray(cfg)
+                else:
+                    body = line.rstrip("\n")
+                values = body.split(cfg.delimiter)
                 if len(values) != ncols:
                     raise self._count_error(cfg, values)
                 if fast_null is not None and fast_null in values:
@@ -1004,27 +1470,25 @@ class FileFdw(ForeignDataWrapper):
                 raise self._conversion_error(cfg, wanted[k], row[k], err) from None
             return tuple(row), last
 
-        def rest(first: int) -> Iterator[tuple[int, str]]:
-            """The lines after a chunk, for records going on past it."""
-            nonlocal carry
-            if carry:
-                line, carry = carry + f.readline(), ""
-                yield first, line
-                first += 1
-            yield from enumerate(f, first)
-
         header_pending = cfg.header != "false"
         chunked = True
-        carry = ""  # the start of a line the latest chunk cut
         skipped = 0
         n = 0  # the first line of the current record
         last = 0  # the last line read
         pending: list = []  # rows of the exact reader not yet handed out
-        f = self._open_text(cfg)
+        try:
+            f = self._open_text(cfg)
+        except OSError as err:  # gone, or replaced by a FIFO, since _check_file
+            raise WrapperError(
+                f'foreign table "{self.table_name}": could not open file "{cfg.path}": '
+                f"{err.strerror or err}"
+            ) from None
         it: Iterator = enumerate(f, 1)
         try:
             while True:
                 try:
+                    if f.cr is None:
+                        cfg.cr = f.sniff(_Newlines(cfg), cfg.encoding)
                     if header_pending:
                         first = next(it, None)
                         if first is None:
@@ -1045,27 +1509,25 @@ class FileFdw(ForeignDataWrapper):
                         end = None
                         if chunked:
                             n = last = max(n, last)
-                            block = f.read(_CHUNK)
-                            if block:
-                                cut = block.rfind("\n") + 1
-                                if not cut:  # a line longer than a chunk
-                                    carry += block
-                                    continue
-                                text, carry = carry + block[:cut], block[cut:]
-                            elif carry:  # the last line, without a newline
-                                text, carry = carry, ""
-                            else:
+                            before = f.line
+                            text = f.chunk()
+                            if not text:
                                 return
-                            lines = text.count("\n") + (not text.endswith("\n"))
-                            batch = None if c_parse is None else c_parse(text)
-                            if batch is None:
-                                batch = self._fast_batch(cfg, text, wanted, conversions, keeps)
+                            lines = f.line - before
+                            batch = None
+                            # (exchanged CRs and LFs: a CR is an LF of the file, for
+                            # the exact reader to judge)
+                            if not cfg.cr or "\r" not in text:
+                                if c_parse is not None:
+                                    batch = c_parse(text)
+                                if batch is None:
+                                    batch = self._fast_batch(cfg, text, wanted, conversions, keeps)
                             if batch is not None:
                                 n = last = n + lines
                                 yield batch
                                 continue
                             end = n + lines
-                            it = chain(enumerate(_split_lines(text), n + 1), rest(end + 1))
+                            it = chain(enumerate(_split_lines(text), n + 1), enumerate(f, end + 1))
                         for n, line in it:
                             try:
                                 row, last = exact(line, n, it)
@@ -1101,13 +1563,15 @@ class FileFdw(ForeignDataWrapper):
                     else:
                         resume = max(n, last) + 1
                     f.close()
-                    f = self._open_binary(cfg)
+                    f = _Lines(self._open_binary(cfg), self.max_line_length, binary=True, cr=f.cr)
+                    cfg.cr = f.sniff(_Newlines(cfg), cfg.encoding)
                     if resume > 1:
                         next(islice(f, resume - 2, resume - 1), None)
                     it = enumerate(self._decoded(f, cfg.encoding, resume), resume)
                     n = last = resume - 1
                     chunked = False
-                    carry = ""
+        except _TooLong as err:
+            raise self._too_long(cfg, err) from None
         except (OSError, EOFError, zlib.error) as err:  # a truncated or corrupt gzip file
             raise WrapperError(
                 f'foreign table "{self.table_name}", file "{cfg.path}", after line {n}: '
@@ -1138,6 +1602,8 @@ class FileFdw(ForeignDataWrapper):
             st = os.stat(cfg.path)
         except (OSError, InvalidOptionError):
             return None
+        if not stat.S_ISREG(st.st_mode):  # never opened to plan: it could wait for ever
+            return None
         key = (cfg.path, st.st_mtime_ns, st.st_size)
         if self._estimated is not None and self._estimated[0] == key:
             return self._estimated[1]
@@ -1145,12 +1611,12 @@ class FileFdw(ForeignDataWrapper):
             is_gzip = self._is_gzip(cfg.path)
             size = st.st_size
             if is_gzip:
-                with open(cfg.path, "rb") as raw:
+                with self._open_raw(cfg.path) as raw:
                     raw.seek(max(size - 4, 0))
                     isize = int.from_bytes(raw.read(4), "little")
                 # ISIZE is the uncompressed size modulo 2**32.
                 size = isize if isize >= size else size * 5
-            with self._open_binary(cfg) as f:
+            with self._open_binary(cfg, is_gzip) as f:
                 sample = f.read(_SAMPLE)
         except (OSError, EOFError, gzip.BadGzipFile):
             return None
@@ -1186,7 +1652,12 @@ class FileFdw(ForeignDataWrapper):
         parts = [f"format {'csv' if cfg.csv else 'text'}", f"header {cfg.header}"]
         stats = self._stats()
         if stats is None:
-            parts.append("not found" if not os.path.exists(cfg.path) else "unreadable")
+            if not os.path.exists(cfg.path):
+                parts.append("not found")
+            elif not os.path.isfile(cfg.path):
+                parts.append("not a regular file")
+            else:
+                parts.append("unreadable")
         else:
             if stats[2]:
                 parts.append("gzip")
