@@ -16,8 +16,8 @@ def test_defaults_reach_the_source_through_core_orm_and_pandas(tmp_path):
     engine = sa.create_engine(f"sqlmed:///{tmp_path / 'local.db'}")
     with engine.begin() as c:
         c.exec_driver_sql(
-            "CREATE EXTENSION sqlite_fdw;"
-            f" CREATE SERVER arch FOREIGN DATA WRAPPER sqlite_fdw OPTIONS (database '{remote_path}');"
+            "CREATE EXTENSION sqlite_fdw; CREATE SERVER arch FOREIGN DATA WRAPPER sqlite_fdw"
+            f" OPTIONS (database '{remote_path}');"
             " CREATE FOREIGN TABLE items (id integer NOT NULL OPTIONS (key 'true'), name text,"
             "   status text DEFAULT 'new', n int DEFAULT 7) SERVER arch"
         )
