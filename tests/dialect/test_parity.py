@@ -55,9 +55,11 @@ def test_defaults_reach_the_source_through_core_orm_and_pandas(tmp_path):
 
     write("items")
     write("local_items")
-    got = apsw.Connection(str(remote_path)).execute(
-        "SELECT id, name, status, n FROM items ORDER BY id"
-    ).fetchall()
+    got = (
+        apsw.Connection(str(remote_path))
+        .execute("SELECT id, name, status, n FROM items ORDER BY id")
+        .fetchall()
+    )
     with engine.connect() as c:
         want = c.exec_driver_sql("SELECT id, name, status, n FROM local_items ORDER BY id").all()
     assert got == [tuple(r) for r in want]
