@@ -998,14 +998,6 @@ def generation(conn: apsw.Connection) -> int | None:
     return row[0] if row else None
 
 
-def has_tables(conn: apsw.Connection) -> bool:
-    """Whether the catalog has any foreign table."""
-    try:
-        return conn.execute("SELECT EXISTS (SELECT 1 FROM main.sqlmed_ftable)").fetchone()[0] == 1
-    except apsw.SQLError:  # no catalog yet
-        return False
-
-
 def bump_generation(conn: apsw.Connection) -> None:
     """A new token, inside the transaction of the statement that changed the catalog."""
     token = int.from_bytes(os.urandom(8), "big") >> 1

@@ -46,16 +46,16 @@ class Cursor(apsw.Cursor):
         return self._top(self._execute, statements, bindings, kwargs)
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
-        if sqltext.HINT.search(statements) and (
-            sqltext.MED_HINT.search(statements) or self.connection.has_foreign_tables()
-        ):
+        if sqltext.MED_HINT.search(statements):
             segments = sqltext.plan(statements)
             if any(s.med for s in segments):
                 raise FeatureNotSupportedError(
                     "executemany cannot run SQL/MED statements; use execute"
                 )
             if len(segments) == 1 and segments[0].insert:
-                statements = self.connection.insert_text(segments[0].text)
+                statements = self.connection.insert_text(segments[0].text) or statements
+        elif sqltext.INSERT_HINT.search(statements):
+            statements = self.connection.insert_text(statements) or statements
         return self._top(_cursor_executemany, statements, sequenceofbindings, kwargs)
 
     def _top(self, run: Any, statements: str, bindings: Any, kwargs: dict[str, Any]) -> Any:
@@ -67,6 +67,7 @@ class Cursor(apsw.Cursor):
             return run(self, statements, bindings, **kwargs)
         since = len(module.opened)
         conn.depth = 1
+        conn.insert_target = None
         try:
             result = run(self, statements, bindings, **kwargs)
         except BaseException:
@@ -83,6 +84,15 @@ class Cursor(apsw.Cursor):
         try:
             if statements in _plain:
                 return _cursor_execute(self, statements, bindings, **kwargs)
+            conn = self.connection
+            known = conn._insert_texts.get(statements)
+            if (
+                known is not None
+                and known[0] is not None
+                and conn._insert_token == conn._insert_state()
+            ):
+                conn.insert_target = known[1]
+                return _cursor_execute(self, known[0], bindings, **kwargs)
             if not sqltext.HINT.search(statements):
                 if len(_plain) < _PLAIN_CACHE_SIZE:
                     _plain.add(statements)
@@ -137,14 +147,18 @@ class Connection(apsw.Connection):
         self.depth = 0
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
         self._generation: int | None = None
-        self._insert_generation: int | None = None
-        self._insert_texts: dict[str, str] = {}
-        self._foreign_tables = False
+        self._insert_texts: dict[str, tuple[str | None, tuple[str, bool] | None]] = {}
+        self._insert_token: tuple[int, int, int] | None = None
+        self._insert_epoch = 0
+        #: the table the INSERT under way targets, and whether the router
+        #: applied its defaults (the module checks it; None: no INSERT)
+        self.insert_target: tuple[str, bool] | None = None
         self._sessions: dict[str, dict[str, Any]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
         self._module = module.register(self)
+        self.set_rollback_hook(self.forget_inserts)
         catalog.register_views(self)
         self._install_extension_functions()
         # A view or trigger stored in a file may not call a function that
@@ -206,8 +220,12 @@ class Connection(apsw.Connection):
     def _route(
         self, cursor: apsw.Cursor, sql: str, bindings: Any, kwargs: dict[str, Any]
     ) -> apsw.Cursor:
-        if not sqltext.MED_HINT.search(sql) and not self.has_foreign_tables():
-            return apsw.Cursor.execute(cursor, sql, bindings, **kwargs)  # an INSERT, as it is
+        if not sqltext.MED_HINT.search(sql):
+            if sqltext.ROLLBACK_HINT.search(sql):
+                self.forget_inserts()  # a ROLLBACK TO may undo a foreign table's definition
+            text = self.insert_text(sql)  # an INSERT, looked at once; None: a script
+            if text is not None:
+                return apsw.Cursor.execute(cursor, text, bindings, **kwargs)
         segments = sqltext.plan(sql)
         if not any(s.med or s.user_words for s in segments):
             if len(segments) == 1 and segments[0].insert:
@@ -237,7 +255,10 @@ class Connection(apsw.Connection):
                 used += seg.params
             else:
                 seg_bindings = bindings
-            text = self.insert_text(seg.text) if seg.insert else seg.text
+            if seg.insert:
+                text = self.insert_text(seg.text) or seg.text
+            else:
+                text, self.insert_target = seg.text, None
             while True:
                 try:
                     result = apsw.Cursor.execute(cursor, text, seg_bindings or None, **kwargs)
@@ -254,35 +275,46 @@ class Connection(apsw.Connection):
                 pass
         return apsw.Cursor.execute(cursor, "", None)
 
-    def has_foreign_tables(self) -> bool:
-        """Whether the catalog has a foreign table (an INSERT may target one)."""
-        generation = catalog.generation(self)
-        if generation != self._insert_generation:
-            self._insert_texts.clear()
-            self._insert_generation = generation
-            self._foreign_tables = generation is not None and catalog.has_tables(self)
-        return self._foreign_tables
+    # An INSERT's text is looked at once (vtables.inserts); what it becomes is
+    # kept until the database changes (data_version: any connection's commit),
+    # this connection runs SQL/MED, rolls back, or drops or renames a foreign
+    # table.  Another connection's commit may show only at the next read, so
+    # the module checks that an INSERT into a foreign table with defaults was
+    # rewritten knowing them, and has it run again otherwise.
 
-    def insert_text(self, text: str) -> str:
+    def _insert_state(self) -> tuple[int, int, int]:
+        return (self.data_version(), self._insert_epoch, self._module.epoch)
+
+    def forget_inserts(self) -> None:
+        self._insert_epoch += 1
+
+    def insert_text(self, text: str) -> str | None:
         """An INSERT as SQLite must run it: rewritten when its target is a
-        foreign table with defaults to fill in or an ON CONFLICT DO NOTHING
-        (``vtables.inserts``), else as written."""
-        if not self.has_foreign_tables():
-            return text
-        done = self._insert_texts.get(text)
-        if done is None:
-            done = self._rewrite_insert(text)
+        foreign table with defaults to fill in or an ON CONFLICT DO NOTHING,
+        else as written (None for a script: its statements go one by one);
+        notes its target for the module's check."""
+        state = self._insert_state()
+        if state != self._insert_token:
+            self._insert_texts.clear()
+            self._insert_token = state
+        known = self._insert_texts.get(text)
+        if known is None:
+            known = self._rewrite_insert(text)
             if len(self._insert_texts) < _PLAIN_CACHE_SIZE:
-                self._insert_texts[text] = done
-        return done
+                self._insert_texts[text] = known
+        self.insert_target = known[1]
+        return known[0]
 
-    def _rewrite_insert(self, text: str) -> str:
+    def _rewrite_insert(self, text: str) -> tuple[str | None, tuple[str, bool] | None]:
+        """(the text to run, (its target, whether its defaults were applied))."""
         ins = inserts.parse(text)
-        if ins is None or (ins.schema or "main").lower() != "main":
-            return text
-        table = catalog.get_table(self, ins.table)
+        if ins is None:
+            return (None if sqltext.statement_count(text) > 1 else text), None
+        if (ins.schema or "main").lower() != "main":
+            return text, None
+        table = catalog.get_table(self, ins.table) if catalog.exists(self) else None
         if table is None:
-            return text
+            return text, (ins.table.lower(), False)
         defaults = {}
         for column in table.columns:
             if column.default is not None:
@@ -292,7 +324,7 @@ class Connection(apsw.Connection):
         rewritten = inserts.rewrite(
             text, ins, [c.name for c in table.columns], defaults, table_label=f'"{table.name}"'
         )
-        return text if rewritten is None else rewritten
+        return (text if rewritten is None else rewritten), (table.name.lower(), True)
 
     def _prepares(self, expression: str) -> None:
         """Raise SQLite's error if it cannot prepare ``SELECT expression``."""
@@ -303,9 +335,12 @@ class Connection(apsw.Connection):
             trees = grammar.parse(seg.text)
         except SQLMedSyntaxError as err:
             raise _relocate(err, script, seg.offset) from None
-        for tree in trees:
-            commands.execute(self, tree)
-        self._wrappers.clear()
+        try:
+            for tree in trees:
+                commands.execute(self, tree)
+        finally:
+            self._wrappers.clear()
+            self.forget_inserts()
 
     # ------------------------------------------------------------ wrappers
 
@@ -347,6 +382,7 @@ class Connection(apsw.Connection):
         instance.server_name = server.name
         instance.database_path = self.filename or ""
         instance.session = self._sessions.setdefault(server.name, {})
+        instance.notify = self.notices.append  # the wrapper's notices (no reference to us)
         self._wrappers[key] = (instance, table.columns)
         return self._wrappers[key]
 

@@ -172,6 +172,8 @@ class Module:
         self.pending: dict[int, Table] = {}
         #: savepoints tables were told of and not yet told the end of
         self.opened: list[tuple[Table, int]] = []
+        #: moves when a foreign table is dropped or renamed (plain DROP/ALTER TABLE)
+        self.epoch = 0
 
     def statement_failed(self, since: int) -> None:
         """End the savepoints a failed call opened that SQLite ended without
@@ -252,6 +254,7 @@ class Table:
         self.converters = [types.converter(c.type) for c in table.columns]
         self.natives = [types.native_types(c.type) for c in table.columns]
         self.not_null = [c.name for c in table.columns if c.not_null]
+        self.has_defaults = any(c.default is not None for c in table.columns)
         self.identities: dict[int, dict[str, Any]] = {}
         self.next_rowid = 0
         # SQLite calls Begin before a statement that writes this table scans it:
@@ -385,11 +388,15 @@ class Table:
         if conn is not None and self.name.lower() not in conn.rebuilding:
             catalog.delete_table(conn, self.name)
             conn.forget_table(self.name)
+        if self.module is not None:
+            self.module.epoch += 1
 
     def Rename(self, newname: str) -> None:
         conn = self._conn()
         catalog.rename_table(conn, self.name, newname)
         conn.forget_table(self.name)
+        if self.module is not None:
+            self.module.epoch += 1
         self.name = newname
 
     # ------------------------------------------------------------ writes
@@ -425,6 +432,16 @@ class Table:
             raise WrapperError(f'foreign table "{self.name}": {what} failed: {err}') from err
 
     def UpdateInsertRow(self, rowid: int | None, fields: tuple) -> int:
+        if self.has_defaults:
+            conn = self._conn()
+            target = conn.insert_target
+            if target is not None and not target[1] and target[0] == self.name.lower():
+                # the router saw no foreign table here (another connection made
+                # it since): the statement runs again, its defaults applied
+                conn.forget_inserts()
+                raise apsw.SchemaChangeError(
+                    f'foreign table "{self.name}" was created or changed meanwhile'
+                )
         wrapper = self._writer("insert into")
         mode = _CONFLICT_MODES.get(self._on_conflict())
         if mode is not None and mode not in wrapper.conflict_modes:

@@ -25,8 +25,11 @@ MED_HINT = re.compile(
 # An INSERT: rewritten when its target is a foreign table (``vtables.inserts``),
 # which only a connection whose catalog has foreign tables needs to look at.
 INSERT_HINT = re.compile(r"\binsert\b|\breplace\s+into\b", re.IGNORECASE)
+# ROLLBACK (TO): what the router keeps of INSERT texts may no longer hold.
+ROLLBACK_HINT = re.compile(r"\brollback\b", re.IGNORECASE)
 HINT = re.compile(
-    f"(?:{MED_HINT.pattern})|{INSERT_HINT.pattern}", re.IGNORECASE | re.VERBOSE | re.DOTALL
+    f"(?:{MED_HINT.pattern})|{INSERT_HINT.pattern}|{ROLLBACK_HINT.pattern}",
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
 
 # Text that may give options a value (the cheap test before masking secrets).

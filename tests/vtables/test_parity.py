@@ -224,3 +224,35 @@ def test_a_wrapper_that_cannot_ignore_refuses_or_ignore(batching):
     with pytest.raises(vtables.FeatureNotSupportedError, match="INSERT OR IGNORE"):
         batching.execute("INSERT INTO t VALUES (1, 'a') ON CONFLICT DO NOTHING")
     assert Batching.rows == []
+
+
+def test_a_foreign_table_made_by_another_connection_gets_its_defaults(lite, tmp_path):
+    other = vtables.connect(str(tmp_path / "local.db"))
+    insert = "INSERT INTO later (id) VALUES (?)"
+    lite.execute("CREATE TABLE later (id, c7)")  # first a local table: nothing to fill in
+    lite.execute(insert, (1,))
+    assert lite.execute("SELECT * FROM later").fetchall() == [(1, None)]
+    # another connection's commit can show in data_version only at the next read
+    lite.data_version = lambda schema=None: 0
+    lite.execute(insert, (0,))
+    lite.execute("DELETE FROM later WHERE id = 0")
+    other.execute(
+        "DROP TABLE later; CREATE FOREIGN TABLE later (id integer NOT NULL OPTIONS (key 'true'),"
+        " name text, c7 char(10) DEFAULT 'ft2', n int, ts timestamp)"
+        " SERVER arch OPTIONS (table 'items')"
+    )
+    lite.execute(insert, (2,))  # the text lite knew: run again knowing the defaults
+    assert lite.remote()[0][:3] == (2, None, "ft2")
+
+
+def test_rollback_to_forgets_what_an_insert_became(lite):
+    insert = "INSERT INTO fresh (id) VALUES (?)"
+    lite.execute(
+        "BEGIN; SAVEPOINT a; CREATE FOREIGN TABLE fresh (id integer, c7 text DEFAULT 'ft2')"
+        " SERVER arch OPTIONS (table 'items')"
+    )
+    lite.execute(insert, (1,))
+    lite.execute("ROLLBACK TO a; CREATE TABLE fresh (id, c7 DEFAULT 'local')")
+    lite.execute(insert, (2,))
+    lite.execute("COMMIT")
+    assert lite.execute("SELECT * FROM fresh").fetchall() == [(2, "local")]
