@@ -26,7 +26,11 @@ expect, in the manner of CPython's :mod:`sqlite3`:
   two threads use one connection at the same time).
 
 SQL/MED statements (``CREATE SERVER ...``) go through the :mod:`vtables`
-statement router like any other statement.
+statement router like any other statement.  What PostgreSQL would send as a
+NOTICE (``server "x" does not exist, skipping``, a wrapper's notices) is
+logged on the ``sqlmed_dialect`` logger at INFO as ``NOTICE:  ...``, after the
+call that raised it, as SQLAlchemy's PostgreSQL dialects leave notices to the
+driver's logging.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
+import logging
 import re
 import threading
 import time
@@ -89,6 +94,9 @@ __all__ = [
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "qmark"
+
+#: Where notices go (``NOTICE:  ...`` at INFO).
+notice_logger = logging.getLogger("sqlmed_dialect")
 
 sqlite_version: str = apsw.sqlite_lib_version()
 sqlite_version_info: tuple[int, ...] = tuple(
@@ -436,6 +444,7 @@ class Connection:
         check_same_thread: bool = True,
     ):
         self._raw: vtables.Connection | None = raw
+        self._notices_seen = len(raw.notices)  # those of raw.notices already logged
         self._isolation_level = _check_isolation_level(isolation_level)
         self._autocommit = bool(autocommit)
         self.check_same_thread = check_same_thread
@@ -467,10 +476,21 @@ class Connection:
 
     @contextlib.contextmanager
     def _guard(self, sql: str | None = None) -> Iterator[vtables.Connection]:
-        """Thread check, lock, closed check and exception mapping for one call."""
+        """Thread check, lock, closed check and exception mapping for one call;
+        the notices the call raised are logged at its end, failed or not."""
         self._check_thread()
         with self._lock, _translated(sql):
-            yield self._live()
+            raw = self._live()
+            try:
+                yield raw
+            finally:
+                self._log_notices(raw)
+
+    def _log_notices(self, raw: vtables.Connection) -> None:
+        notices = raw.notices
+        for message in notices[self._notices_seen :]:
+            notice_logger.info("NOTICE:  %s", message)
+        self._notices_seen = len(notices)
 
     def _begin_if_needed(self, raw: vtables.Connection, kind: str, prepared: apsw.Cursor) -> None:
         """The implicit BEGIN before a statement that changes rows (``kind`` is its

@@ -8,11 +8,12 @@ database exactly as a Python program would; no SQLAlchemy is imported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any, TextIO
 
@@ -391,20 +392,34 @@ class MedShell(apsw.shell.Shell):
     def process_sql(
         self, sql: str, bindings: Any = None, internal: bool = False, summary: Any = None
     ) -> None:
-        if internal or not sqltext.HINT.search(sql):
+        if internal:
             return super().process_sql(sql, bindings, internal, summary)
+        if not sqltext.HINT.search(sql):
+            # notices of plain SQL: a wrapper's, raised by the scans of a query
+            with self._notices():
+                return super().process_sql(sql, bindings, internal, summary)
         where = sqltext.unterminated(sql)
         if where is not None:
             self.db.execute(sql)  # raises the router's error naming line and column
         for seg in sqltext.plan(sql):
-            if not seg.med:
-                super().process_sql(seg.text, bindings, internal, summary)
-                continue
-            if self.echo:
-                self.write_error(seg.text.strip() + "\n")
-            seen = len(self.db.notices)
-            self.db.execute(seg.text)
-            for message in self.db.notices[seen:]:
+            with self._notices():
+                if not seg.med:
+                    super().process_sql(seg.text, bindings, internal, summary)
+                    continue
+                if self.echo:
+                    self.write_error(seg.text.strip() + "\n")
+                self.db.execute(seg.text)
+
+    @contextlib.contextmanager
+    def _notices(self) -> Iterator[None]:
+        """Print the notices raised within, as psql does: ``NOTICE:  ...``
+        on standard error after the statement, failed or not."""
+        notices = self.db.notices
+        seen = len(notices)
+        try:
+            yield
+        finally:
+            for message in notices[seen:]:
                 self.write(self.stderr, f"NOTICE:  {message}\n")
 
     def process_command(self, command: str) -> None:

@@ -191,10 +191,23 @@ class ForeignDataWrapper:
     #: State shared by the instances serving one server on one connection
     #: (remote connections, say); emptied when the server or a mapping changes.
     session: dict[str, Any]
+    #: Set by the connection: where ``notice`` sends a message (the connection's
+    #: ``notices`` list).  None (a wrapper used on its own): notices are only logged.
+    notify: Callable[[str], None] | None = None
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
         self.options = options
         self.columns = columns
+
+    def notice(self, message: str) -> None:
+        """Raise a PostgreSQL-style NOTICE: ``message`` goes to the connection's
+        ``notices`` (which the ``sqlmed`` command prints as ``NOTICE:  ...``
+        and the DB-API module logs) and is logged at INFO on the logger of the
+        wrapper class's module.  A notice never interrupts the statement."""
+        logging.getLogger(type(self).__module__).info("%s", message)
+        notify = self.notify
+        if notify is not None:
+            notify(message)
 
     # -- read tier
     def scan(

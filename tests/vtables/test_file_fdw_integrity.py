@@ -464,6 +464,7 @@ def copy_reference(text: str, fmt: str, d: str, q: str, e: str, null: str) -> tu
     records, bad, first_error = [], 0, None
     while i < size:
         start, fields, chars, quoted, in_quote, problem = i, [], [], False, False, None
+        ended = False  # by a newline of the file
         while i < size:
             c = text[i]
             if fmt == "text" and c == "\\":
@@ -484,9 +485,11 @@ def copy_reference(text: str, fmt: str, d: str, q: str, e: str, null: str) -> tu
                 mode = mode or ("lf" if c == "\n" or crlf else "cr")
                 if (mode == "cr") == (c == "\r"):  # a newline of the file
                     i += 1
+                    ended = True
                     break
                 if crlf and mode == "lf":
                     i += 2
+                    ended = True
                     break
                 problem = problem or ("newline" if c == "\n" else "cr")  # then data
             elif fmt == "csv" and c == d:
@@ -506,9 +509,16 @@ def copy_reference(text: str, fmt: str, d: str, q: str, e: str, null: str) -> tu
             fields.append(("".join(chars), quoted))
             values = [None if not was and v == null else v for v, was in fields]
         else:
+            # PostgreSQL 15: \. ends the data alone on a line, ends the row at
+            # the end of a line after data; anywhere else the marker is corrupt
+            marks = [k for k, piece in enumerate(chars) if piece == "\\."]
+            if marks and ended and marks == [len(chars) - 1]:
+                if len(chars) == 1:
+                    break
+                chars = chars[:-1]
+            elif marks:
+                problem = problem or "marker"
             body = "".join(chars)
-            if body == "\\.":
-                break
             cut = [m.end() for m in TEXT_TOKENS.finditer(body) if m.group() == "\t"]
             raw = [body[a : b - 1] for a, b in zip([0, *cut], [*cut, len(body) + 1], strict=True)]
             values = [None if v == "\\N" else file_fdw._unescape(v, "utf-8") for v in raw]
@@ -532,6 +542,7 @@ ERROR_KINDS = {
     "newline found in data": "newline",
     "carriage return found in data": "cr",
     "unterminated": "unterminated",
+    "end-of-copy marker corrupt": "marker",
 }
 
 

@@ -49,7 +49,9 @@ Foreign table:
   its column's type, and also rows with the wrong number of fields,
   undecodable bytes, an unterminated quote or a stray line ending (PostgreSQL
   17 skips only the former); a line past the length bound stops the scan all
-  the same.  The number of rows skipped is logged at INFO level.
+  the same.  The number of rows skipped is reported at the end of the scan
+  as a notice, worded as PostgreSQL 17's (``1 row was skipped due to data
+  type incompatibility``).
 
 Column (csv only):
 
@@ -66,8 +68,11 @@ in data"; "unquoted" for CSV), unless quoted (CSV) or after a backslash (text).
 
 Text format follows ``COPY``: tab-separated, ``\\N`` is NULL, backslash escapes
 (``\\t \\n \\r \\b \\f \\v \\\\``, octal ``\\123`` and hex ``\\x41``), a line with
-just ``\\.`` ends the data.  CSV follows ``COPY ... CSV``: quoted fields may
-hold delimiters, quotes (doubled, or preceded by ``escape``) and newlines;
+just ``\\.`` ends the data; as in PostgreSQL 15 to 17, ``\\.`` ending a line after
+other data ends that row (the data before it is the row's), and ``\\.`` anywhere
+else (the file's end included) is an error, "end-of-copy marker corrupt".
+CSV follows ``COPY ... CSV``: quoted fields may hold delimiters, quotes
+(doubled, or preceded by ``escape``) and newlines;
 the null string matches only unquoted values.
 
 Example
@@ -806,7 +811,7 @@ class FileFdw(ForeignDataWrapper):
             {"table"},
             choices=("stop", "ignore"),
             default="stop",
-            doc="ignore skips rows with malformed values (logged at the end of the scan)",
+            doc="ignore skips rows with malformed values (a notice counts them at the scan's end)",
         ),
         OptionSpec(
             "force_not_null", {"column"}, bool, default=False, doc="csv: never read as NULL"
@@ -1035,15 +1040,27 @@ class FileFdw(ForeignDataWrapper):
             raise self._stray(cfg)
         if cr:
             body = _swap(body)
-        if body == "\\.":
+        # COPY (PostgreSQL 15 to 17) reads a backslash-period as the end-of-data
+        # marker wherever it starts an escape: followed by the line's newline it
+        # ends the data, alone on its line, else after the data before it on the
+        # line, which is a row (and, from a file, COPY then reads on); followed
+        # by anything else, the end of the file included, it is an error.
+        newline = line[-1:] == "\n"
+        if body == "\\." and newline:
             return _END, n
         delimiter = cfg.delimiter
         fields = []
         start = 0
         for m in cfg.tokens.finditer(body):
-            if m.group() == delimiter:
+            token = m.group()
+            if token == delimiter:
                 fields.append(body[start : m.start()])
                 start = m.end()
+            elif token == "\\.":
+                if m.end() < len(body) or not newline:
+                    raise _RowError("end-of-copy marker corrupt")
+                body = body[: m.start()]
+                break
         fields.append(body[start:])
         if bad is not None:
             raise _undecodable(fields, bad, cfg.encoding)
@@ -1473,6 +1490,7 @@ class FileFdw(ForeignDataWrapper):
         header_pending = cfg.header != "false"
         chunked = True
         skipped = 0
+        failed = False
         n = 0  # the first line of the current record
         last = 0  # the last line read
         pending: list = []  # rows of the exact reader not yet handed out
@@ -1571,22 +1589,28 @@ class FileFdw(ForeignDataWrapper):
                     n = last = resume - 1
                     chunked = False
         except _TooLong as err:
+            failed = True
             raise self._too_long(cfg, err) from None
         except (OSError, EOFError, zlib.error) as err:  # a truncated or corrupt gzip file
+            failed = True
             raise WrapperError(
                 f'foreign table "{self.table_name}", file "{cfg.path}", after line {n}: '
                 f"could not read file: {err}"
             ) from None
+        except GeneratorExit:  # the query stopped early: the scan still ends
+            raise
+        except BaseException:
+            failed = True
+            raise
         finally:
             f.close()
             self.skipped_rows = skipped
-            if skipped:
-                logger.info(
-                    'foreign table "%s": %d row%s skipped (on_error ignore), file "%s"',
-                    self.table_name,
-                    skipped,
-                    " was" if skipped == 1 else "s were",
-                    cfg.path,
+            if skipped and not failed:
+                # as PostgreSQL 17's COPY and file_fdw say it, once, at the scan's end
+                self.notice(
+                    f"{skipped} row was skipped due to data type incompatibility"
+                    if skipped == 1
+                    else f"{skipped} rows were skipped due to data type incompatibility"
                 )
 
     def _conversion_error(self, cfg: _Config, column: int, value: Any, err: Exception):
