@@ -30,7 +30,7 @@ from sqlalchemy.engine.reflection import Inspector
 import vtables
 from vtables import catalog
 from vtables.secrets import mask_sql
-from vtables.wrapper import DEFAULT_SECRETS, find_wrapper
+from vtables.wrapper import DEFAULT_SECRETS, find_wrapper, parse_bool
 
 from . import printer
 
@@ -458,6 +458,32 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
                 column["dialect_options"] = {"sqlmed_options": options[name]}
             columns.append(column)
         return columns
+
+    @reflection.cache
+    def get_pk_constraint(self, connection, table_name, schema=None, **kw):
+        """A foreign table's key is the columns marked ``key 'true'`` (what IMPORT
+        FOREIGN SCHEMA sets from the remote primary key and what its wrapper
+        writes by), in column order; it has no constraint name."""
+        if not self._is_foreign(connection, table_name, schema):
+            return super().get_pk_constraint(connection, table_name, schema=schema, **kw)
+        rows = catalog_rows(
+            connection,
+            "SELECT o.column_name, o.option_value FROM sqlmed_column_options o "
+            "JOIN sqlmed_foreign_table_columns c ON c.table_name = o.table_name "
+            "AND c.column_name = o.column_name "
+            "WHERE o.table_name = ? COLLATE NOCASE AND o.option_name = 'key' "
+            "ORDER BY c.ordinal_position",
+            (table_name,),
+        )
+        keys = []
+        for name, value in rows:
+            try:
+                marked = parse_bool(value)
+            except Exception:  # noqa: BLE001 - an invalid value marks nothing
+                marked = False
+            if marked:
+                keys.append(name)
+        return {"constrained_columns": keys, "name": None}
 
     @reflection.cache
     def get_table_options(self, connection, table_name, schema=None, **kw):

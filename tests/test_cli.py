@@ -266,8 +266,9 @@ def test_import_foreign_schema_with_progress(tmp_path):
     assert proc.stderr == ""
     conn = vtables.connect(str(tmp_path / "app.db"))
     dumped = vtables.dump(conn)
-    assert "CREATE FOREIGN TABLE t03 (id INTEGER, v TEXT)" in dumped  # NOT NULL not imported
-    assert "CREATE FOREIGN TABLE t00 (id INTEGER NOT NULL, v TEXT)" in dumped
+    # NOT NULL not imported; the remote primary key is, as key 'true'
+    assert "CREATE FOREIGN TABLE t03 (id INTEGER OPTIONS (key 'true'), v TEXT)" in dumped
+    assert "CREATE FOREIGN TABLE t00 (id INTEGER OPTIONS (key 'true') NOT NULL, v TEXT)" in dumped
     assert "t04" not in dumped and "t05" not in dumped
     rows = conn.execute("SELECT v FROM t03 ORDER BY id DESC").fetchall()
     assert rows == [("three",), ("two",), ("one",)]

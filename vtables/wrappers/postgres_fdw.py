@@ -1553,12 +1553,14 @@ class PostgresFdw(ForeignDataWrapper):
                 raise UndefinedObjectError(f'schema "{schema}" is not present on foreign server')
             query = """
                 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-                       a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
+                       a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
+                       coalesce(a.attnum = ANY(i.indkey), false)
                 FROM pg_class c
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
                      AND NOT a.attisdropped
                 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+                LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
                 WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'f', 'm', 'p')
                   AND NOT c.relispartition
             """
@@ -1571,7 +1573,8 @@ class PostgresFdw(ForeignDataWrapper):
                 params.append(list(restricts))
             query += " ORDER BY c.relname, a.attnum"
             tables: dict[str, TableDefinition] = {}
-            for relname, attname, formatted, notnull, default in remote.execute(query, params):
+            rows = remote.execute(query, params)
+            for relname, attname, formatted, notnull, default, key in rows:
                 table = tables.setdefault(
                     relname,
                     TableDefinition(relname, [], {"schema_name": schema, "table_name": relname}),
@@ -1582,7 +1585,7 @@ class PostgresFdw(ForeignDataWrapper):
                     ColumnDefinition(
                         attname,
                         local_type(formatted),
-                        {"column_name": attname},
+                        {"column_name": attname, **({"key": "true"} if key else {})},
                         not_null=bool(notnull) and import_not_null,
                         default=default if import_default else None,
                     )

@@ -20,6 +20,10 @@ Options
         The remote table (default: the foreign table's name, default schema).
     column ``column_name``
         The remote column (default: the column's name).
+    column ``key``
+        ``true`` marks the columns that identify a row for UPDATE and DELETE;
+        without any, the remote table's primary key is used.  IMPORT FOREIGN
+        SCHEMA marks the remote primary key.
 
 Pushdown
     Quals, ORDER BY, LIMIT and OFFSET are sent as Core expressions with bound
@@ -156,6 +160,13 @@ class SqlalchemyFdw(ForeignDataWrapper):
         OptionSpec("schema", {"table"}, doc="Remote schema."),
         OptionSpec("table", {"table"}, doc="Remote table or view name."),
         OptionSpec("column_name", {"column"}, doc="Remote column name."),
+        OptionSpec(
+            "key",
+            {"column"},
+            bool,
+            doc="true marks the columns that identify a row for UPDATE and DELETE;"
+            " default: the remote primary key.",
+        ),
     )
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
@@ -415,6 +426,11 @@ class SqlalchemyFdw(ForeignDataWrapper):
     # ------------------------------------------------------------- writes
 
     def identity_columns(self) -> tuple[str, ...]:
+        marked = tuple(
+            name for name, col in self.columns.items() if parse_bool(col.options.get("key", "f"))
+        )
+        if marked:
+            return marked
         keys = {c.name for c in self.table().primary_key.columns}
         return tuple(name for name, remote in self.remote_names.items() if remote in keys)
 
@@ -593,11 +609,15 @@ class SqlalchemyFdw(ForeignDataWrapper):
                     if not imported(name, restriction_type, restricts):
                         continue
                     columns = []
+                    keys = set(
+                        insp.get_pk_constraint(name, schema=remote_schema)["constrained_columns"]
+                    )
                     for col in insp.get_columns(name, schema=remote_schema):
                         columns.append(
                             ColumnDefinition(
                                 col["name"],
                                 _declared(col["type"], engine.dialect),
+                                {"key": "true"} if col["name"] in keys else {},
                                 not_null=(not col.get("nullable", True)) and import_not_null,
                                 default=col.get("default") if import_default else None,
                             )

@@ -418,8 +418,8 @@ class SqliteFdw(ForeignDataWrapper):
                 if not imported(name, restriction_type, restricts):
                     continue
                 columns = []
-                for _cid, col, declared, notnull, default, _pk, hidden in db.execute(
-                    f"PRAGMA table_xinfo({_quote(name)})"
+                for _cid, col, declared, notnull, default, pk, hidden in db.execute(
+                    f"PRAGMA {_quote(remote_schema)}.table_xinfo({_quote(name)})"
                 ):
                     if hidden:
                         continue
@@ -427,6 +427,7 @@ class SqliteFdw(ForeignDataWrapper):
                         ColumnDefinition(
                             col,
                             declared or "BLOB",
+                            {"key": "true"} if pk else {},
                             not_null=bool(notnull) and import_not_null,
                             default=default if import_default else None,
                         )
