@@ -43,7 +43,36 @@ class Cursor(apsw.Cursor):
     """An APSW cursor whose ``execute`` understands SQL/MED statements."""
 
     def execute(self, statements: str, bindings: Any = None, **kwargs: Any) -> apsw.Cursor:
-        return self._top(self._execute, statements, bindings, kwargs)
+        # The hot path of every statement: kept flat (see _top for what it does).
+        conn = self.connection
+        if conn.depth:
+            return self._execute(self, statements, bindings, **kwargs)
+        module = conn._module
+        since = len(module.opened)
+        conn.depth = 1
+        conn.insert_target = None
+        try:
+            try:
+                if statements in _plain:
+                    result = _cursor_execute(self, statements, bindings, **kwargs)
+                elif (known := conn._insert_texts.get(statements)) is not None and (
+                    known[0] is not None
+                    and conn._insert_token == (conn.data_version(), module.epoch)
+                ):  # an INSERT whose rewriting (or not) is known
+                    conn.insert_target = known[1]
+                    result = _cursor_execute(self, known[0], bindings, **kwargs)
+                else:
+                    result = self._execute(self, statements, bindings, **kwargs)
+            except apsw.SchemaChangeError:
+                result = self._again(statements, bindings, kwargs)
+        except BaseException:
+            module.statement_failed(since)
+            raise
+        finally:
+            conn.depth = 0
+        if module.pending:
+            module.flush()
+        return result
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
         if sqltext.MED_HINT.search(statements):
@@ -148,8 +177,7 @@ class Connection(apsw.Connection):
         self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
         self._generation: int | None = None
         self._insert_texts: dict[str, tuple[str | None, tuple[str, bool] | None]] = {}
-        self._insert_token: tuple[int, int, int] | None = None
-        self._insert_epoch = 0
+        self._insert_token: tuple[int, int] | None = None
         #: the table the INSERT under way targets, and whether the router
         #: applied its defaults (the module checks it; None: no INSERT)
         self.insert_target: tuple[str, bool] | None = None
@@ -282,11 +310,11 @@ class Connection(apsw.Connection):
     # the module checks that an INSERT into a foreign table with defaults was
     # rewritten knowing them, and has it run again otherwise.
 
-    def _insert_state(self) -> tuple[int, int, int]:
-        return (self.data_version(), self._insert_epoch, self._module.epoch)
+    def _insert_state(self) -> tuple[int, int]:
+        return (self.data_version(), self._module.epoch)
 
     def forget_inserts(self) -> None:
-        self._insert_epoch += 1
+        self._module.epoch += 1
 
     def insert_text(self, text: str) -> str | None:
         """An INSERT as SQLite must run it: rewritten when its target is a

@@ -172,7 +172,8 @@ class Module:
         self.pending: dict[int, Table] = {}
         #: savepoints tables were told of and not yet told the end of
         self.opened: list[tuple[Table, int]] = []
-        #: moves when a foreign table is dropped or renamed (plain DROP/ALTER TABLE)
+        #: moves when what the router keeps of INSERT texts may no longer hold:
+        #: SQL/MED statements, rollbacks, a foreign table dropped or renamed
         self.epoch = 0
 
     def statement_failed(self, since: int) -> None:
