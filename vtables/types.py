@@ -4,6 +4,12 @@ Virtual tables get no type affinity from SQLite, so the module converts each
 value to what the declared type means, in the storage format SQLAlchemy's
 SQLite types read back: ISO text for dates and times, 1/0 for booleans,
 REAL or INTEGER for numerics, UTF-8 text for JSON.
+
+Nothing is lost silently: a ``timestamptz`` is stored as UTC text with its
+offset (``2024-03-01 08:00:00.000000+00:00``), a ``time`` that has an offset
+keeps it, and a ``Decimal`` that no double holds exactly (more than 15
+significant digits that a REAL would round) is kept as its exact TEXT.
+The table of every mapping is in docs/wrappers/types.md.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ def family(declared: str) -> str:
     t = re.sub(r"\(.*?\)", "", t).strip()
     if t.endswith("[]"):
         return "json"
+    if t.startswith("interval") or t.endswith("range") or t == "point":
+        return "text"  # not integers, though their names hold "int"
     if t in ("timestamptz", "timestamp with time zone", "datetimetz"):
         return "timestamptz"
     if t.startswith("timestamp") or t == "datetime":
@@ -116,12 +124,21 @@ def _numeric(v: Any) -> int | float:
     if isinstance(v, float):
         return int(v) if v.is_integer() and abs(v) < 2**63 else v
     if isinstance(v, decimal.Decimal):
-        if not v.is_finite():
-            return float(v)
-        if v == v.to_integral_value() and abs(v) < 2**63:
-            return int(v)
-        return float(v)
+        return _decimal(v)
     raise ValueError("not a number")
+
+
+def _decimal(v: decimal.Decimal) -> int | float | str:
+    """A Decimal without loss: INTEGER when integral and in range, REAL when
+    the double reads back as the same number, else the exact value as TEXT."""
+    if not v.is_finite():
+        return "NaN" if v.is_nan() else float(v)  # SQLite would store a NaN REAL as NULL
+    if v == v.to_integral_value() and abs(v) < 2**63:
+        return int(v)
+    f = float(v)
+    if len(v.as_tuple().digits) <= 15 or decimal.Decimal(repr(f)) == v:
+        return f  # 15 significant digits always survive a double
+    return format(v, "f")
 
 
 def _text(v: Any) -> str:
@@ -170,8 +187,16 @@ def _time(v: Any) -> str:
     if isinstance(v, str):
         v = dt.time.fromisoformat(v.strip())
     if isinstance(v, dt.time):
-        return f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+        text = f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+        offset = v.utcoffset()
+        return text if offset is None else text + _offset(offset)
     raise ValueError("not a time")
+
+
+def _offset(delta: dt.timedelta) -> str:
+    sign = "-" if delta < dt.timedelta(0) else "+"
+    minutes = abs(int(delta.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _parse_datetime(v: Any) -> dt.datetime:
@@ -190,10 +215,13 @@ def _timestamp(v: Any) -> str:
 
 
 def _timestamptz(v: Any) -> str:
+    # UTC, with its offset written: text order is time order, SQLite's date
+    # functions read it, and SQLAlchemy reads it back as an aware datetime.
+    # A value without an offset is taken as UTC (the remote session's zone).
     d = _parse_datetime(v)
     if d.tzinfo is not None:
         d = d.astimezone(dt.UTC)
-    return d.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return d.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") + "+00:00"
 
 
 def _blob(v: Any) -> bytes:
@@ -212,7 +240,20 @@ def _json(v: Any) -> str:
     if isinstance(v, str):
         json.loads(v)  # must already be JSON text
         return v
-    return json.dumps(v, default=str)
+    return json.dumps(v, default=_json_default)
+
+
+def _json_default(v: Any) -> Any:
+    """JSON for what json cannot write: numbers stay numbers where a double
+    holds them exactly (else their exact text), dates and times ISO text."""
+    if isinstance(v, decimal.Decimal):
+        out = _decimal(v)
+        return out if isinstance(out, (int, float)) else str(v)
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(v).hex()
+    return str(v)
 
 
 def _any(v: Any) -> Any:

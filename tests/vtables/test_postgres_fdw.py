@@ -325,7 +325,7 @@ def test_types_come_through(lite):
     row = lite.execute("SELECT * FROM measures WHERE id = 1").fetchone()
     assert row[:4] == (
         1,
-        "2024-03-01 08:00:00.000000",
+        "2024-03-01 08:00:00.000000+00:00",
         "2024-03-01 10:00:00.500000",
         "12:30:00.000000",
     )

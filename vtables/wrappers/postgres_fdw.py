@@ -124,6 +124,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import decimal
 import hashlib
 import itertools
 import json
@@ -546,6 +547,7 @@ class _Remote:
         self.keep = keep
         self.password = params.get("password") or ""
         self.conn = psycopg.connect(autocommit=True, **params)
+        _text_loaders(self.conn)
         self.conn.execute(
             "SET TimeZone = 'UTC'; SET DateStyle = ISO; SET IntervalStyle = postgres;"
             " SET extra_float_digits = 3"
@@ -594,6 +596,33 @@ class _Remote:
         pending, self.pending = self.pending, {}
         for wrapper, rows in pending.values():
             wrapper._send_inserts(rows)
+
+
+#: Remote types read as PostgreSQL's own text rather than psycopg's Python
+#: value, which would lose something: JSON ``null`` and JSON strings (which
+#: psycopg parses into None and str), an interval's months (a timedelta
+#: counts 30 days), ranges and network addresses (whose str() is Python's
+#: spelling).  Arrays of them follow their elements.
+_AS_TEXT = (
+    "json",
+    "jsonb",
+    "interval",
+    "inet",
+    "cidr",
+    "int4range",
+    "int8range",
+    "numrange",
+    "daterange",
+    "tsrange",
+    "tstzrange",
+)
+
+
+def _text_loaders(conn: psycopg.Connection) -> None:
+    from psycopg.types.string import TextLoader
+
+    for name in _AS_TEXT:
+        conn.adapters.register_loader(name, TextLoader)
 
 
 # ---------------------------------------------------------------- metadata
@@ -981,6 +1010,7 @@ class PostgresFdw(ForeignDataWrapper):
             if not plan.local:
                 query = sql.SQL("EXPLAIN (FORMAT JSON) ") + plan.query
                 out = self._run(query, plan.params, "remote estimate").fetchone()[0]
+                out = json.loads(out) if isinstance(out, str) else out  # json read as text
                 rows = float(out[0]["Plan"]["Plan Rows"])
                 quals = [q for q in quals if q not in known]
         for q in quals:
@@ -1058,6 +1088,12 @@ class PostgresFdw(ForeignDataWrapper):
                 return sql.SQL("({} = ANY(%s::bool[])) " + test).format(col), [equal]
             allowed = [b for b in (False, True) if _holds(op, int(b), value)]
             return sql.SQL("{} = ANY(%s::bool[])").format(col), [allowed]
+        if kind == "timestamptz" and op in ("<", "<=", ">", ">=") and isinstance(value, str):
+            if _TIMESTAMP.match(value):
+                # Stored as this text plus "+00:00", which sorts after the bare
+                # text of the same instant: > and >= mean >=, < and <= mean <.
+                op = ">=" if op in (">", ">=") else "<"
+                value += "+00:00"
         ok, pv = _pg_value(kind, value)
         if not ok:
             return None
@@ -1229,10 +1265,23 @@ class PostgresFdw(ForeignDataWrapper):
         """A local value as PostgreSQL should receive it."""
         if value is None:
             return None
-        kind = self._kind(column)
-        if kind == "bool" and isinstance(value, (int, float)):
-            return bool(value)
-        return value
+        fix = self._out_fix(column)
+        return value if fix is None else fix(value)
+
+    def _out_fix(self, column: str) -> Callable[[Any], Any] | None:
+        """The conversion a column's values need on their way out, if any: a
+        number to a Boolean, a REAL to the exact decimal it prints as (psycopg
+        would send a float8, which PostgreSQL rounds to 15 digits for a
+        numeric), the JSON text of an array to a list (sent as an array)."""
+        if self._kind(column) == "bool":
+            return _out_bool
+        meta = self.metadata().get(self.remote_names[column])
+        typname = meta.typname if meta else ""
+        if typname == "numeric":
+            return _out_numeric
+        if typname.startswith("_"):
+            return _out_array
+        return None
 
     def insert(self, values: dict[str, Any]) -> None:
         self.check_updatable("insert")
@@ -1372,15 +1421,15 @@ class PostgresFdw(ForeignDataWrapper):
         if not names:
             return lambda row: ()
         get = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-        flags = [i for i, n in enumerate(names) if self._kind(n) == "bool"]
-        if not flags:
+        fixes = [(i, f) for i, n in enumerate(names) if (f := self._out_fix(n)) is not None]
+        if not fixes:
             return get
 
         def params(row: dict[str, Any]) -> list[Any]:
             values = list(get(row))
-            for i in flags:
-                if values[i].__class__ in (int, float):
-                    values[i] = bool(values[i])
+            for i, fix in fixes:
+                if values[i] is not None:
+                    values[i] = fix(values[i])
             return values
 
         return params
@@ -1628,6 +1677,7 @@ _KEPT_TYPES = {
     "timestamp without time zone",
     "timestamp with time zone",
     "time without time zone",
+    "time with time zone",
     "bytea",
     "json",
     "jsonb",
@@ -1674,14 +1724,20 @@ def _pg_value(kind: str, v: Any) -> tuple[bool, Any]:
                 return True, dt.date.fromisoformat(v)
             except ValueError:
                 pass
-    elif kind in ("timestamp", "timestamptz"):
+    elif kind == "timestamptz":  # stored as UTC text ending in "+00:00"
+        if isinstance(v, str) and v.endswith("+00:00") and _TIMESTAMP.match(v[:-6]):
+            try:
+                return True, dt.datetime.fromisoformat(v)
+            except ValueError:
+                pass
+    elif kind == "timestamp":
         if isinstance(v, str) and _TIMESTAMP.match(v):
             try:
                 d = dt.datetime.fromisoformat(v)
             except ValueError:
                 pass
             else:
-                return True, d.replace(tzinfo=dt.UTC) if kind == "timestamptz" else d
+                return True, d
     elif kind == "time":
         if isinstance(v, str) and _TIME.match(v):
             try:
@@ -1692,6 +1748,27 @@ def _pg_value(kind: str, v: Any) -> tuple[bool, Any]:
         if isinstance(v, bytes):
             return True, v
     return False, None
+
+
+def _out_bool(value: Any) -> Any:
+    return bool(value) if value.__class__ in (int, float) else value
+
+
+def _out_numeric(value: Any) -> Any:
+    return decimal.Decimal(repr(value)) if value.__class__ is float else value
+
+
+def _out_array(value: Any) -> Any:
+    """The JSON text an array column reads as (a JSON array) back to a list;
+    other text (PostgreSQL's ``{1,2}`` literal) goes as it is."""
+    if value.__class__ is str and value.lstrip().startswith("["):
+        try:
+            out = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(out, list):
+            return out
+    return value
 
 
 def _glob_to_like(pattern: Any) -> str | None:

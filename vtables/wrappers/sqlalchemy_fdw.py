@@ -284,6 +284,8 @@ class SqlalchemyFdw(ForeignDataWrapper):
         family = types.family(self.columns[column].type)
         remote_type = self._column(column).type
         if family in _NUMERIC:
+            if family == "numeric" and not _double_exact(remote_type, self.remote().dialect):
+                return False  # values a double cannot hold are kept as TEXT locally
             return _remote_family(remote_type) in _NUMERIC
         if family == "text":
             return _remote_family(remote_type) == "text" and self._text_exact(column) is not None
@@ -347,7 +349,10 @@ class SqlalchemyFdw(ForeignDataWrapper):
     def _select(self, quals, columns, sortkeys, limit, offset) -> Any:
         sa = _sa()
         table = self.table()
-        picked = [self._column(c) for c in columns] or [sa.literal_column("1")]
+        postgres = self.remote().dialect == "postgresql"
+        picked = [
+            _read_as_text(self._column(c)) if postgres else self._column(c) for c in columns
+        ] or [sa.literal_column("1")]
         stmt = sa.select(*picked).select_from(table)
         for q in quals:
             if not self.honours(q):
@@ -435,7 +440,26 @@ class SqlalchemyFdw(ForeignDataWrapper):
         return tuple(name for name, remote in self.remote_names.items() if remote in keys)
 
     def _remote_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {self.remote_names[k]: v for k, v in values.items()}
+        out = {self.remote_names[k]: v for k, v in values.items()}
+        fixes = self._out_fixes()
+        for name, fix in fixes.items():
+            value = out.get(name)
+            if value is not None:
+                out[name] = fix(value)
+        return out
+
+    def _out_fixes(self) -> dict[str, Any]:
+        """Remote column -> the conversion its local values need to reach the
+        remote type through SQLAlchemy's bind processing (computed once)."""
+        fixes = getattr(self, "_fixes", None)
+        if fixes is None:
+            fixes = {}
+            for name in self.columns:
+                fix = _out_fix(self._column(name).type)
+                if fix is not None:
+                    fixes[self.remote_names[name]] = fix
+            self._fixes = fixes
+        return fixes
 
     def _write(self, statement: Any, params: Any = None) -> None:
         remote = self.remote()
@@ -760,6 +784,55 @@ def _pg_plain_text(type_: Any) -> bool:
     if type(type_).__name__.upper() == "CITEXT":
         return False
     return getattr(type_, "collation", None) in (None, "C", "POSIX", "default")
+
+
+def _double_exact(type_: Any, dialect: str) -> bool:
+    """Whether every value of a remote numeric type fits a double exactly (15
+    significant digits); SQLite's own NUMERIC values are doubles already."""
+    sa = _sa()
+    if dialect == "sqlite" or not isinstance(type_, sa.Numeric) or isinstance(type_, sa.Float):
+        return True
+    return type_.precision is not None and type_.precision <= 15
+
+
+def _read_as_text(col: Any) -> Any:
+    """A PostgreSQL column whose Python value would lose something, read as
+    the server's text: JSON (``null`` and strings), interval (months), ranges."""
+    sa = _sa()
+    from sqlalchemy.dialects.postgresql import INTERVAL, AbstractRange
+
+    if isinstance(col.type, sa.JSON | INTERVAL | sa.Interval | AbstractRange):
+        return sa.cast(col, sa.Text).label(col.name)
+    return col
+
+
+def _out_fix(type_: Any) -> Any:
+    """How a local value (SQLite's storage) becomes what the remote type's
+    bind processing takes, or None when it takes it as it is."""
+    import decimal
+    import json
+    import uuid
+
+    sa = _sa()
+    if isinstance(type_, sa.JSON):
+        return lambda v: json.loads(v) if isinstance(v, str) else v
+    if isinstance(type_, sa.ARRAY):
+
+        def array(v: Any) -> Any:
+            if isinstance(v, str) and v.lstrip().startswith("["):
+                out = json.loads(v)
+                return out if isinstance(out, list) else v
+            return v
+
+        return array
+    if isinstance(type_, sa.Boolean):
+        return lambda v: bool(v) if v.__class__ in (int, float) else v
+    if isinstance(type_, sa.Uuid) and type_.as_uuid:
+        return lambda v: uuid.UUID(v) if isinstance(v, str) else v
+    if isinstance(type_, sa.Numeric) and not isinstance(type_, sa.Float):
+        # the exact decimal a REAL prints as; a TEXT value is the exact one
+        return lambda v: decimal.Decimal(repr(v) if v.__class__ is float else v)
+    return None
 
 
 def _remote_family(type_: Any) -> str:
