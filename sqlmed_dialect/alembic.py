@@ -52,7 +52,7 @@ from vtables import grammar
 from vtables.secrets import mask_sql
 
 from . import printer
-from .base import MASK, catalog_rows, foreign_server, is_secret_option
+from .base import MASK, catalog_rows, check_constraints, foreign_server, is_secret_option
 from .schema import (
     CreateForeignDataWrapper,
     CreateServer,
@@ -770,11 +770,25 @@ def _alter_user_mapping(operations, op):
 # -- foreign tables
 
 
-def _foreign_table(name, columns, server, options, comment=None) -> sa.Table:
+def _foreign_table(name, columns, server, options, comment=None, constraints=()) -> sa.Table:
+    """A foreign Table; ``columns`` may hold CheckConstraints too (as
+    ``op.create_table`` takes them), and ``constraints`` more of them."""
+    items = list(columns) + list(constraints)
+    checks = [
+        sa.CheckConstraint(c.sqltext, name=c.name, **c.dialect_kwargs)
+        for c in items
+        if isinstance(c, sa.CheckConstraint)
+    ]
+    columns_ = [c._copy() for c in items if isinstance(c, sa.Column)]
+    for column in columns_:  # a column's own CHECK is among ``checks`` already
+        column.constraints = {
+            c for c in column.constraints if not isinstance(c, sa.CheckConstraint)
+        }
     return sa.Table(
         name,
         sa.MetaData(),
-        *[c._copy() for c in columns],
+        *columns_,
+        *checks,
         sqlmed_server=server,
         sqlmed_options=dict(options or {}) or None,
         comment=comment,
@@ -787,6 +801,7 @@ class CreateForeignTableOp(MigrateOperation):
 
     def __init__(self, table_name, columns, server, options=None, if_not_exists=False):
         self.table_name = table_name
+        # columns, and CHECK constraints (declared, not enforced, as in PostgreSQL)
         self.columns = list(columns)
         self.server = server
         self.options = dict(options or {})
@@ -808,7 +823,7 @@ class CreateForeignTableOp(MigrateOperation):
     def from_table(cls, table: sa.Table) -> CreateForeignTableOp:
         return cls(
             table.name,
-            table.columns,
+            [*table.columns, *check_constraints(table)],
             foreign_server(table),
             table.dialect_options["sqlmed"]["options"],
         )
@@ -1247,6 +1262,10 @@ def _render_create_foreign_table(autogen_context, op):
     shown = _Shown(autogen_context, getattr(op, "wrapper", None), "table", op.table_name)
     table = op.to_table()
     columns = [_render_column(c, autogen_context) for c in table.columns]
+    columns += [
+        alembic_render._render_check_constraint(c, autogen_context, None)
+        for c in check_constraints(table)
+    ]
     args = [
         repr(op.table_name),
         *columns,

@@ -77,6 +77,18 @@ def catalog_rows(connection, sql: str, parameters: tuple = ()) -> list[tuple]:
         cursor.close()
 
 
+def check_constraints(table: sa_schema.Table) -> list[sa_schema.CheckConstraint]:
+    """A table's CHECK constraints, its columns' own ones included, in a stable order."""
+    found = [c for c in table.constraints if isinstance(c, sa_schema.CheckConstraint)]
+    for column in table.columns:
+        found += [
+            c
+            for c in column.constraints
+            if isinstance(c, sa_schema.CheckConstraint) and c not in found
+        ]
+    return sorted(found, key=lambda c: c._creation_order)
+
+
 def foreign_server(table: sa_schema.Table) -> str | None:
     """The server of a Table declared (or reflected) as a foreign table."""
     return table.dialect_options["sqlmed"]["server"]
@@ -147,8 +159,21 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
             server,
             table.dialect_options["sqlmed"]["options"],
             if_not_exists=bool(getattr(create, "if_not_exists", False)),
+            constraints=[self.medcheck(c) for c in check_constraints(table)],
         )
         return printer.to_sql(tree)
+
+    def medcheck(self, constraint: sa_schema.CheckConstraint):
+        """A CHECK constraint of a foreign table (declared, not enforced, as in
+        PostgreSQL); its name after the MetaData's naming convention."""
+        name = None
+        if constraint.name is not None:  # _NONE_NAME: the naming convention's, if any
+            name = self.preparer.format_constraint(constraint, _alembic_quote=False)
+        text = self.sql_compiler.process(
+            constraint.sqltext, include_table=False, literal_binds=True
+        )
+        not_valid = bool(constraint.dialect_options["sqlmed"]["not_valid"])
+        return printer.check(text, name=name, not_valid=not_valid)
 
     def visit_drop_table(self, drop, **kw):
         table = drop.element
@@ -309,6 +334,7 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
     construct_arguments = [
         (sa_schema.Table, {"server": None, "options": None}),
         (sa_schema.Column, {"options": None}),
+        (sa_schema.CheckConstraint, {"not_valid": False}),
     ]
 
     @classmethod
@@ -484,6 +510,33 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
             if marked:
                 keys.append(name)
         return {"constrained_columns": keys, "name": None}
+
+    @reflection.cache
+    def get_check_constraints(self, connection, table_name, schema=None, **kw):
+        """A foreign table's CHECK constraints: their names and expressions (as
+        PostgreSQL, they are declared, not enforced); a NOT VALID one has
+        ``sqlmed_not_valid=True`` (so that it re-creates NOT VALID)."""
+        if not self._is_foreign(connection, table_name, schema):
+            return super().get_check_constraints(connection, table_name, schema=schema, **kw)
+        present = catalog_rows(
+            connection,
+            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'sqlmed_fconstraint'",
+        )
+        if not present:
+            return []
+        rows = catalog_rows(
+            connection,
+            "SELECT name, check_sql, validated FROM main.sqlmed_fconstraint "
+            "WHERE ftable = ? COLLATE NOCASE ORDER BY connum",
+            (table_name,),
+        )
+        out = []
+        for name, text, validated in rows:
+            item: dict[str, Any] = {"name": name, "sqltext": text}
+            if not validated:
+                item["sqlmed_not_valid"] = True
+            out.append(item)
+        return out
 
     @reflection.cache
     def get_table_options(self, connection, table_name, schema=None, **kw):

@@ -192,6 +192,7 @@ def create_foreign_table(
     options_: Mapping[str, Any] | None = None,
     *,
     if_not_exists: bool = False,
+    constraints: list[grammar.MedCheck] | None = None,
 ) -> grammar.CreateForeignTable:
     return grammar.CreateForeignTable(
         this=ident(name),
@@ -199,6 +200,16 @@ def create_foreign_table(
         columns=columns or None,
         server=ident(server),
         options=options(options_),
+        constraints=constraints or None,
+    )
+
+
+def check(sql: str, *, name: str | None = None, not_valid: bool = False) -> grammar.MedCheck:
+    """``[CONSTRAINT name] CHECK (sql) [NOT VALID]``; ``sql`` as SQLAlchemy printed it."""
+    return grammar.MedCheck(
+        this=ident(name) if name is not None else None,
+        expression=_sql(sql),
+        not_valid=not_valid or None,
     )
 
 
@@ -240,6 +251,16 @@ def alter_column_options(name: str, changes: list[grammar.MedOption]) -> grammar
 
 def table_options(changes: list[grammar.MedOption]) -> grammar.FtAction:
     return grammar.FtAction(kind="OPTIONS", options=changes)
+
+
+def add_check(constraint: grammar.MedCheck) -> grammar.FtAction:
+    return grammar.FtAction(kind="ADD_CONSTRAINT", this=constraint)
+
+
+def drop_constraint(name: str, *, if_exists: bool = False) -> grammar.FtAction:
+    return grammar.FtAction(
+        kind="DROP_CONSTRAINT", constraint=ident(name), exists=if_exists or None
+    )
 
 
 def rename_column(name: str, new_name: str) -> grammar.FtAction:

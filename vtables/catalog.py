@@ -80,6 +80,14 @@ CREATE TABLE IF NOT EXISTS sqlmed_fcolumn(
     comment TEXT,
     PRIMARY KEY (ftable, name)
 );
+CREATE TABLE IF NOT EXISTS sqlmed_fconstraint(
+    ftable TEXT NOT NULL COLLATE NOCASE,
+    connum INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    check_sql TEXT NOT NULL,
+    validated INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (ftable, name)
+);
 CREATE TABLE IF NOT EXISTS sqlmed_generation(
     token INTEGER NOT NULL
 );
@@ -92,6 +100,7 @@ CATALOG_TABLES = (
     "sqlmed_user_mapping",
     "sqlmed_ftable",
     "sqlmed_fcolumn",
+    "sqlmed_fconstraint",
     "sqlmed_generation",
 )
 
@@ -189,6 +198,17 @@ class Column(_Masked):
     )
 
 
+@dataclass
+class CheckConstraint:
+    """A CHECK constraint of a foreign table: declared, never enforced (as in
+    PostgreSQL, an assumption about the remote data); ``check_sql`` is the
+    expression as the grammar prints it; ``validated`` is False for NOT VALID."""
+
+    name: str
+    check_sql: str
+    validated: bool = True
+
+
 @dataclass(repr=False)
 class ForeignTable(_Masked):
     kind: ClassVar[str] = "table"
@@ -200,6 +220,7 @@ class ForeignTable(_Masked):
     secret_rule: tuple[str | None, str | None] = field(
         default=(None, None), repr=False, compare=False
     )
+    constraints: list[CheckConstraint] = field(default_factory=list)
 
     def column(self, name: str) -> Column | None:
         low = name.lower()
@@ -324,6 +345,9 @@ _TABLE_SQL = (
     " LEFT JOIN main.sqlmed_server AS s ON s.name = t.server"
     " LEFT JOIN main.sqlmed_fdw AS w ON w.name = s.fdw"
 )
+_CONSTRAINT_SQL = (
+    "SELECT name, check_sql, validated FROM main.sqlmed_fconstraint WHERE ftable=? ORDER BY connum"
+)
 _COLUMN_SQL = (
     "SELECT name, type, not_null, default_sql, options, comment FROM main.sqlmed_fcolumn"
     " WHERE ftable=? ORDER BY attnum"
@@ -398,9 +422,34 @@ def _table(conn: apsw.Connection, row: tuple) -> ForeignTable:
                 rule,
             )
         )
+    constraints = []
+    if has_constraint_table(conn):  # a file made before CHECK constraints has none
+        for c in conn.execute(_CONSTRAINT_SQL, (name,)):
+            klabel = f"constraint {display(c[0])} of foreign table {display(name)}"
+            kt = "sqlmed_fconstraint"
+            if c[2] not in (0, 1):
+                raise _damaged(klabel, "validated is neither 0 nor 1", kt)
+            constraints.append(
+                CheckConstraint(
+                    _name(c[0], klabel, kt), _name(c[1], klabel, kt, "check_sql"), bool(c[2])
+                )
+            )
     return ForeignTable(
-        name, server, _options(row[2], label, t), _text(row[3], label, "comment", t), columns, rule
+        name,
+        server,
+        _options(row[2], label, t),
+        _text(row[3], label, "comment", t),
+        columns,
+        rule,
+        constraints,
     )
+
+
+def has_constraint_table(conn: apsw.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name='sqlmed_fconstraint'"
+    ).fetchone()
+    return row is not None
 
 
 _KINDS: dict[str, tuple[str, Callable[[apsw.Connection, tuple], Any], str, str]] = {
@@ -578,6 +627,32 @@ def _parse_default(text: str) -> exp.Expression | None:
     return actions[0].args["default"]
 
 
+def check_expression(table: ForeignTable, check: CheckConstraint) -> exp.Expression:
+    """A CHECK constraint's expression for the printer; CatalogError when the
+    catalog's text is not one expression."""
+    tree = parse_check(check.check_sql)
+    if tree is None:
+        label = f"constraint {display(check.name)} of foreign table {display(table.name)}"
+        raise _damaged(label, "check_sql is not an expression", "sqlmed_fconstraint")
+    return tree.copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_check(text: str) -> exp.Expression | None:
+    """The expression of ``CHECK (text)``, or None if the text is not exactly one."""
+    try:
+        tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ADD CHECK ({text})")
+    except SQLMedError:
+        return None
+    actions = tree.args.get("actions") if isinstance(tree, grammar.AlterForeignTable) else None
+    if not actions or len(actions) != 1 or actions[0].args.get("kind") != "ADD_CONSTRAINT":
+        return None
+    check = actions[0].this
+    if check.args.get("not_valid") or check.this is not None:
+        return None
+    return check.args["expression"]
+
+
 def _column_damaged(table: ForeignTable, column: Column, problem: str) -> CatalogError:
     label = f"column {display(column.name)} of foreign table {display(table.name)}"
     return _damaged(label, problem, "sqlmed_fcolumn")
@@ -610,14 +685,27 @@ def put_table(conn: apsw.Connection, table: ForeignTable) -> None:
             for i, c in enumerate(table.columns, 1)
         ],
     )
+    conn.execute("DELETE FROM sqlmed_fconstraint WHERE ftable=?", (table.name,))
+    conn.executemany(
+        "INSERT INTO sqlmed_fconstraint(ftable, connum, name, check_sql, validated)"
+        " VALUES (?,?,?,?,?)",
+        [
+            (table.name, i, c.name, c.check_sql, int(c.validated))
+            for i, c in enumerate(table.constraints, 1)
+        ],
+    )
 
 
 def delete_table(conn: apsw.Connection, name: str) -> None:
+    if has_constraint_table(conn):
+        conn.execute("DELETE FROM sqlmed_fconstraint WHERE ftable=?", (name,))
     conn.execute("DELETE FROM sqlmed_fcolumn WHERE ftable=?", (name,))
     conn.execute("DELETE FROM sqlmed_ftable WHERE name=?", (name,))
 
 
 def rename_table(conn: apsw.Connection, old: str, new: str) -> None:
+    if has_constraint_table(conn):
+        conn.execute("UPDATE sqlmed_fconstraint SET ftable=? WHERE ftable=?", (new, old))
     conn.execute("UPDATE sqlmed_fcolumn SET ftable=? WHERE ftable=?", (new, old))
     conn.execute("UPDATE sqlmed_ftable SET name=? WHERE name=?", (new, old))
 
@@ -745,6 +833,11 @@ def check(conn: apsw.Connection) -> list[str]:
                                 probe(item, column)
                             except CatalogError as err:
                                 problems.append(err.message)
+                    for constraint in item.constraints:
+                        try:
+                            check_expression(item, constraint)
+                        except CatalogError as err:
+                            problems.append(err.message)
     except apsw.Error:  # a catalog table of the wrong shape, reported above
         if not problems:
             raise

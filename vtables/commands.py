@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from . import catalog, grammar
 from . import wrapper as wrapper_api
-from .catalog import PUBLIC, Column, ForeignTable
+from .catalog import PUBLIC, CheckConstraint, Column, ForeignTable
 from .errors import (
     DependentObjectsError,
     DuplicateObjectError,
@@ -511,6 +511,124 @@ def _column(conn: Connection, col: grammar.MedColumn, table: str) -> Column:
     )
 
 
+# ------------------------------------------------------- check constraints
+#
+# As in PostgreSQL, a foreign table's CHECK constraints are declared, never
+# enforced: they are assumptions about the remote data (the planner's to use),
+# so rows that break them are neither refused on write nor filtered on read.
+
+_NAMEDATALEN = 64
+
+
+def _object_name(name1: str, name2: str | None, label: str) -> str:
+    """PostgreSQL's makeObjectName: ``name1_name2_label``, the names shortened
+    (the longer first) to fit NAMEDATALEN - 1 bytes."""
+    overhead = len(label.encode()) + 1 + (1 if name2 else 0)
+    avail = _NAMEDATALEN - 1 - overhead
+    n1 = len(name1.encode())
+    n2 = len(name2.encode()) if name2 else 0
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    parts = [name1.encode()[:n1].decode(errors="ignore")]
+    if name2:
+        parts.append(name2.encode()[:n2].decode(errors="ignore"))
+    return "_".join(parts + [label])
+
+
+def _referenced(table: ForeignTable, expression: exp.Expression) -> list[str]:
+    """The table's columns an expression names, each once, in order of
+    appearance; an unknown column is refused as PostgreSQL refuses it."""
+    found: list[str] = []
+    for node in expression.find_all(exp.Column):
+        name = name_of(node.this) if isinstance(node.this, exp.Identifier) else str(node.name)
+        column = table.column(name)
+        if column is None:
+            raise UndefinedObjectError(f'column "{name}" does not exist', sqlstate="42703")
+        if column.name not in found:
+            found.append(column.name)
+    return found
+
+
+def _check_allowed(expression: exp.Expression) -> None:
+    if expression.find(exp.Select, exp.Subquery, exp.Exists):
+        raise FeatureNotSupportedError("cannot use subquery in check constraint")
+    if expression.find(exp.AggFunc):
+        raise SQLMedError(
+            "aggregate functions are not allowed in check constraints", sqlstate="42803"
+        )
+    if expression.find(exp.Window):
+        raise SQLMedError("window functions are not allowed in check constraints", sqlstate="42P20")
+
+
+def _namespace_constraints(conn: Connection, table: str) -> set[str]:
+    """Constraint names of the other foreign tables: PostgreSQL picks a generated
+    name that no constraint of the schema has."""
+    if not catalog.has_constraint_table(conn):
+        return set()
+    rows = conn.execute(
+        "SELECT name FROM main.sqlmed_fconstraint WHERE ftable <> ?", (table,)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def add_checks(conn: Connection, table: ForeignTable, checks: list[grammar.MedCheck]) -> None:
+    """Add CHECK constraints to ``table`` (not yet written), with PostgreSQL's
+    names (``<table>_<column>_check`` when the expression names one column,
+    else ``<table>_check``, numbered on collision) and duplicate-name errors."""
+    taken = _namespace_constraints(conn, table.name)
+    new_names: list[str] = []
+    for check in checks:
+        expression = check.args["expression"]
+        _check_allowed(expression)
+        columns = _referenced(table, expression)
+        if check.this is not None:
+            name = name_of(check.this)
+            if name in new_names:
+                raise DuplicateObjectError(f'check constraint "{name}" already exists')
+            if any(c.name == name for c in table.constraints):
+                raise DuplicateObjectError(
+                    f'constraint "{name}" for relation "{table.name}" already exists'
+                )
+        else:
+            used = taken | {c.name for c in table.constraints}
+            column = columns[0] if len(columns) == 1 else None
+            label, n = "check", 0
+            while (name := _object_name(table.name, column, label)) in used:
+                n += 1
+                label = f"check{n}"
+        new_names.append(name)
+        # NOT VALID is kept even in CREATE FOREIGN TABLE, as PostgreSQL keeps it
+        validated = not check.args.get("not_valid")
+        table.constraints.append(CheckConstraint(name, grammar.to_sql(expression), validated))
+
+
+def _constraint_columns(check: CheckConstraint) -> set[str]:
+    tree = catalog.parse_check(check.check_sql)
+    if tree is None:
+        return set()
+    return {
+        name_of(n.this).lower()
+        for n in tree.find_all(exp.Column)
+        if isinstance(n.this, exp.Identifier)
+    }
+
+
+def _rename_in_checks(table: ForeignTable, old: str, new: str) -> None:
+    """RENAME COLUMN: the constraints name the column by its new name."""
+    for check in table.constraints:
+        tree = catalog.parse_check(check.check_sql)
+        if tree is None:
+            continue
+        tree = tree.copy()
+        for node in tree.find_all(exp.Column):
+            if isinstance(node.this, exp.Identifier) and name_of(node.this).lower() == old.lower():
+                node.set("this", exp.Identifier(this=new, quoted=grammar.quote_ident(new) != new))
+        check.check_sql = grammar.to_sql(tree)
+
+
 def _check_table_name(name: str) -> None:
     low = name.lower()
     if low.startswith("sqlmed_") or low.startswith("sqlite_"):
@@ -559,6 +677,10 @@ def create_table(conn: Connection, e: grammar.CreateForeignTable) -> None:
         comment=None,
         columns=[_column(conn, c, name) for c in e.args.get("columns") or ()],
     )
+    checks = [k for c in e.args.get("columns") or () for k in c.args.get("constraints") or ()]
+    checks += e.args.get("constraints") or []
+    if checks and not (catalog.get_table(conn, name) or _relation_exists(conn, name)):
+        add_checks(conn, table, checks)
     create_table_from(conn, table, bool(e.args.get("exists")))
 
 
@@ -611,6 +733,24 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
                 raise DuplicateObjectError(message)
             validate(conn, fdw, "column", col.options, f"{table.name}.{col.name}")
             table.columns.append(col)
+            add_checks(conn, table, action.this.args.get("constraints") or [])
+            continue
+        if kind == "ADD_CONSTRAINT":
+            add_checks(conn, table, [action.this])
+            continue
+        if kind in ("DROP_CONSTRAINT", "VALIDATE_CONSTRAINT"):
+            con_name = name_of(action.args["constraint"])
+            found = next((c for c in table.constraints if c.name == con_name), None)
+            if found is None:
+                message = f'constraint "{con_name}" of {rel} does not exist'
+                if kind == "DROP_CONSTRAINT" and action.args.get("exists"):
+                    notice(conn, message + ", skipping")
+                    continue
+                raise UndefinedObjectError(message)
+            if kind == "DROP_CONSTRAINT":
+                table.constraints.remove(found)
+            else:
+                found.validated = True  # nothing to scan: it is an assumption, as in PostgreSQL
             continue
         col_name = name_of(action.args["column"])
         column = table.column(col_name)
@@ -622,6 +762,10 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
             raise UndefinedObjectError(message)
         if kind == "DROP":
             table.columns.remove(column)
+            # as in PostgreSQL, the table's constraints on the column go with it
+            table.constraints = [
+                c for c in table.constraints if column.name.lower() not in _constraint_columns(c)
+            ]
             if not table.columns:
                 raise FeatureNotSupportedError(
                     f'cannot drop column "{column.name}": it is the only column of {rel}',
@@ -631,6 +775,7 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
             new = name_of(action.args["to"])
             if table.column(new) is not None and new.lower() != column.name.lower():
                 raise DuplicateObjectError(f'column "{new}" of {rel} already exists')
+            _rename_in_checks(table, column.name, new)
             column.name = new
         elif kind == "TYPE":
             column.type = _type_sql(action.args["dtype"])

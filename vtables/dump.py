@@ -216,6 +216,16 @@ def _table(t: catalog.ForeignTable) -> Iterator[str]:
                 default=catalog.column_default(t, c),
             )
         )
+    # CHECK constraints as table constraints, NOT VALID kept (as PostgreSQL keeps
+    # it for a foreign table, so the script gives back the same catalog)
+    constraints = [
+        grammar.MedCheck(
+            this=identifier(k.name),
+            expression=catalog.check_expression(t, k),
+            not_valid=(not k.validated) or None,
+        )
+        for k in t.constraints
+    ]
     secrets = _secrets(t)
     yield grammar.to_sql(
         grammar.CreateForeignTable(
@@ -223,6 +233,7 @@ def _table(t: catalog.ForeignTable) -> Iterator[str]:
             columns=columns,
             server=identifier(t.server),
             options=_options(t, secrets),
+            constraints=constraints or None,
         )
     )
     yield from _omitted(f"foreign table {_name(t.name)}", secrets)

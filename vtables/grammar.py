@@ -50,7 +50,14 @@ class MedColumn(exp.Expression):
         "not_null": False,
         "null": False,
         "default": False,
+        "constraints": False,
     }
+
+
+class MedCheck(exp.Expression):
+    """``[CONSTRAINT name] CHECK (expression) [NOT VALID]``: declared, never enforced."""
+
+    arg_types = {"this": False, "expression": True, "not_valid": False}
 
 
 class MedType(exp.Expression):
@@ -113,6 +120,7 @@ class CreateForeignTable(exp.Expression):
         "columns": False,
         "server": True,
         "options": False,
+        "constraints": False,
     }
 
 
@@ -124,7 +132,8 @@ class FtAction(exp.Expression):
     """One ALTER FOREIGN TABLE action.
 
     ``kind`` is one of ADD, DROP, TYPE, SET_DEFAULT, DROP_DEFAULT, SET_NOT_NULL,
-    DROP_NOT_NULL, COLUMN_OPTIONS, OPTIONS, RENAME_COLUMN.
+    DROP_NOT_NULL, COLUMN_OPTIONS, OPTIONS, RENAME_COLUMN, ADD_CONSTRAINT (``this``
+    a MedCheck), DROP_CONSTRAINT, VALIDATE_CONSTRAINT (``constraint`` its name).
     """
 
     arg_types = {
@@ -137,6 +146,7 @@ class FtAction(exp.Expression):
         "default": False,
         "cascade": False,
         "to": False,
+        "constraint": False,
     }
 
 
@@ -398,25 +408,58 @@ class _Parser(Postgres.Parser):
                 if default is None:
                     self._med_expected("a default expression")
                 args["default"] = default
+            elif self._med_at_check():
+                args.setdefault("constraints", []).append(self._med_check(table=False))
             else:
                 break
         if args.get("not_null") and args.get("null"):
             self.raise_error(f"conflicting NULL/NOT NULL declarations for column {name.this!r}")
         return MedColumn(**args)
 
+    def _med_at_check(self) -> bool:
+        return self._match_text_seq("CONSTRAINT", advance=False) or self._match_text_seq(
+            "CHECK", advance=False
+        )
+
+    def _med_check(self, table: bool) -> MedCheck:
+        """``[CONSTRAINT name] CHECK (expr)``, and ``[NOT VALID]`` for a table constraint."""
+        name = None
+        if self._match_text_seq("CONSTRAINT"):
+            name = self._med_ident("a constraint name")
+        self._med_expect("CHECK")
+        self._med_paren()
+        expression = self._parse_disjunction()
+        if expression is None:
+            self._med_expected("a check expression")
+        self._med_close()
+        not_valid = table and self._match_text_seq("NOT", "VALID")
+        return MedCheck(this=name, expression=expression, not_valid=not_valid or None)
+
+    def _med_table_element(self) -> exp.Expression:
+        if self._med_at_check():
+            return self._med_check(table=True)
+        return self._med_column()
+
     def _med_create_table(self) -> CreateForeignTable:
         exists = self._med_if_not_exists()
         name = self._med_ident("a foreign table name")
         self._med_paren()
-        columns = []
+        elements: list[exp.Expression] = []
         if not self._match(TokenType.R_PAREN):
-            columns = self._parse_csv(self._med_column)
+            elements = self._parse_csv(self._med_table_element)
             self._med_close()
+        columns = [e for e in elements if isinstance(e, MedColumn)]
+        constraints = [e for e in elements if isinstance(e, MedCheck)]
         self._med_expect("SERVER")
         server = self._med_ident("a server name")
         options = self._med_options(alter=False)
         return CreateForeignTable(
-            this=name, exists=exists, columns=columns or None, server=server, options=options
+            this=name,
+            exists=exists,
+            columns=columns or None,
+            server=server,
+            options=options,
+            constraints=constraints or None,
         )
 
     def _med_alter(self) -> exp.Expr:
@@ -480,9 +523,23 @@ class _Parser(Postgres.Parser):
 
     def _med_alter_action(self) -> FtAction:
         if self._match_text_seq("ADD"):
+            if self._med_at_check():
+                return FtAction(kind="ADD_CONSTRAINT", this=self._med_check(table=True))
             self._match_text_seq("COLUMN")
             exists = self._med_if_not_exists()
             return FtAction(kind="ADD", this=self._med_column(), exists=exists)
+        if self._match_text_seq("DROP", "CONSTRAINT"):
+            exists = self._med_if_exists()
+            constraint = self._med_ident("a constraint name")
+            return FtAction(
+                kind="DROP_CONSTRAINT",
+                constraint=constraint,
+                exists=exists,
+                cascade=self._med_cascade(),
+            )
+        if self._match_text_seq("VALIDATE", "CONSTRAINT"):
+            constraint = self._med_ident("a constraint name")
+            return FtAction(kind="VALIDATE_CONSTRAINT", constraint=constraint)
         if self._match_text_seq("DROP"):
             self._match_text_seq("COLUMN")
             exists = self._med_if_exists()
@@ -514,7 +571,7 @@ class _Parser(Postgres.Parser):
             self._med_expected(
                 "TYPE, SET DATA TYPE, SET/DROP NOT NULL, SET/DROP DEFAULT or OPTIONS"
             )
-        self._med_expected("ADD, DROP, ALTER, OPTIONS or RENAME")
+        self._med_expected("ADD, DROP, ALTER, VALIDATE CONSTRAINT, OPTIONS or RENAME")
         return FtAction(kind="OPTIONS")  # only reached when errors are collected
 
     def _med_drop(self) -> exp.Expr:
@@ -694,7 +751,15 @@ def _column_sql(gen: Any, col: MedColumn) -> str:
         text += " NULL"
     if col.args.get("default") is not None:
         text += " DEFAULT " + gen.sql(col.args["default"])
+    for check in col.args.get("constraints") or ():
+        text += " " + _check_sql(gen, check)
     return text
+
+
+def _check_sql(gen: Any, check: MedCheck) -> str:
+    text = f"CONSTRAINT {_ident(check.this)} " if check.this else ""
+    text += f"CHECK ({gen.sql(check.args['expression'])})"
+    return text + (" NOT VALID" if check.args.get("not_valid") else "")
 
 
 def _exists(node: exp.Expression, text: str) -> str:
@@ -759,7 +824,10 @@ def _drop_um_sql(gen: Any, e: DropUserMapping) -> str:
 
 
 def _create_table_sql(gen: Any, e: CreateForeignTable) -> str:
-    columns = ", ".join(_column_sql(gen, c) for c in e.args.get("columns") or ())
+    columns = ", ".join(
+        [_column_sql(gen, c) for c in e.args.get("columns") or ()]
+        + [_check_sql(gen, c) for c in e.args.get("constraints") or ()]
+    )
     return (
         "CREATE FOREIGN TABLE"
         + _exists(e, "IF NOT EXISTS")
@@ -778,6 +846,13 @@ def _action_sql(gen: Any, a: FtAction) -> str:
         return text + (f" {a.args['cascade']}" if a.args.get("cascade") else "")
     if kind == "OPTIONS":
         return _options_sql(a.args.get("options")).lstrip()
+    if kind == "ADD_CONSTRAINT":
+        return "ADD " + _check_sql(gen, a.this)
+    if kind == "DROP_CONSTRAINT":
+        text = "DROP CONSTRAINT" + _exists(a, "IF EXISTS") + f" {_ident(a.args['constraint'])}"
+        return text + (f" {a.args['cascade']}" if a.args.get("cascade") else "")
+    if kind == "VALIDATE_CONSTRAINT":
+        return f"VALIDATE CONSTRAINT {_ident(a.args['constraint'])}"
     if kind == "RENAME_COLUMN":
         return f"RENAME COLUMN {col} TO {_ident(a.args['to'])}"
     head = f"ALTER COLUMN {col}"
@@ -842,6 +917,7 @@ class _Generator(Postgres.Generator):
         MedDrop: _drop_sql,
         CreateExtension: _create_extension_sql,
         MedType: lambda gen, e: e.args["text"],
+        MedCheck: _check_sql,
     }
 
 
@@ -904,12 +980,24 @@ def _deepest_paren(sql: str, limit: int = 200) -> tuple[int, int]:
     return 1, 1
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse(sql: str) -> list[exp.Expr]:
     """Parse SQL text (one or more statements) in the SQL/MED dialect."""
     nul = sql.find("\x00")
     if nul >= 0:
         line, column = sqltext.position(sql, nul)
         raise SQLMedSyntaxError("NUL character in SQL text", line=line, column=column, sql=sql)
+    bad = _SURROGATE.search(sql)
+    if bad is not None:  # not text SQLite can store: no name or value may hold it
+        line, column = sqltext.position(sql, bad.start())
+        raise SQLMedSyntaxError(
+            "a lone surrogate (not a Unicode character) in SQL text",
+            line=line,
+            column=column,
+            sql=sql.encode("utf-8", "backslashreplace").decode("utf-8"),
+        )
     try:
         trees = _DIALECT.parse(sql, error_level=ErrorLevel.IMMEDIATE)
     except (ParseError, TokenError) as err:
