@@ -398,3 +398,10 @@ def test_damaged_objects_can_be_dropped(conn, damage, drop):
         for kind in ("server", "user_mapping", "table")
         for e in vtables.catalog.scan(conn, kind)
     )
+
+
+def test_a_lone_surrogate_in_sql_med_text_is_a_syntax_error(conn):
+    # found by the property test: it escaped as UnicodeEncodeError from a catalog lookup
+    with pytest.raises(SQLMedSyntaxError, match="surrogate") as info:
+        conn.execute('CREATE SERVER IF NOT EXISTS x FOREIGN DATA WRAPPER "\ud800"')
+    assert info.value.line == 1 and info.value.column == 53

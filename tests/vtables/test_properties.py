@@ -202,10 +202,10 @@ plain_name = st.one_of(
     st.sampled_from(("x", "s", "ft", "my_table", "_a$1", "Name", "CamelCase", "é", "日本")),
     st.from_regex(r"[a-z_][a-z0-9_$]{0,8}", fullmatch=True),
 )
-quoted_name = st.text(st.characters(exclude_characters="\x00"), max_size=8).map(
-    lambda s: '"' + s.replace('"', '""') + '"'
-)
-literal = st.text(st.characters(exclude_characters="\x00"), max_size=10).map(grammar.quote_literal)
+# text SQLite can store: no NUL, no lone surrogates (those are syntax errors)
+_chars = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+quoted_name = st.text(_chars, max_size=8).map(lambda s: '"' + s.replace('"', '""') + '"')
+literal = st.text(_chars, max_size=10).map(grammar.quote_literal)
 
 
 @st.composite
