@@ -951,6 +951,17 @@ static PyObject *ii_get_rhs(PyObject *self, PyObject *arg)
     return value_object(v);
 }
 
+static PyObject *ii_get_collation(PyObject *self, PyObject *arg)
+{
+    INFO(self);
+    long i = PyLong_AsLong(arg);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
+    CONSTRAINT(i);
+    const char *name = sqlite3_vtab_collation(info, (int)i);
+    return PyUnicode_FromString(name ? name : "BINARY");
+}
+
 static PyObject *ii_set_argv(PyObject *self, PyObject *args)
 {
     INFO(self);
@@ -1006,6 +1017,7 @@ static PyMethodDef ii_methods[] = {
     {"get_aConstraintUsage_in", ii_get_in, METH_O, NULL},
     {"set_aConstraintUsage_in", ii_set_in, METH_VARARGS, NULL},
     {"get_aConstraint_rhs", ii_get_rhs, METH_O, NULL},
+    {"get_aConstraint_collation", ii_get_collation, METH_O, NULL},
     {"set_aConstraintUsage_argvIndex", ii_set_argv, METH_VARARGS, NULL},
     {"set_aConstraintUsage_omit", ii_set_omit, METH_VARARGS, NULL},
     {"get_aOrderBy_iColumn", ii_get_order_col, METH_O, NULL},

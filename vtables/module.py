@@ -307,6 +307,12 @@ class Table:
             if not usable:
                 all_exact = False
                 continue
+            if operator not in _NO_VALUE and info.get_aConstraint_collation(i).upper() != "BINARY":
+                # compared with another collation (COLLATE NOCASE...): wrappers
+                # compare as BINARY, so SQLite alone checks it, and nothing below
+                # may be handed to the wrapper that would stand for it
+                all_exact = False
+                continue
             if operator == "=" and info.get_aConstraintUsage_in(i):
                 info.set_aConstraintUsage_in(i, True)
                 operator = "IN"

@@ -256,3 +256,37 @@ def test_rollback_to_forgets_what_an_insert_became(lite):
     lite.execute(insert, (2,))
     lite.execute("COMMIT")
     assert lite.execute("SELECT * FROM fresh").fetchall() == [(2, "local")]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "v = 'ann' COLLATE NOCASE",
+        "v > 'B' COLLATE NOCASE",
+        "v COLLATE NOCASE IN ('ann', 'BOB')",
+        "v = 'ann  ' COLLATE RTRIM",
+        "v COLLATE NOCASE = 'ANN' AND id > 1",
+    ],
+)
+def test_quals_with_another_collation_are_left_to_sqlite(tmp_path, where):
+    # item 6 (pushdown respects collation): a COLLATE NOCASE comparison was
+    # pushed as a plain, exact = and the rows SQLite would keep were lost
+    path = str(tmp_path / "r.db")
+    db = apsw.Connection(path)
+    db.execute(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+        " INSERT INTO t VALUES (1, 'ann'), (2, 'ANN'), (3, 'bob'), (4, 'Bob'), (5, 'ann  ')"
+    )
+    db.close()
+    c = vtables.connect(str(tmp_path / "l.db"))
+    c.execute(
+        f"CREATE EXTENSION sqlite_fdw; CREATE SERVER s FOREIGN DATA WRAPPER sqlite_fdw"
+        f" OPTIONS (database '{path}'); IMPORT FOREIGN SCHEMA main FROM SERVER s INTO main;"
+        " CREATE TABLE lt AS SELECT * FROM t"
+    )
+    query = "SELECT id FROM {} WHERE " + where + " ORDER BY id LIMIT 5"
+    want = c.execute(query.format("lt")).fetchall()
+    assert want  # the query finds something
+    assert c.execute(query.format("t")).fetchall() == want
+    plan = c.explain(query.format("t"))
+    assert not any(f"v {op}" in plan for op in ("=", ">", "IN")), plan  # not the wrapper's
