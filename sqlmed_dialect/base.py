@@ -10,22 +10,29 @@ re-creates as a foreign table.
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import sys
+import uuid
 from typing import Any
 
 from sqlalchemy import exc, pool
 from sqlalchemy import schema as sa_schema
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import DATETIME as _SQLITE_DATETIME
+from sqlalchemy.dialects.sqlite.base import TIME as _SQLITE_TIME
 from sqlalchemy.dialects.sqlite.base import (
     SQLiteDDLCompiler,
     SQLiteExecutionContext,
     ischema_names,
 )
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.dialects.sqlite.pysqlite import _SQLite_pysqliteTimeStamp as _SQLITE_TIMESTAMP
 from sqlalchemy.engine import reflection
 from sqlalchemy.engine import url as sa_url
 from sqlalchemy.engine.reflection import Inspector
+from sqlalchemy.ext.compiler import compiles
 
 import vtables
 from vtables import catalog
@@ -313,6 +320,146 @@ _EXTRA_TYPES = {
 }
 
 
+# ------------------------------------------------------ foreign column types
+# Types reflected for foreign table columns only (local tables keep SQLite's
+# own reflection): they read and write the text docs/wrappers/types.md gives.
+
+
+def _utc_offset(offset: datetime.timedelta | None) -> str:
+    seconds = int(offset.total_seconds()) if offset is not None else 0
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
+
+
+class DashedUUID(sqltypes.TypeDecorator):
+    """``uuid``: stored as the canonical dashed text, read as :class:`uuid.UUID`."""
+
+    impl = sqltypes.String(36)
+    cache_ok = True
+
+    @property
+    def python_type(self):
+        return uuid.UUID
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+    def process_literal_param(self, value, dialect):
+        return self.process_bind_param(value, dialect)
+
+    def process_result_value(self, value, dialect):
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        return uuid.UUID(str(value))
+
+
+class TimestampTZ(_SQLITE_TIMESTAMP, sqltypes.TIMESTAMP):
+    """``timestamp with time zone``: text ``YYYY-MM-DD HH:MM:SS.ffffff+00:00``.
+
+    Writes the UTC instant with its offset (a naive value is taken as UTC, the
+    session zone of the remote); reads an aware :class:`datetime.datetime`.
+    """
+
+    __visit_name__ = "TIMESTAMP"
+
+    def __init__(self, *args: Any, **kw: Any):
+        kw["timezone"] = True
+        super().__init__(*args, **kw)
+
+    def bind_processor(self, dialect):
+        def process(value):
+            if value is None:
+                return None
+            if not isinstance(value, datetime.datetime):
+                if not isinstance(value, datetime.date):
+                    raise TypeError("TimestampTZ accepts datetime and date objects")
+                value = datetime.datetime.combine(value, datetime.time())
+            if value.tzinfo is not None:
+                value = value.astimezone(datetime.UTC)
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        # SQLite's DATETIME parsing (the pysqlite type skips it for native_datetime)
+        parse = _SQLITE_DATETIME.result_processor(self, dialect, coltype)
+
+        def process(value):
+            value = parse(value) if parse is not None else value
+            if isinstance(value, datetime.datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.UTC)
+            return value
+
+        return process
+
+
+class TimeTZ(_SQLITE_TIME, sqltypes.TIME):
+    """``time with time zone``: text ``HH:MM:SS.ffffff+HH:MM``, the offset kept.
+
+    Reads a :class:`datetime.time` with a fixed-offset ``tzinfo`` (UTC when the
+    text has none); a naive value is written as UTC.
+    """
+
+    __visit_name__ = "TIME"
+
+    def __init__(self, *args: Any, **kw: Any):
+        kw["timezone"] = True
+        super().__init__(*args, **kw)
+
+    def bind_processor(self, dialect):
+        def process(value):
+            if value is None:
+                return None
+            if not isinstance(value, datetime.time):
+                raise TypeError("TimeTZ accepts time objects")
+            return value.strftime("%H:%M:%S.%f") + _utc_offset(value.utcoffset())
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        parse = super().result_processor(dialect, coltype)
+
+        def process(value):
+            value = parse(value) if parse is not None else value
+            if isinstance(value, datetime.time) and value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.UTC)
+            return value
+
+        return process
+
+
+@compiles(TimestampTZ, "sqlmed")
+def _compile_timestamptz(type_, compiler, **kw):
+    return "TIMESTAMP WITH TIME ZONE"
+
+
+@compiles(TimeTZ, "sqlmed")
+def _compile_timetz(type_, compiler, **kw):
+    return "TIME WITH TIME ZONE"
+
+
+@compiles(DashedUUID, "sqlmed")
+def _compile_uuid(type_, compiler, **kw):
+    return "UUID"
+
+
+_PRECISION = r"(?:\s*\(\s*\d+\s*\))?"
+_FOREIGN_TYPES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r".*(?:\[\s*\d*\s*\]|\bARRAY)$"), sqltypes.JSON),
+    (re.compile(r"UUID"), DashedUUID),
+    (
+        re.compile(rf"(?:TIMESTAMPTZ{_PRECISION}|TIMESTAMP{_PRECISION}\s+WITH\s+TIME\s+ZONE)"),
+        TimestampTZ,
+    ),
+    (re.compile(rf"(?:TIMETZ{_PRECISION}|TIME{_PRECISION}\s+WITH\s+TIME\s+ZONE)"), TimeTZ),
+    (re.compile(r"INTERVAL\b.*"), sqltypes.TEXT),
+]
+
+
 def _options_of(rows) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for owner, key, value in rows:
@@ -442,7 +589,11 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         return [r[0] for r in rows]
 
     def _foreign_type(self, declared: str) -> sqltypes.TypeEngine:
-        type_ = self._resolve_type_affinity(declared.strip().upper())
+        name = " ".join(declared.split()).upper()
+        for pattern, foreign_type in _FOREIGN_TYPES:
+            if pattern.fullmatch(name):
+                return foreign_type()
+        type_ = self._resolve_type_affinity(name)
         if isinstance(type_, sqltypes.JSON):
             # A foreign table gives (and takes) JSON as text, whatever the source
             # stores: SQLite's binary JSONB type would send jsonb() blobs to it.
