@@ -88,6 +88,12 @@ CREATE TABLE IF NOT EXISTS sqlmed_fconstraint(
     validated INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (ftable, name)
 );
+CREATE TABLE IF NOT EXISTS sqlmed_fcollation(
+    ftable TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    collation TEXT NOT NULL,
+    PRIMARY KEY (ftable, name)
+);
 CREATE TABLE IF NOT EXISTS sqlmed_generation(
     token INTEGER NOT NULL
 );
@@ -101,6 +107,7 @@ CATALOG_TABLES = (
     "sqlmed_ftable",
     "sqlmed_fcolumn",
     "sqlmed_fconstraint",
+    "sqlmed_fcollation",
     "sqlmed_generation",
 )
 
@@ -196,6 +203,8 @@ class Column(_Masked):
     secret_rule: tuple[str | None, str | None] = field(
         default=(None, None), repr=False, compare=False
     )
+    #: the column's collation: "C" (bytes, as BINARY), BINARY, NOCASE or RTRIM
+    collation: str | None = None
 
 
 @dataclass
@@ -348,6 +357,7 @@ _TABLE_SQL = (
 _CONSTRAINT_SQL = (
     "SELECT name, check_sql, validated FROM main.sqlmed_fconstraint WHERE ftable=? ORDER BY connum"
 )
+_COLLATION_SQL = "SELECT name, collation FROM main.sqlmed_fcollation WHERE ftable=?"
 _COLUMN_SQL = (
     "SELECT name, type, not_null, default_sql, options, comment FROM main.sqlmed_fcolumn"
     " WHERE ftable=? ORDER BY attnum"
@@ -422,6 +432,18 @@ def _table(conn: apsw.Connection, row: tuple) -> ForeignTable:
                 rule,
             )
         )
+    if has_collation_table(conn):  # a file made before COLLATE has none
+        collations = {str(n).lower(): c for n, c in conn.execute(_COLLATION_SQL, (name,))}
+        for column in columns:
+            found = collations.get(column.name.lower())
+            if found is not None:
+                if found not in SQLITE_COLLATIONS:
+                    raise _damaged(
+                        f"column {display(column.name)} of foreign table {display(name)}",
+                        f"unknown collation {display(found)}",
+                        "sqlmed_fcollation",
+                    )
+                column.collation = found
     constraints = []
     if has_constraint_table(conn):  # a file made before CHECK constraints has none
         for c in conn.execute(_CONSTRAINT_SQL, (name,)):
@@ -443,6 +465,19 @@ def _table(conn: apsw.Connection, row: tuple) -> ForeignTable:
         rule,
         constraints,
     )
+
+
+#: The collations a foreign column may have, by name (case-insensitive), and
+#: the SQLite collation each is: PostgreSQL's "C" and "POSIX" compare bytes.
+COLLATIONS = {"c": "C", "posix": "C", "binary": "BINARY", "nocase": "NOCASE", "rtrim": "RTRIM"}
+SQLITE_COLLATIONS = {"C": "BINARY", "BINARY": "BINARY", "NOCASE": "NOCASE", "RTRIM": "RTRIM"}
+
+
+def has_collation_table(conn: apsw.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name='sqlmed_fcollation'"
+    ).fetchone()
+    return row is not None
 
 
 def has_constraint_table(conn: apsw.Connection) -> bool:
@@ -685,6 +720,11 @@ def put_table(conn: apsw.Connection, table: ForeignTable) -> None:
             for i, c in enumerate(table.columns, 1)
         ],
     )
+    conn.execute("DELETE FROM sqlmed_fcollation WHERE ftable=?", (table.name,))
+    conn.executemany(
+        "INSERT INTO sqlmed_fcollation(ftable, name, collation) VALUES (?,?,?)",
+        [(table.name, c.name, c.collation) for c in table.columns if c.collation],
+    )
     conn.execute("DELETE FROM sqlmed_fconstraint WHERE ftable=?", (table.name,))
     conn.executemany(
         "INSERT INTO sqlmed_fconstraint(ftable, connum, name, check_sql, validated)"
@@ -697,6 +737,8 @@ def put_table(conn: apsw.Connection, table: ForeignTable) -> None:
 
 
 def delete_table(conn: apsw.Connection, name: str) -> None:
+    if has_collation_table(conn):
+        conn.execute("DELETE FROM sqlmed_fcollation WHERE ftable=?", (name,))
     if has_constraint_table(conn):
         conn.execute("DELETE FROM sqlmed_fconstraint WHERE ftable=?", (name,))
     conn.execute("DELETE FROM sqlmed_fcolumn WHERE ftable=?", (name,))
@@ -704,6 +746,8 @@ def delete_table(conn: apsw.Connection, name: str) -> None:
 
 
 def rename_table(conn: apsw.Connection, old: str, new: str) -> None:
+    if has_collation_table(conn):
+        conn.execute("UPDATE sqlmed_fcollation SET ftable=? WHERE ftable=?", (new, old))
     if has_constraint_table(conn):
         conn.execute("UPDATE sqlmed_fconstraint SET ftable=? WHERE ftable=?", (new, old))
     conn.execute("UPDATE sqlmed_fcolumn SET ftable=? WHERE ftable=?", (new, old))

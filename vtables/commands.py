@@ -498,6 +498,20 @@ def _type_sql(dtype: grammar.MedType) -> str:
     return dtype.args["text"]
 
 
+def _collation(col: grammar.MedColumn) -> str | None:
+    ident = col.args.get("collate")
+    if ident is None:
+        return None
+    name = name_of(ident)
+    found = catalog.COLLATIONS.get(name.lower())
+    if found is None:
+        raise UndefinedObjectError(
+            f'collation "{name}" for encoding "UTF8" does not exist',
+            hint='Foreign columns take "C" (or "POSIX"), BINARY, NOCASE or RTRIM.',
+        )
+    return found
+
+
 def _column(conn: Connection, col: grammar.MedColumn, table: str) -> Column:
     default = col.args.get("default")
     return Column(
@@ -508,6 +522,7 @@ def _column(conn: Connection, col: grammar.MedColumn, table: str) -> Column:
         options=apply_options(
             {}, col.args.get("options"), f'column "{name_of(col.this)}" of "{table}"'
         ),
+        collation=_collation(col),
     )
 
 

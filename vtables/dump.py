@@ -212,6 +212,7 @@ def _table(t: catalog.ForeignTable) -> Iterator[str]:
                 this=identifier(c.name),
                 kind=catalog.column_type(t, c),
                 options=_options(c, _secrets(c)),
+                collate=identifier(c.collation) if c.collation else None,
                 not_null=c.not_null or None,
                 default=catalog.column_default(t, c),
             )

@@ -47,6 +47,7 @@ class MedColumn(exp.Expression):
         "this": True,
         "kind": True,
         "options": False,
+        "collate": False,
         "not_null": False,
         "null": False,
         "default": False,
@@ -399,6 +400,10 @@ class _Parser(Postgres.Parser):
                 if args.get("options") is not None:
                     self.raise_error("OPTIONS given twice for a column")
                 args["options"] = self._med_options(alter=False)
+            elif self._match(TokenType.COLLATE):
+                if args.get("collate") is not None:
+                    self.raise_error("COLLATE given twice for a column")
+                args["collate"] = self._med_ident("a collation name")
             elif self._match_text_seq("NOT", "NULL"):
                 args["not_null"] = True
             elif self._match(TokenType.NULL):
@@ -745,6 +750,8 @@ def _functions_sql(functions: list[FdwFunction] | None) -> str:
 def _column_sql(gen: Any, col: MedColumn) -> str:
     text = f"{_ident(col.this)} {gen.sql(col.args['kind'])}"
     text += _options_sql(col.args.get("options"))
+    if col.args.get("collate") is not None:
+        text += f" COLLATE {_ident(col.args['collate'])}"
     if col.args.get("not_null"):
         text += " NOT NULL"
     if col.args.get("null"):

@@ -78,6 +78,8 @@ def declaration(table: catalog.ForeignTable) -> str:
     for col in table.columns:
         ctype = col.type if _SIMPLE_TYPE.match(col.type) else _quote(col.type)
         part = f"{_quote(col.name)} {ctype}"
+        if col.collation:  # the column's collation in SQLite: comparisons, ORDER BY
+            part += " COLLATE " + catalog.SQLITE_COLLATIONS[col.collation]
         if col.not_null:
             part += " NOT NULL"
         parts.append(part)
@@ -256,6 +258,12 @@ class Table:
         self.natives = [types.native_types(c.type) for c in table.columns]
         self.not_null = [c.name for c in table.columns if c.not_null]
         self.has_defaults = any(c.default is not None for c in table.columns)
+        #: columns whose collation is not BINARY (NOCASE, RTRIM)
+        self.collated = {
+            i
+            for i, c in enumerate(table.columns)
+            if c.collation and catalog.SQLITE_COLLATIONS[c.collation] != "BINARY"
+        }
         self.identities: dict[int, dict[str, Any]] = {}
         self.next_rowid = 0
         # SQLite calls Begin before a statement that writes this table scans it:
@@ -334,8 +342,8 @@ class Table:
         sortkeys = []
         for j in range(info.nOrderBy):
             column = info.get_aOrderBy_iColumn(j)
-            if column < 0 or column >= ncols:
-                sortkeys = None
+            if column < 0 or column >= ncols or column in self.collated:
+                sortkeys = None  # wrappers sort as BINARY: a NOCASE column is SQLite's
                 break
             sortkeys.append(SortKey(self.names[column], bool(info.get_aOrderBy_desc(j))))
         sorted_ok = False

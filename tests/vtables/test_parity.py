@@ -290,3 +290,41 @@ def test_quals_with_another_collation_are_left_to_sqlite(tmp_path, where):
     assert c.execute(query.format("t")).fetchall() == want
     plan = c.explain(query.format("t"))
     assert not any(f"v {op}" in plan for op in ("=", ">", "IN")), plan  # not the wrapper's
+
+
+def test_a_foreign_column_declared_with_a_collation(tmp_path):
+    # item 6: COLLATE in a foreign column definition was a syntax error
+    path = str(tmp_path / "r.db")
+    db = apsw.Connection(path)
+    db.execute(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, w TEXT);"
+        " INSERT INTO t VALUES (1, 'ann', 'x '), (2, 'ANN', 'x'), (3, 'bob', 'y'), (4, 'Bob', 'y ')"
+    )
+    db.close()
+    c = vtables.connect(str(tmp_path / "l.db"))
+    c.execute(
+        f"CREATE EXTENSION sqlite_fdw; CREATE SERVER s FOREIGN DATA WRAPPER sqlite_fdw"
+        f" OPTIONS (database '{path}');"
+        ' CREATE FOREIGN TABLE ft (id integer COLLATE "C", v text COLLATE nocase,'
+        "   w text COLLATE RTRIM NOT NULL) SERVER s OPTIONS (table 't');"
+        " CREATE TABLE lt (id integer, v text COLLATE NOCASE, w text COLLATE RTRIM NOT NULL);"
+        " INSERT INTO lt SELECT * FROM ft"
+    )
+    for query in (
+        "SELECT id FROM {} WHERE v = 'ann' ORDER BY id",
+        "SELECT id FROM {} WHERE v > 'AZ' ORDER BY id",
+        "SELECT id FROM {} WHERE w = 'x' ORDER BY id",
+        "SELECT id FROM {} ORDER BY v, id LIMIT 3",
+        "SELECT v, count(*) FROM {} GROUP BY v ORDER BY 1",
+    ):
+        want = c.execute(query.format("lt")).fetchall()
+        assert c.execute(query.format("ft")).fetchall() == want, query
+    assert [c.collation for c in catalog.get_table(c, "ft").columns] == ["C", "NOCASE", "RTRIM"]
+    dumped = vtables.dump(c)
+    assert 'id integer COLLATE "C"' in dumped and 'v text COLLATE "NOCASE"' in dumped
+    fresh = vtables.connect(str(tmp_path / "fresh.db"))
+    fresh.execute(dumped)
+    assert vtables.dump(fresh) == dumped
+    with pytest.raises(UndefinedObjectError, match='collation "de_DE" for encoding'):
+        c.execute('CREATE FOREIGN TABLE bad (v text COLLATE "de_DE") SERVER s')
+    assert catalog.get_table(c, "bad") is None
