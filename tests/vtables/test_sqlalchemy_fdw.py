@@ -349,3 +349,28 @@ def test_tricky_values_get_sqlite_answers_on_sqlite(lite, remote_path):
     for sql in TRICKY:
         got = lite.execute(sql.format(t="odd")).fetchall()
         assert got == lite.execute(sql.format(t="odd_local")).fetchall(), sql
+
+
+@pytest.mark.parametrize("backend", ["lite", "pgconn"])
+def test_or_ignore_and_or_replace_in_the_remotes_dialect(request, backend, pg, remote_path):
+    # issue 13 item 2: OR IGNORE / ON CONFLICT DO NOTHING and OR REPLACE reach the
+    # remote as its own dialect says them (SQLite OR IGNORE / OR REPLACE,
+    # PostgreSQL ON CONFLICT DO NOTHING / DO UPDATE on the primary key)
+    conn = request.getfixturevalue(backend)
+
+    def rows():
+        if backend == "lite":
+            return {r[0]: r for r in sqlite_rows(remote_path)}
+        return {r[0]: r for r in pg_rows(pg)}
+
+    before = rows()
+    conn.execute(
+        "INSERT OR IGNORE INTO items VALUES (2, 'dup', NULL, 'x', 0), (500, 'n', NULL, 'y', 0)"
+    )
+    conn.execute("INSERT INTO items VALUES (2, 'dup', NULL, 'x', 0) ON CONFLICT DO NOTHING")
+    after = rows()
+    assert after[2] == before[2] and after[500] == (500, "n", None, "y", 0)
+    conn.execute("INSERT OR REPLACE INTO items VALUES (2, 'rep', 2.5, 'r', 1)")
+    assert rows()[2] == (2, "rep", 2.5, "r", 1)
+    with pytest.raises(vtables.WrapperError):
+        conn.execute("INSERT INTO items VALUES (2, 'dup', NULL, NULL, 0)")
