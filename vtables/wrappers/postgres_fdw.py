@@ -83,7 +83,10 @@ Writes
     trip.  A row the server refuses fails its statement with the server's
     SQLSTATE (23505, 23514, ...) and aborts the remote transaction, so
     nothing of the statement is kept.  UPDATE and DELETE go row by row, by
-    the key columns.
+    the key columns.  ``INSERT OR IGNORE`` and ``INSERT ... ON CONFLICT DO
+    NOTHING`` are sent as ``ON CONFLICT DO NOTHING``, as PostgreSQL's
+    postgres_fdw sends them; ``INSERT OR REPLACE`` as ``ON CONFLICT (key)
+    DO UPDATE`` on the key columns (refused without a key).
 
 Pushdown
     Quals, projection, ORDER BY and LIMIT/OFFSET are sent as SQL with bound

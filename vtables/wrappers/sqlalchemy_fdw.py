@@ -34,6 +34,14 @@ Pushdown
     Writes run in a remote transaction that follows the local one, savepoints
     included.
 
+Writes
+    Rows are inserted in batches (one ``executemany`` per batch).
+    ``INSERT OR IGNORE`` (and ``ON CONFLICT DO NOTHING``) and ``INSERT OR
+    REPLACE`` are said in the remote's own dialect: SQLite's ``OR IGNORE`` /
+    ``OR REPLACE``, PostgreSQL's ``ON CONFLICT DO NOTHING`` / ``DO UPDATE``
+    on the primary key, MySQL's ``INSERT IGNORE`` / ``ON DUPLICATE KEY
+    UPDATE``; other remotes refuse them.
+
 Example
     ::
 

@@ -26,7 +26,13 @@ Pushdown
     too.  Writes run in a remote transaction that follows the local one,
     savepoints included.
 
+Writes
+    Rows are inserted in batches (one ``executemany`` per batch).
+    ``INSERT OR IGNORE`` (and ``ON CONFLICT DO NOTHING``) and ``INSERT OR
+    REPLACE`` run as the same statements in the remote file.
+
 IMPORT FOREIGN SCHEMA
+    The primary key of each remote table is marked ``key 'true'``.
     The remote schema is ``main`` (``public`` is read as ``main``); any other
     name is refused as not present in the file.  Options:
     ``import_default`` (default ``false``) and ``import_not_null`` (default
