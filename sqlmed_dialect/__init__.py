@@ -6,6 +6,8 @@ are declared as ``Table(..., sqlmed_server="files", sqlmed_options={...})``
 and wrappers, servers and user mappings as the schema objects below.
 """
 
+import sys as _sys
+
 from sqlalchemy.dialects import registry as _registry
 
 from .base import SQLMedDialect
@@ -30,12 +32,10 @@ _registry.register("sqlmed", "sqlmed_dialect.base", "SQLMedDialect")
 _registry.register("sqlmed.apsw", "sqlmed_dialect.base", "SQLMedDialect")
 
 # Alembic finds SQLMedImpl and the SQL/MED operations only once they are
-# imported; env.py imports sqlmed_dialect.alembic too, this covers the rest.
-try:
-    import alembic as _alembic  # noqa: F401
-except ImportError:
-    pass
-else:
+# imported: env.py imports sqlmed_dialect.alembic.  When Alembic is already
+# loaded (a migration run importing the application's models) they are loaded
+# here too; a program that never uses Alembic does not pay for importing it.
+if "alembic" in _sys.modules:
     from . import alembic as _sqlmed_alembic  # noqa: F401
 
 __all__ = [
