@@ -152,17 +152,7 @@ class Printer:
 # ----------------------------------------------------------------- scripts
 
 
-def statements(sql: str) -> Iterable[tuple[int, str]]:
-    """Each complete statement of a script with its offset (trigger bodies kept whole)."""
-    start = 0
-    for tok in sqltext.tokens(sql):
-        if tok.kind == "semi":
-            end = tok.start + 1
-            if apsw.complete(sql[start:end].replace("\x00", " ")):
-                yield start, sql[start:end]
-                start = end
-    if sql[start:].strip():
-        yield start, sql[start:]
+statements = sqltext.statements
 
 
 class ScriptError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import apsw
@@ -144,6 +145,15 @@ def _pieces(sql: str) -> list[tuple[int, int, list[Token]]]:
     if current:
         pieces.append((start, len(sql), current))
     return pieces
+
+
+def statements(sql: str) -> Iterator[tuple[int, str]]:
+    """Each complete statement of a script with its offset (trigger bodies
+    kept whole); a tail of nothing but whitespace is none."""
+    for start, end, _toks in _pieces(sql):
+        text = sql[start:end]
+        if end < len(sql) or text.strip():
+            yield start, text
 
 
 def statement_count(sql: str) -> int:
