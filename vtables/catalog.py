@@ -991,6 +991,14 @@ def foreign_table_columns(conn):
             yield (t.name, c.name, i, c.type, "NO" if c.not_null else "YES", c.default, c.comment)
 
 
+@_view(("table_name", "constraint_name", "check_clause", "is_validated"))
+def foreign_table_constraints(conn):
+    # declared, not enforced, as in PostgreSQL
+    for t in _sound(conn, "table"):
+        for k in t.constraints:
+            yield (t.name, k.name, k.check_sql, "YES" if k.validated else "NO")
+
+
 @_view(("table_name", "column_name", "option_name", "option_value"))
 def column_options(conn):
     for t in _sound(conn, "table"):
@@ -1024,6 +1032,7 @@ VIEWS = (
     foreign_tables,
     foreign_table_options,
     foreign_table_columns,
+    foreign_table_constraints,
     column_options,
     user_mappings,
     user_mapping_options,

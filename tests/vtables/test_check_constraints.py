@@ -275,3 +275,19 @@ def test_declared_not_enforced(conn, tmp_path):
         assert source.execute("SELECT a, b FROM t").fetchall() == [(-6, "bad")]
     finally:
         source.close()
+
+
+def test_the_constraints_view(setup):
+    setup.execute(
+        "CREATE FOREIGN TABLE t (a int CHECK (a > 0), b text) SERVER s OPTIONS (dataset 'x');"
+        " ALTER FOREIGN TABLE t ADD CONSTRAINT later CHECK (b <> '') NOT VALID"
+    )
+    rows = setup.execute(
+        "SELECT table_name, constraint_name, check_clause, is_validated"
+        " FROM sqlmed_foreign_table_constraints ORDER BY constraint_name"
+    ).fetchall()
+    assert rows == [("t", "later", "b <> ''", "NO"), ("t", "t_a_check", "a > 0", "YES")]
+    setup.execute("ALTER FOREIGN TABLE t VALIDATE CONSTRAINT later")
+    assert setup.execute(
+        "SELECT is_validated FROM sqlmed_foreign_table_constraints WHERE constraint_name='later'"
+    ).fetchone() == ("YES",)
