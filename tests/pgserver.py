@@ -135,3 +135,40 @@ if __name__ == "__main__":
     start = time.perf_counter()
     with PostgresServer() as pg:
         print(pg.psql("SELECT version()").strip(), f"({time.perf_counter() - start:.1f}s)")
+
+
+def remote(server, query, params=None):
+    """Run ``query`` on ``server`` as its ``dsn`` says; its rows, if it has any."""
+    import psycopg
+
+    with psycopg.connect(server.dsn, autocommit=True) as c:
+        cur = c.execute(query, params)
+        return cur.fetchall() if cur.description else None
+
+
+class Log:
+    """Statements the server logged (log_statement) since ``mark``."""
+
+    def __init__(self, server):
+        self.path = server.log
+        self.mark()
+
+    def mark(self) -> None:
+        self.offset = os.path.getsize(self.path)
+
+    def lines(self) -> list[str]:
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            f.seek(self.offset)
+            text = f.read()
+        return [line for line in text.splitlines() if "statement: " in line or "execute " in line]
+
+    def inserts(self) -> list[str]:
+        return [line for line in self.lines() if "INSERT INTO" in line]
+
+    def first_parameters(self) -> list[str]:
+        """The value of $1 of each logged INSERT."""
+        import re
+
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            f.seek(self.offset)
+            return re.findall(r"INSERT INTO[^\n]*\n[^\n]*parameters: \$1 = '([^']*)'", f.read())

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vtables
-from tests.pgserver import PostgresServer
+from tests.pgserver import Log, PostgresServer, remote
 from tests.vtables.differential import queries
 from vtables import catalog
 from vtables.wrappers import postgres_fdw
@@ -84,29 +84,6 @@ def pg():
         yield server
     finally:
         server.stop()
-
-
-def remote(pg, query, params=None):
-    with psycopg.connect(pg.dsn, autocommit=True) as c:
-        cur = c.execute(query, params)
-        return cur.fetchall() if cur.description else None
-
-
-class Log:
-    """Statements the server logged for role fdw since ``mark``."""
-
-    def __init__(self, pg):
-        self.path = pg.log
-        self.mark()
-
-    def mark(self) -> None:
-        self.offset = os.path.getsize(self.path)
-
-    def lines(self) -> list[str]:
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            f.seek(self.offset)
-            text = f.read()
-        return [line for line in text.splitlines() if "statement: " in line or "execute " in line]
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 import vtables
-from tests.pgserver import PostgresServer
+from tests.pgserver import Log, PostgresServer, remote
 from vtables.wrapper import KIND_NAMES
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
@@ -67,38 +67,6 @@ def pg():
         yield server
     finally:
         server.stop()
-
-
-def remote(pg, query, params=None):
-    with psycopg.connect(pg.dsn, autocommit=True) as c:
-        cur = c.execute(query, params)
-        return cur.fetchall() if cur.description else None
-
-
-class Log:
-    """Statements the server logged for role fdw since ``mark``."""
-
-    def __init__(self, pg):
-        self.path = pg.log
-        self.mark()
-
-    def mark(self) -> None:
-        self.offset = os.path.getsize(self.path)
-
-    def lines(self) -> list[str]:
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            f.seek(self.offset)
-            text = f.read()
-        return [line for line in text.splitlines() if "statement: " in line or "execute " in line]
-
-    def inserts(self) -> list[str]:
-        return [line for line in self.lines() if "INSERT INTO" in line]
-
-    def first_parameters(self) -> list[str]:
-        """The value of $1 of each logged INSERT."""
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            f.seek(self.offset)
-            return re.findall(r"INSERT INTO[^\n]*\n[^\n]*parameters: \$1 = '([^']*)'", f.read())
 
 
 @pytest.fixture
