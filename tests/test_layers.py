@@ -31,17 +31,45 @@ def imports(path: Path) -> set[str]:
 
 
 def sources(package: str) -> list[Path]:
-    return sorted((ROOT / package.replace(".", "/")).glob("*.py"))
+    """The modules of a package, those of its subpackages included."""
+    return sorted((ROOT / package.replace(".", "/")).rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def engine_module(name: str) -> str | None:
+    """The engine-core module an imported name belongs to (``vtables.catalog.MASK``
+    belongs to ``catalog``), or None for anything else."""
+    parts = name.split(".")
+    if parts[0] != "vtables" or len(parts) < 2 or parts[1] == "wrappers":
+        return None
+    return parts[1] if (ROOT / "vtables" / f"{parts[1]}.py").exists() else None
+
+
+#: The engine core, lowest layer first: a module imports modules of its own
+#: layer or below, never above (DESIGN.md, "Layers").
+ENGINE_LAYERS = (
+    {"errors", "sqltext", "types", "speedups"},  # no engine imports at all
+    {"wrapper", "secrets", "grammar"},  # the wrapper API, the SQL/MED language
+    {"catalog", "inserts", "dump"},  # the catalog tables, text rewriting
+    {"session"},  # per-connection state
+    {"plan", "module", "commands", "views", "explain"},  # what SQLite and statements call
+    {"connection"},  # the APSW connection, the router
+    {"cli", "__init__", "__main__"},  # what users call
+)
 
 
 def test_the_engine_never_imports_the_dialect():
-    for path in sources("vtables") + sources("vtables.wrappers"):
+    for path in sources("vtables"):
         bad = {n for n in imports(path) if n.split(".")[0] == "sqlmed_dialect"}
         assert not bad, f"{path.name} imports {bad}"
 
 
 def test_the_engine_core_never_imports_sqlalchemy_or_a_builtin_wrapper():
-    for path in sources("vtables"):
+    for path in (ROOT / "vtables").glob("*.py"):
         found = imports(path)
         assert not {n for n in found if n.split(".")[0] == "sqlalchemy"}, path.name
         assert not {n for n in found if n.startswith("vtables.wrappers.")}, path.name
@@ -54,6 +82,47 @@ def test_wrappers_use_the_wrapper_api_not_the_engine_around_it():
     for path in sources("vtables.wrappers"):
         found = imports(path)
         assert not found & engine, f"{path.name} imports {found & engine}"
-        assert not {n for n in found if n.startswith("vtables.wrappers.")} - {
-            f"vtables.wrappers.{path.stem}"
-        }, f"{path.name} imports another wrapper"
+        # a wrapper package's modules import one another, not another wrapper
+        own = module_name(path).split(".")[:3]
+        others = {
+            n for n in found if n.startswith("vtables.wrappers.") and n.split(".")[:3] != own
+        }
+        assert not others, f"{path} imports another wrapper: {others}"
+
+
+def test_every_engine_module_has_a_layer():
+    layered = set().union(*ENGINE_LAYERS)
+    modules = {path.stem for path in (ROOT / "vtables").glob("*.py")}
+    assert modules - {"__init__", "__main__"} <= layered, modules - layered
+    assert not {"catalog", "session"} - modules  # the layers name real modules
+
+
+def test_engine_imports_point_down_only():
+    rank = {name: i for i, layer in enumerate(ENGINE_LAYERS) for name in layer}
+    for path in (ROOT / "vtables").glob("*.py"):
+        mine = rank[path.stem]
+        for name in imports(path):
+            target = engine_module(name)
+            if target is None or target == path.stem:
+                continue
+            assert rank[target] <= mine, f"vtables/{path.name} imports {target}, a layer above it"
+
+
+def test_engine_imports_have_no_cycle():
+    graph = {
+        path.stem: {m for n in imports(path) if (m := engine_module(n)) not in (None, path.stem)}
+        for path in (ROOT / "vtables").glob("*.py")
+    }
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        assert state.get(node) != 1, "import cycle: " + " -> ".join([*trail, node])
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*trail, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        visit(node, [])

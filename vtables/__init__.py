@@ -6,7 +6,8 @@
 This package never imports SQLAlchemy.
 """
 
-from .connection import Connection, Cursor, connect, default_user
+from .connection import Connection, Cursor, connect, default_user, foreign_scans
+from .connection import explain_plan as explain
 from .dump import dump
 from .errors import (
     CatalogError,
@@ -21,7 +22,7 @@ from .errors import (
     UndefinedObjectError,
     WrapperError,
 )
-from .explain import ForeignScan, explain, foreign_scans
+from .explain import ForeignScan
 from .grammar import parse, parse_one, to_sql
 from .wrapper import (
     ColumnDefinition,

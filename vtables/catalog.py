@@ -17,10 +17,9 @@ from __future__ import annotations
 import functools
 import json
 import os
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import apsw
 import apsw.ext
@@ -29,12 +28,9 @@ from sqlglot import exp
 from . import grammar
 from . import wrapper as wrapper_api
 from .errors import CatalogError, SQLMedError
-
-if TYPE_CHECKING:
-    from .connection import Connection
+from .secrets import MASK
 
 PUBLIC = "public"
-MASK = "********"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sqlmed_extension(
@@ -789,8 +785,29 @@ def _shape(conn: apsw.Connection, schema: str, name: str) -> list[tuple]:
     return [(r[1].lower(), (r[2] or "").upper(), r[3], r[4], r[5], r[6]) for r in rows]
 
 
+#: The read-only views each connection registers (vtables.views), whose names
+#: a file's own objects may not take.
+VIEW_NAMES = tuple(
+    "sqlmed_" + name
+    for name in (
+        "extensions",
+        "foreign_data_wrappers",
+        "foreign_data_wrapper_options",
+        "foreign_servers",
+        "foreign_server_options",
+        "foreign_tables",
+        "foreign_table_options",
+        "foreign_table_columns",
+        "foreign_table_constraints",
+        "column_options",
+        "user_mappings",
+        "user_mapping_options",
+    )
+)
+
+
 def _view_names() -> dict[str, str]:
-    return {v.view_name.lower(): v.view_name for v in VIEWS}
+    return {name.lower(): name for name in VIEW_NAMES}
 
 
 def structure_problems(conn: apsw.Connection) -> list[str]:
@@ -886,249 +903,6 @@ def check(conn: apsw.Connection) -> list[str]:
         if not problems:
             raise
     return problems
-
-
-# -------------------------------------------------------------------- views
-
-
-def _warn(conn: Connection, error: CatalogError) -> None:
-    """Tell whoever reads the views that a damaged object was left out."""
-    notices = getattr(conn, "notices", None)
-    if isinstance(notices, list):
-        notices.append(f"{error.message}; it is left out")
-
-
-def _sound(conn: Connection, kind: str) -> Iterator[Any]:
-    for item in scan(conn, kind):
-        if isinstance(item, CatalogError):
-            _warn(conn, item)
-        else:
-            yield item
-
-
-def _view(columns: tuple[str, ...]):
-    def decorate(fn):
-        def rows(conn: Connection):
-            if not exists(conn):
-                return []
-            return list(fn(conn))
-
-        rows.columns = columns
-        rows.column_access = apsw.ext.VTColumnAccess.By_Index
-        rows.view_name = "sqlmed_" + fn.__name__
-        return rows
-
-    return decorate
-
-
-@_view(("extension_name", "extension_version"))
-def extensions(conn):
-    for e in _sound(conn, "extension"):
-        yield (e.name, e.version)
-
-
-@_view(("foreign_data_wrapper_name", "handler", "validator", "extension", "comment"))
-def foreign_data_wrappers(conn):
-    for w in _sound(conn, "wrapper"):
-        yield (w.name, w.handler, w.validator, w.extension, w.comment)
-
-
-@_view(("foreign_data_wrapper_name", "option_name", "option_value"))
-def foreign_data_wrapper_options(conn):
-    for w in _sound(conn, "wrapper"):
-        for key, value in shown_options(w).items():
-            yield (w.name, key, value)
-
-
-@_view(
-    (
-        "foreign_server_name",
-        "foreign_data_wrapper_name",
-        "foreign_server_type",
-        "foreign_server_version",
-        "comment",
-    )
-)
-def foreign_servers(conn):
-    for s in _sound(conn, "server"):
-        yield (s.name, s.fdw, s.type, s.version, s.comment)
-
-
-@_view(("foreign_server_name", "option_name", "option_value"))
-def foreign_server_options(conn):
-    for s in _sound(conn, "server"):
-        for key, value in shown_options(s).items():
-            yield (s.name, key, value)
-
-
-@_view(("foreign_table_name", "foreign_server_name", "comment"))
-def foreign_tables(conn):
-    for t in _sound(conn, "table"):
-        yield (t.name, t.server, t.comment)
-
-
-@_view(("foreign_table_name", "option_name", "option_value"))
-def foreign_table_options(conn):
-    for t in _sound(conn, "table"):
-        for key, value in shown_options(t).items():
-            yield (t.name, key, value)
-
-
-@_view(
-    (
-        "table_name",
-        "column_name",
-        "ordinal_position",
-        "data_type",
-        "is_nullable",
-        "column_default",
-        "comment",
-    )
-)
-def foreign_table_columns(conn):
-    for t in _sound(conn, "table"):
-        for i, c in enumerate(t.columns, 1):
-            yield (t.name, c.name, i, c.type, "NO" if c.not_null else "YES", c.default, c.comment)
-
-
-@_view(("table_name", "constraint_name", "check_clause", "is_validated"))
-def foreign_table_constraints(conn):
-    # declared, not enforced, as in PostgreSQL
-    for t in _sound(conn, "table"):
-        for k in t.constraints:
-            yield (t.name, k.name, k.check_sql, "YES" if k.validated else "NO")
-
-
-@_view(("table_name", "column_name", "option_name", "option_value"))
-def column_options(conn):
-    for t in _sound(conn, "table"):
-        for c in t.columns:
-            for key, value in shown_options(c).items():
-                yield (t.name, c.name, key, value)
-
-
-@_view(("authorization_identifier", "foreign_server_name"))
-def user_mappings(conn):
-    for um in _sound(conn, "user_mapping"):
-        yield (um.user, um.server)
-
-
-@_view(("authorization_identifier", "foreign_server_name", "option_name", "option_value"))
-def user_mapping_options(conn):
-    # As in PostgreSQL, a mapping's option values are shown only to the user
-    # it maps (everyone is mapped by PUBLIC); secrets are masked for all.
-    for um in _sound(conn, "user_mapping"):
-        visible = um.user in (conn.user, PUBLIC)
-        for key, value in shown_options(um).items():
-            yield (um.user, um.server, key, value if visible else None)
-
-
-VIEWS = (
-    extensions,
-    foreign_data_wrappers,
-    foreign_data_wrapper_options,
-    foreign_servers,
-    foreign_server_options,
-    foreign_tables,
-    foreign_table_options,
-    foreign_table_columns,
-    foreign_table_constraints,
-    column_options,
-    user_mappings,
-    user_mapping_options,
-)
-
-
-def register_views(conn: Connection) -> None:
-    """The views, as eponymous virtual tables; on a file that squats their
-    names, also as temp tables (which SQLite finds before the file's own) that
-    refuse to show anything while the file does so."""
-    for view in VIEWS:
-
-        def call(view=view):
-            return view(conn)
-
-        call.columns = view.columns
-        call.column_access = view.column_access
-        apsw.ext.make_virtual_module(conn, view.view_name, call, eponymous_only=True)
-    try:
-        problems = structure_problems(conn)
-    except apsw.Error:  # busy, locked, not a database: first use will say
-        return
-    if problems:
-        _guard_views(conn)
-
-
-_GUARD_MODULE = "sqlmed_checked_view"
-
-
-def _guard_views(conn: Connection) -> None:
-    conn.create_module(_GUARD_MODULE, _CheckedViews(conn))
-    for view in VIEWS:
-        apsw.Cursor.execute(
-            conn.cursor(),
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{view.view_name} USING {_GUARD_MODULE}",
-        )
-
-
-class _CheckedViews:
-    """A view that checks the file before each scan: it refuses while objects of
-    the file squat the catalog's names, and shows the catalog once they are gone."""
-
-    def __init__(self, conn: Connection):
-        self._conn = weakref.ref(conn)
-
-    def Create(self, db: Any, modulename: str, dbname: str, tablename: str, *args: str):
-        view = {v.view_name: v for v in VIEWS}[tablename.lower()]
-        columns = ", ".join(grammar.quote_ident(c) for c in view.columns)
-        return f"CREATE TABLE x({columns})", _CheckedTable(self._conn, view)
-
-    Connect = Create
-
-
-class _CheckedTable:
-    def __init__(self, conn: Callable[[], Connection | None], view: Any):
-        self._conn, self._view = conn, view
-
-    def BestIndex(self, *args: Any) -> None:
-        return None
-
-    def Open(self) -> _CheckedCursor:
-        return _CheckedCursor(self._conn, self._view)
-
-    def Disconnect(self) -> None:
-        pass
-
-    Destroy = Disconnect
-
-
-class _CheckedCursor:
-    def __init__(self, conn: Callable[[], Connection | None], view: Any):
-        self._conn, self._view = conn, view
-        self._rows: list[tuple] = []
-        self._at = 0
-
-    def Filter(self, *args: Any) -> None:
-        conn = self._conn()
-        if conn is None:
-            raise CatalogError("the connection is closed")
-        verify(conn)
-        self._rows, self._at = [tuple(r) for r in self._view(conn)], 0
-
-    def Eof(self) -> bool:
-        return self._at >= len(self._rows)
-
-    def Rowid(self) -> int:
-        return self._at
-
-    def Column(self, number: int) -> Any:
-        return self._at if number == -1 else self._rows[self._at][number]
-
-    def Next(self) -> None:
-        self._at += 1
-
-    def Close(self) -> None:
-        pass
 
 
 # --------------------------------------------------------------- generation

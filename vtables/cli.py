@@ -435,7 +435,7 @@ class MedShell(apsw.shell.Shell):
         LIKE pattern; the SQL/MED catalog's own tables are left out
         """
         tables = ", ".join(grammar.quote_literal(name) for name in catalog.CATALOG_TABLES)
-        views = ", ".join(grammar.quote_literal(v.view_name) for v in catalog.VIEWS)
+        shown = ", ".join(grammar.quote_literal(name) for name in catalog.VIEW_NAMES)
         self.push_output()
         self.output = self.output_list
         self.header = False
@@ -445,7 +445,7 @@ class MedShell(apsw.shell.Shell):
                     "SELECT name FROM (SELECT name, type FROM sqlite_schema"
                     f" WHERE name NOT IN ({tables}) UNION ALL"
                     " SELECT name, type FROM sqlite_temp_schema"
-                    f" WHERE name NOT IN ({views})) "
+                    f" WHERE name NOT IN ({shown})) "
                     "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite~_%' ESCAPE '~' "
                     "AND name LIKE ?1 ORDER BY 1",
                     (pattern,),

@@ -25,7 +25,7 @@ from .errors import (
 from .grammar import MedOption
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .session import Session
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def execute(conn: Connection, tree: exp.Expr) -> None:
+def execute(session: Session, tree: exp.Expr) -> None:
     """Run one statement atomically, leaving the connection as it found it.
 
     Outside a transaction the statement is a transaction of its own that
@@ -52,41 +52,38 @@ def execute(conn: Connection, tree: exp.Expr) -> None:
     the statement is undone and no transaction is left open that the
     connection was not already in.
     """
+    db = session.db
     handler = _HANDLERS.get(type(tree))
     if handler is None:
         raise FeatureNotSupportedError(f"not an SQL/MED statement: {type(tree).__name__}")
-    own = not conn.in_transaction
+    own = not db.in_transaction
     try:
-        conn.execute("BEGIN IMMEDIATE" if own else "SAVEPOINT sqlmed_ddl")
+        db.execute("BEGIN IMMEDIATE" if own else "SAVEPOINT sqlmed_ddl")
     except apsw.Error as err:
         raise SQLMedError(f"{type(err).__name__}: {err}") from err
     try:
-        catalog.ensure(conn)
-        handler(conn, tree)
-        catalog.bump_generation(conn)
-        conn.execute("COMMIT" if own else "RELEASE sqlmed_ddl")
+        catalog.ensure(db)
+        handler(session, tree)
+        catalog.bump_generation(db)
+        db.execute("COMMIT" if own else "RELEASE sqlmed_ddl")
     except BaseException as err:
-        _undo(conn, own)
+        _undo(session, own)
         if isinstance(err, apsw.Error):
             raise SQLMedError(f"{type(err).__name__}: {err}") from err
         raise
 
 
-def _undo(conn: Connection, own: bool) -> None:
+def _undo(session: Session, own: bool) -> None:
+    db = session.db
     try:
         if own:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
         else:
-            conn.execute("ROLLBACK TO sqlmed_ddl; RELEASE sqlmed_ddl")
+            db.execute("ROLLBACK TO sqlmed_ddl; RELEASE sqlmed_ddl")
     except apsw.Error:  # SQLite already rolled back (an I/O error, a full disk)
-        if own and conn.in_transaction:
-            conn.execute("ROLLBACK")
-
-
-def notice(conn: Connection, message: str) -> None:
-    conn.notices.append(message)
-    logger.info("%s", message)
+        if own and db.in_transaction:
+            db.execute("ROLLBACK")
 
 
 # ------------------------------------------------------------------ options
@@ -132,7 +129,7 @@ def _validator(fdw: catalog.Wrapper) -> type[wrapper_api.ForeignDataWrapper] | N
 
 
 def validate(
-    conn: Connection, fdw: catalog.Wrapper, kind: str, options: dict[str, str], name: str
+    session: Session, fdw: catalog.Wrapper, kind: str, options: dict[str, str], name: str
 ) -> None:
     cls = _validator(fdw)
     if cls is not None:
@@ -156,36 +153,36 @@ def _function_class(function: str, suffix: str) -> None:
 # ---------------------------------------------------------------- lookups
 
 
-def _wrapper(conn: Connection, name: str) -> catalog.Wrapper:
-    fdw = catalog.get_wrapper(conn, name)
+def _wrapper(session: Session, name: str) -> catalog.Wrapper:
+    fdw = catalog.get_wrapper(session.db, name)
     if fdw is None:
         raise UndefinedObjectError(f'foreign-data wrapper "{name}" does not exist')
     return fdw
 
 
-def _server(conn: Connection, name: str) -> catalog.Server:
-    server = catalog.get_server(conn, name)
+def _server(session: Session, name: str) -> catalog.Server:
+    server = catalog.get_server(session.db, name)
     if server is None:
         raise UndefinedObjectError(f'server "{name}" does not exist')
     return server
 
 
-def _server_wrapper(conn: Connection, server: catalog.Server) -> catalog.Wrapper:
-    return _wrapper(conn, server.fdw)
+def _server_wrapper(session: Session, server: catalog.Server) -> catalog.Wrapper:
+    return _wrapper(session, server.fdw)
 
 
-def resolve_user(conn: Connection, user: grammar.MedUser) -> str:
+def resolve_user(session: Session, user: grammar.MedUser) -> str:
     keyword = user.args.get("keyword")
     if keyword == "PUBLIC":
         return PUBLIC
     if keyword:
-        return conn.user
+        return session.user
     name = name_of(user.this)
     return PUBLIC if name == PUBLIC else name
 
 
-def _relation_exists(conn: Connection, name: str) -> bool:
-    row = conn.execute(
+def _relation_exists(session: Session, name: str) -> bool:
+    row = session.db.execute(
         "SELECT 1 FROM main.sqlite_master WHERE name=? COLLATE NOCASE"
         " AND type IN ('table', 'view', 'index')",
         (name,),
@@ -196,15 +193,16 @@ def _relation_exists(conn: Connection, name: str) -> bool:
 # -------------------------------------------------------------- wrappers
 
 
-def create_fdw(conn: Connection, e: grammar.CreateFdw) -> None:
+def create_fdw(session: Session, e: grammar.CreateFdw) -> None:
+    db = session.db
     name = name_of(e.this)
-    if catalog.get_wrapper(conn, name):
+    if catalog.get_wrapper(db, name):
         raise DuplicateObjectError(f'foreign-data wrapper "{name}" already exists')
     handler, validator = _functions(e.args.get("functions"), None, None)
     fdw = catalog.Wrapper(name, handler, validator, {}, None, None)
     fdw.options = apply_options({}, e.args.get("options"), f'foreign-data wrapper "{name}"')
-    validate(conn, fdw, "wrapper", fdw.options, name)
-    conn.execute(
+    validate(db, fdw, "wrapper", fdw.options, name)
+    db.execute(
         "INSERT INTO sqlmed_fdw(name, handler, validator, options) VALUES (?,?,?,?)",
         (name, handler, validator, catalog.dump_options(fdw.options)),
     )
@@ -229,22 +227,23 @@ def _functions(
     return handler, validator
 
 
-def alter_fdw(conn: Connection, e: grammar.AlterFdw) -> None:
-    fdw = _wrapper(conn, name_of(e.this))
+def alter_fdw(session: Session, e: grammar.AlterFdw) -> None:
+    db = session.db
+    fdw = _wrapper(session, name_of(e.this))
     if e.args.get("rename"):
         new = name_of(e.args["rename"])
-        if catalog.get_wrapper(conn, new):
+        if catalog.get_wrapper(db, new):
             raise DuplicateObjectError(f'foreign-data wrapper "{new}" already exists')
-        conn.execute("UPDATE sqlmed_fdw SET name=? WHERE name=?", (new, fdw.name))
-        conn.execute("UPDATE sqlmed_server SET fdw=? WHERE fdw=?", (new, fdw.name))
+        db.execute("UPDATE sqlmed_fdw SET name=? WHERE name=?", (new, fdw.name))
+        db.execute("UPDATE sqlmed_server SET fdw=? WHERE fdw=?", (new, fdw.name))
         return
     fdw.handler, fdw.validator = _functions(e.args.get("functions"), fdw.handler, fdw.validator)
     if e.args.get("options") is not None:
         fdw.options = apply_options(
             fdw.options, e.args["options"], f'foreign-data wrapper "{fdw.name}"'
         )
-        validate(conn, fdw, "wrapper", fdw.options, fdw.name)
-    conn.execute(
+        validate(db, fdw, "wrapper", fdw.options, fdw.name)
+    db.execute(
         "UPDATE sqlmed_fdw SET handler=?, validator=?, options=? WHERE name=?",
         (fdw.handler, fdw.validator, catalog.dump_options(fdw.options), fdw.name),
     )
@@ -256,8 +255,8 @@ def alter_fdw(conn: Connection, e: grammar.AlterFdw) -> None:
 class _Drop:
     """Collects what a DROP removes, in the order it must go."""
 
-    def __init__(self, conn: Connection):
-        self.conn = conn
+    def __init__(self, session: Session):
+        self.session = session
         self.tables: list[str] = []
         self.mappings: list[tuple[str, str]] = []
         self.servers: list[str] = []
@@ -271,12 +270,12 @@ class _Drop:
         if cascade_from:
             self.dependents.append(f"server {name} depends on {cascade_from}")
         self.servers.append(name)
-        for user in catalog.names(self.conn, "user_mapping", name):
+        for user in catalog.names(self.session.db, "user_mapping", name):
             self.mappings.append((user, name))
             self.dependents.append(
                 f"user mapping for {user} on server {name} depends on server {name}"
             )
-        for table in catalog.names(self.conn, "table", name):
+        for table in catalog.names(self.session.db, "table", name):
             if table not in self.tables:
                 self.tables.append(table)
                 self.dependents.append(f"foreign table {table} depends on server {name}")
@@ -287,7 +286,7 @@ class _Drop:
         if cascade_from:
             self.dependents.append(f"foreign-data wrapper {name} depends on {cascade_from}")
         self.wrappers.append(name)
-        for server in catalog.names(self.conn, "server", name):
+        for server in catalog.names(self.session.db, "server", name):
             self.server(server, f"foreign-data wrapper {name}")
 
     def check(self, what: str, cascade: str | None) -> None:
@@ -299,12 +298,12 @@ class _Drop:
             )
         if self.dependents:
             n = len(self.dependents)
-            notice(self.conn, f"drop cascades to {n} other object{'s' if n > 1 else ''}")
+            self.session.notice(f"drop cascades to {n} other object{'s' if n > 1 else ''}")
 
     def run(self) -> None:
-        conn = self.conn
+        session, conn = self.session, self.session.db
         for name in self.tables:
-            drop_foreign_table(conn, name)
+            drop_foreign_table(session, name)
         for user, server in self.mappings:
             conn.execute(
                 "DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server)
@@ -312,26 +311,28 @@ class _Drop:
         for name in self.servers:
             conn.execute("DELETE FROM sqlmed_user_mapping WHERE server=?", (name,))
             conn.execute("DELETE FROM sqlmed_server WHERE name=?", (name,))
-            conn.close_server(name)
+            session.close_server(name)
         for name in self.wrappers:
             conn.execute("DELETE FROM sqlmed_fdw WHERE name=?", (name,))
         for name in self.extensions:
             conn.execute("DELETE FROM sqlmed_extension WHERE name=?", (name,))
 
 
-def drop_foreign_table(conn: Connection, name: str) -> None:
+def drop_foreign_table(session: Session, name: str) -> None:
     # DROP TABLE reaches the module's Destroy, which removes the catalog rows;
     # the delete below covers a catalog entry whose virtual table is gone.
-    if _relation_exists(conn, name):
-        conn.execute(f"DROP TABLE main.{qi(name)}")
-    catalog.delete_table(conn, name)
+    db = session.db
+    if _relation_exists(session, name):
+        db.execute(f"DROP TABLE main.{qi(name)}")
+    catalog.delete_table(db, name)
 
 
-def drop(conn: Connection, e: grammar.MedDrop) -> None:
+def drop(session: Session, e: grammar.MedDrop) -> None:
+    db = session.db
     kind = e.args["kind"]
     names = [name_of(n) for n in e.expressions]
     cascade = e.args.get("cascade")
-    plan = _Drop(conn)
+    plan = _Drop(session)
     label = {"FOREIGN DATA WRAPPER": "foreign-data wrapper", "SERVER": "server"}.get(
         kind, kind.lower()
     )
@@ -340,9 +341,9 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
         # by name only: an object whose catalog rows are damaged can be dropped
         found: Any
         if kind == "FOREIGN DATA WRAPPER":
-            found = name if name in catalog.names(conn, "wrapper") else None
+            found = name if name in catalog.names(db, "wrapper") else None
             extension = (
-                next((e for e in catalog.names(conn, "wrapper_extension", name) if e), None)
+                next((e for e in catalog.names(db, "wrapper_extension", name) if e), None)
                 if found
                 else None
             )
@@ -353,20 +354,20 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
                     hint=f"You can drop extension {extension} instead.",
                 )
         elif kind == "SERVER":
-            found = name if name in catalog.names(conn, "server") else None
+            found = name if name in catalog.names(db, "server") else None
         elif kind == "FOREIGN TABLE":
-            found = catalog.table_name(conn, name)
-            if found is None and _relation_exists(conn, name):
+            found = catalog.table_name(db, name)
+            if found is None and _relation_exists(session, name):
                 raise SQLMedError(
                     f'"{name}" is not a foreign table',
                     hint="Use DROP TABLE or DROP VIEW to remove it.",
                 )
         else:
-            found = catalog.get_extension(conn, name)
+            found = catalog.get_extension(db, name)
         if not found:
             message = f'{"relation" if kind == "FOREIGN TABLE" else label} "{name}" does not exist'
             if e.args.get("exists"):
-                notice(conn, message + ", skipping")
+                session.notice(message + ", skipping")
                 continue
             raise UndefinedObjectError(message)
         present.append(found)
@@ -379,9 +380,9 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
             plan.tables.append(name)
         else:
             plan.extensions.append(name)
-            for wrapper in catalog.names(conn, "wrapper", name):
+            for wrapper in catalog.names(db, "wrapper", name):
                 plan.wrappers.append(wrapper)
-                for server in catalog.names(conn, "server", wrapper):
+                for server in catalog.names(db, "server", wrapper):
                     plan.server(server, f"foreign-data wrapper {wrapper}")
     if present:
         what = f"{label} {present[0]}" if len(present) == 1 else f"{label}s"
@@ -392,44 +393,46 @@ def drop(conn: Connection, e: grammar.MedDrop) -> None:
 # ----------------------------------------------------------------- servers
 
 
-def create_server(conn: Connection, e: grammar.CreateServer) -> None:
+def create_server(session: Session, e: grammar.CreateServer) -> None:
+    db = session.db
     name = name_of(e.this)
-    if catalog.get_server(conn, name):
+    if catalog.get_server(db, name):
         message = f'server "{name}" already exists'
         if e.args.get("exists"):
-            notice(conn, message + ", skipping")
+            session.notice(message + ", skipping")
             return
         raise DuplicateObjectError(message)
-    fdw = _wrapper(conn, name_of(e.args["wrapper"]))
+    fdw = _wrapper(session, name_of(e.args["wrapper"]))
     options = apply_options({}, e.args.get("options"), f'server "{name}"')
-    validate(conn, fdw, "server", options, name)
-    conn.execute(
+    validate(db, fdw, "server", options, name)
+    db.execute(
         "INSERT INTO sqlmed_server(name, fdw, type, version, options) VALUES (?,?,?,?,?)",
         (name, fdw.name, e.args.get("type"), e.args.get("version"), catalog.dump_options(options)),
     )
 
 
-def alter_server(conn: Connection, e: grammar.AlterServer) -> None:
-    server = _server(conn, name_of(e.this))
+def alter_server(session: Session, e: grammar.AlterServer) -> None:
+    db = session.db
+    server = _server(session, name_of(e.this))
     if e.args.get("rename"):
         new = name_of(e.args["rename"])
-        if catalog.get_server(conn, new):
+        if catalog.get_server(db, new):
             raise DuplicateObjectError(f'server "{new}" already exists')
-        conn.execute("UPDATE sqlmed_server SET name=? WHERE name=?", (new, server.name))
-        conn.execute("UPDATE sqlmed_user_mapping SET server=? WHERE server=?", (new, server.name))
-        conn.execute("UPDATE sqlmed_ftable SET server=? WHERE server=?", (new, server.name))
-        conn.close_server(server.name)
+        db.execute("UPDATE sqlmed_server SET name=? WHERE name=?", (new, server.name))
+        db.execute("UPDATE sqlmed_user_mapping SET server=? WHERE server=?", (new, server.name))
+        db.execute("UPDATE sqlmed_ftable SET server=? WHERE server=?", (new, server.name))
+        session.close_server(server.name)
         return
     if e.args.get("version") is not None:
         server.version = e.args["version"]
     if e.args.get("options") is not None:
         server.options = apply_options(server.options, e.args["options"], f'server "{server.name}"')
-        validate(conn, _server_wrapper(conn, server), "server", server.options, server.name)
-    conn.execute(
+        validate(db, _server_wrapper(session, server), "server", server.options, server.name)
+    db.execute(
         "UPDATE sqlmed_server SET version=?, options=? WHERE name=?",
         (server.version, catalog.dump_options(server.options), server.name),
     )
-    conn.close_server(server.name)
+    session.close_server(server.name)
 
 
 # ----------------------------------------------------------- user mappings
@@ -439,56 +442,59 @@ def _mapping_label(user: str, server: str) -> str:
     return f'user mapping for "{user}" on server "{server}"'
 
 
-def create_user_mapping(conn: Connection, e: grammar.CreateUserMapping) -> None:
-    user = resolve_user(conn, e.this)
-    server = _server(conn, name_of(e.args["server"]))
-    if catalog.get_user_mapping(conn, user, server.name):
+def create_user_mapping(session: Session, e: grammar.CreateUserMapping) -> None:
+    db = session.db
+    user = resolve_user(session, e.this)
+    server = _server(session, name_of(e.args["server"]))
+    if catalog.get_user_mapping(db, user, server.name):
         message = f'user mapping for "{user}" already exists for server "{server.name}"'
         if e.args.get("exists"):
-            notice(conn, message + ", skipping")
+            session.notice(message + ", skipping")
             return
         raise DuplicateObjectError(message)
     options = apply_options({}, e.args.get("options"), _mapping_label(user, server.name))
-    validate(conn, _server_wrapper(conn, server), "user_mapping", options, "")
-    conn.execute(
+    validate(db, _server_wrapper(session, server), "user_mapping", options, "")
+    db.execute(
         "INSERT INTO sqlmed_user_mapping(umuser, server, options) VALUES (?,?,?)",
         (user, server.name, catalog.dump_options(options)),
     )
 
 
-def alter_user_mapping(conn: Connection, e: grammar.AlterUserMapping) -> None:
-    user = resolve_user(conn, e.this)
-    server = _server(conn, name_of(e.args["server"]))
-    um = catalog.get_user_mapping(conn, user, server.name)
+def alter_user_mapping(session: Session, e: grammar.AlterUserMapping) -> None:
+    db = session.db
+    user = resolve_user(session, e.this)
+    server = _server(session, name_of(e.args["server"]))
+    um = catalog.get_user_mapping(db, user, server.name)
     if um is None:
         raise UndefinedObjectError(
             f'user mapping for "{user}" does not exist for server "{server.name}"'
         )
     options = apply_options(um.options, e.args["options"], _mapping_label(user, server.name))
-    validate(conn, _server_wrapper(conn, server), "user_mapping", options, "")
-    conn.execute(
+    validate(db, _server_wrapper(session, server), "user_mapping", options, "")
+    db.execute(
         "UPDATE sqlmed_user_mapping SET options=? WHERE umuser=? AND server=?",
         (catalog.dump_options(options), user, server.name),
     )
-    conn.close_server(server.name)
+    session.close_server(server.name)
 
 
-def drop_user_mapping(conn: Connection, e: grammar.DropUserMapping) -> None:
-    user = resolve_user(conn, e.this)
+def drop_user_mapping(session: Session, e: grammar.DropUserMapping) -> None:
+    db = session.db
+    user = resolve_user(session, e.this)
     server_name = name_of(e.args["server"])
-    if server_name not in catalog.names(conn, "server"):  # by name: damaged rows drop too
+    if server_name not in catalog.names(db, "server"):  # by name: damaged rows drop too
         if e.args.get("exists"):
-            notice(conn, f'server "{server_name}" does not exist, skipping')
+            session.notice(f'server "{server_name}" does not exist, skipping')
             return
         raise UndefinedObjectError(f'server "{server_name}" does not exist')
-    if user not in catalog.names(conn, "user_mapping", server_name):
+    if user not in catalog.names(db, "user_mapping", server_name):
         message = f'user mapping for "{user}" does not exist for server "{server_name}"'
         if e.args.get("exists"):
-            notice(conn, message + ", skipping")
+            session.notice(message + ", skipping")
             return
         raise UndefinedObjectError(message)
-    conn.execute("DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server_name))
-    conn.close_server(server_name)
+    db.execute("DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server_name))
+    session.close_server(server_name)
 
 
 # ----------------------------------------------------------- foreign tables
@@ -512,7 +518,7 @@ def _collation(col: grammar.MedColumn) -> str | None:
     return found
 
 
-def _column(conn: Connection, col: grammar.MedColumn, table: str) -> Column:
+def _column(session: Session, col: grammar.MedColumn, table: str) -> Column:
     default = col.args.get("default")
     return Column(
         name=name_of(col.this),
@@ -578,22 +584,23 @@ def _check_allowed(expression: exp.Expression) -> None:
         raise SQLMedError("window functions are not allowed in check constraints", sqlstate="42P20")
 
 
-def _namespace_constraints(conn: Connection, table: str) -> set[str]:
+def _namespace_constraints(session: Session, table: str) -> set[str]:
     """Constraint names of the other foreign tables: PostgreSQL picks a generated
     name that no constraint of the schema has."""
-    if not catalog.has_constraint_table(conn):
+    db = session.db
+    if not catalog.has_constraint_table(db):
         return set()
-    rows = conn.execute(
+    rows = db.execute(
         "SELECT name FROM main.sqlmed_fconstraint WHERE ftable <> ?", (table,)
     ).fetchall()
     return {r[0] for r in rows}
 
 
-def add_checks(conn: Connection, table: ForeignTable, checks: list[grammar.MedCheck]) -> None:
+def add_checks(session: Session, table: ForeignTable, checks: list[grammar.MedCheck]) -> None:
     """Add CHECK constraints to ``table`` (not yet written), with PostgreSQL's
     names (``<table>_<column>_check`` when the expression names one column,
     else ``<table>_check``, numbered on collision) and duplicate-name errors."""
-    taken = _namespace_constraints(conn, table.name)
+    taken = _namespace_constraints(session, table.name)
     new_names: list[str] = []
     for check in checks:
         expression = check.args["expression"]
@@ -653,16 +660,17 @@ def _check_table_name(name: str) -> None:
         )
 
 
-def create_table_from(conn: Connection, table: ForeignTable, if_not_exists: bool = False) -> bool:
+def create_table_from(session: Session, table: ForeignTable, if_not_exists: bool = False) -> bool:
     """Validate and create a foreign table and its virtual table; False if skipped."""
+    db = session.db
     _check_table_name(table.name)
-    if catalog.get_table(conn, table.name) or _relation_exists(conn, table.name):
+    if catalog.get_table(db, table.name) or _relation_exists(session, table.name):
         message = f'relation "{table.name}" already exists'
         if if_not_exists:
-            notice(conn, message + ", skipping")
+            session.notice(message + ", skipping")
             return False
         raise DuplicateObjectError(message)
-    server = _server(conn, table.server)
+    server = _server(session, table.server)
     table.server = server.name
     if not table.columns:
         raise FeatureNotSupportedError(
@@ -674,61 +682,63 @@ def create_table_from(conn: Connection, table: ForeignTable, if_not_exists: bool
         if c.name.lower() in seen:
             raise DuplicateObjectError(f'column "{c.name}" specified more than once')
         seen.add(c.name.lower())
-    fdw = _server_wrapper(conn, server)
-    validate(conn, fdw, "table", table.options, table.name)
+    fdw = _server_wrapper(session, server)
+    validate(db, fdw, "table", table.options, table.name)
     for c in table.columns:
-        validate(conn, fdw, "column", c.options, f"{table.name}.{c.name}")
-    catalog.put_table(conn, table)
-    conn.execute(f"CREATE VIRTUAL TABLE main.{qi(table.name)} USING sqlmed")
+        validate(db, fdw, "column", c.options, f"{table.name}.{c.name}")
+    catalog.put_table(db, table)
+    db.execute(f"CREATE VIRTUAL TABLE main.{qi(table.name)} USING sqlmed")
     return True
 
 
-def create_table(conn: Connection, e: grammar.CreateForeignTable) -> None:
+def create_table(session: Session, e: grammar.CreateForeignTable) -> None:
     name = name_of(e.this)
     table = ForeignTable(
         name=name,
         server=name_of(e.args["server"]),
         options=apply_options({}, e.args.get("options"), f'foreign table "{name}"'),
         comment=None,
-        columns=[_column(conn, c, name) for c in e.args.get("columns") or ()],
+        columns=[_column(session, c, name) for c in e.args.get("columns") or ()],
     )
     checks = [k for c in e.args.get("columns") or () for k in c.args.get("constraints") or ()]
     checks += e.args.get("constraints") or []
-    if checks and not (catalog.get_table(conn, name) or _relation_exists(conn, name)):
-        add_checks(conn, table, checks)
-    create_table_from(conn, table, bool(e.args.get("exists")))
+    if checks and not (catalog.get_table(session.db, name) or _relation_exists(session, name)):
+        add_checks(session, table, checks)
+    create_table_from(session, table, bool(e.args.get("exists")))
 
 
-def rebuild_virtual_table(conn: Connection, name: str) -> None:
+def rebuild_virtual_table(session: Session, name: str) -> None:
     """Make SQLite re-read a foreign table's columns from the catalog."""
-    conn.rebuilding.add(name.lower())
+    db = session.db
+    session.rebuilding.add(name.lower())
     try:
-        conn.execute(f"DROP TABLE main.{qi(name)}")
+        db.execute(f"DROP TABLE main.{qi(name)}")
     finally:
-        conn.rebuilding.discard(name.lower())
-    conn.execute(f"CREATE VIRTUAL TABLE main.{qi(name)} USING sqlmed")
+        session.rebuilding.discard(name.lower())
+    db.execute(f"CREATE VIRTUAL TABLE main.{qi(name)} USING sqlmed")
 
 
-def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
+def alter_table(session: Session, e: grammar.AlterForeignTable) -> None:
+    db = session.db
     name = name_of(e.this)
-    table = catalog.get_table(conn, name)
+    table = catalog.get_table(db, name)
     if table is None:
         message = f'relation "{name}" does not exist'
         if e.args.get("exists"):
-            notice(conn, message + ", skipping")
+            session.notice(message + ", skipping")
             return
-        if _relation_exists(conn, name):
+        if _relation_exists(session, name):
             raise SQLMedError(f'"{name}" is not a foreign table')
         raise UndefinedObjectError(message)
     if e.args.get("rename"):
         new = name_of(e.args["rename"])
         _check_table_name(new)
-        if _relation_exists(conn, new) or catalog.get_table(conn, new):
+        if _relation_exists(session, new) or catalog.get_table(db, new):
             raise DuplicateObjectError(f'relation "{new}" already exists')
         # ALTER TABLE reaches the module's Rename, which renames the catalog rows.
-        conn.execute(f"ALTER TABLE main.{qi(table.name)} RENAME TO {qi(new)}")
+        db.execute(f"ALTER TABLE main.{qi(table.name)} RENAME TO {qi(new)}")
         return
-    fdw = _server_wrapper(conn, _server(conn, table.server))
+    fdw = _server_wrapper(session, _server(session, table.server))
     rel = f'relation "{table.name}"'
     for action in e.args.get("actions") or ():
         kind = action.args["kind"]
@@ -736,22 +746,22 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
             table.options = apply_options(
                 table.options, action.args.get("options"), f'foreign table "{table.name}"'
             )
-            validate(conn, fdw, "table", table.options, table.name)
+            validate(db, fdw, "table", table.options, table.name)
             continue
         if kind == "ADD":
-            col = _column(conn, action.this, table.name)
+            col = _column(session, action.this, table.name)
             if table.column(col.name):
                 message = f'column "{col.name}" of {rel} already exists'
                 if action.args.get("exists"):
-                    notice(conn, message + ", skipping")
+                    session.notice(message + ", skipping")
                     continue
                 raise DuplicateObjectError(message)
-            validate(conn, fdw, "column", col.options, f"{table.name}.{col.name}")
+            validate(db, fdw, "column", col.options, f"{table.name}.{col.name}")
             table.columns.append(col)
-            add_checks(conn, table, action.this.args.get("constraints") or [])
+            add_checks(session, table, action.this.args.get("constraints") or [])
             continue
         if kind == "ADD_CONSTRAINT":
-            add_checks(conn, table, [action.this])
+            add_checks(session, table, [action.this])
             continue
         if kind in ("DROP_CONSTRAINT", "VALIDATE_CONSTRAINT"):
             con_name = name_of(action.args["constraint"])
@@ -759,7 +769,7 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
             if found is None:
                 message = f'constraint "{con_name}" of {rel} does not exist'
                 if kind == "DROP_CONSTRAINT" and action.args.get("exists"):
-                    notice(conn, message + ", skipping")
+                    session.notice(message + ", skipping")
                     continue
                 raise UndefinedObjectError(message)
             if kind == "DROP_CONSTRAINT":
@@ -772,7 +782,7 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
         if column is None:
             message = f'column "{col_name}" of {rel} does not exist'
             if kind == "DROP" and action.args.get("exists"):
-                notice(conn, message + ", skipping")
+                session.notice(message + ", skipping")
                 continue
             raise UndefinedObjectError(message)
         if kind == "DROP":
@@ -808,29 +818,30 @@ def alter_table(conn: Connection, e: grammar.AlterForeignTable) -> None:
                 action.args.get("options"),
                 f'column "{column.name}" of "{table.name}"',
             )
-            validate(conn, fdw, "column", column.options, f"{table.name}.{column.name}")
-    catalog.put_table(conn, table)
-    rebuild_virtual_table(conn, table.name)
+            validate(db, fdw, "column", column.options, f"{table.name}.{column.name}")
+    catalog.put_table(db, table)
+    rebuild_virtual_table(session, table.name)
 
 
 # ------------------------------------------------------------------ import
 
 
-def import_schema(conn: Connection, e: grammar.ImportForeignSchema) -> None:
-    server = _server(conn, name_of(e.args["server"]))
+def import_schema(session: Session, e: grammar.ImportForeignSchema) -> None:
+    db = session.db
+    server = _server(session, name_of(e.args["server"]))
     into = name_of(e.args["into"])
     if into.lower() not in LOCAL_SCHEMAS:
         raise UndefinedObjectError(
             f'schema "{into}" does not exist',
             hint="Foreign tables are imported into the main database (INTO main or INTO public).",
         )
-    fdw = _server_wrapper(conn, server)
-    cls = conn.handler_class(fdw)
+    fdw = _server_wrapper(session, server)
+    cls = session.handler_class(fdw)
     remote = name_of(e.this)
     restriction = e.args.get("restriction")
     restricts = [name_of(t) for t in e.args.get("tables") or ()]
     options = apply_options({}, e.args.get("options"), "IMPORT FOREIGN SCHEMA")
-    um = catalog.find_user_mapping(conn, conn.user, server.name)
+    um = catalog.find_user_mapping(db, session.user, server.name)
     try:
         tables = cls.import_schema(
             remote,
@@ -839,7 +850,7 @@ def import_schema(conn: Connection, e: grammar.ImportForeignSchema) -> None:
             options,
             restriction,
             restricts,
-            database_path=conn.filename or "",
+            database_path=db.filename or "",
         )
     except NotImplementedError:
         raise FeatureNotSupportedError(
@@ -865,7 +876,7 @@ def import_schema(conn: Connection, e: grammar.ImportForeignSchema) -> None:
                 for c in table.columns
             ],
         )
-        create_table_from(conn, ft)
+        create_table_from(session, ft)
 
 
 _FAMILY_TYPES = {
@@ -903,22 +914,23 @@ def wrapper_api_error(fdw: str, server: str, err: Exception) -> SQLMedError:
 # ----------------------------------------------------------------- comment
 
 
-def comment(conn: Connection, e: grammar.MedComment) -> None:
+def comment(session: Session, e: grammar.MedComment) -> None:
+    db = session.db
     kind = e.args["kind"]
     name = name_of(e.this)
     text = e.args.get("comment") or None  # PostgreSQL: an empty comment removes it
     if kind == "FOREIGN DATA WRAPPER":
-        _wrapper(conn, name)
-        conn.execute("UPDATE sqlmed_fdw SET comment=? WHERE name=?", (text, name))
+        _wrapper(session, name)
+        db.execute("UPDATE sqlmed_fdw SET comment=? WHERE name=?", (text, name))
     elif kind == "SERVER":
-        _server(conn, name)
-        conn.execute("UPDATE sqlmed_server SET comment=? WHERE name=?", (text, name))
+        _server(session, name)
+        db.execute("UPDATE sqlmed_server SET comment=? WHERE name=?", (text, name))
     else:
-        table = catalog.get_table(conn, name)
+        table = catalog.get_table(db, name)
         if table is None:
             raise UndefinedObjectError(f'foreign table "{name}" does not exist')
         if kind == "FOREIGN TABLE":
-            conn.execute("UPDATE sqlmed_ftable SET comment=? WHERE name=?", (text, table.name))
+            db.execute("UPDATE sqlmed_ftable SET comment=? WHERE name=?", (text, table.name))
         else:
             col_name = name_of(e.args["column"])
             column = table.column(col_name)
@@ -926,7 +938,7 @@ def comment(conn: Connection, e: grammar.MedComment) -> None:
                 raise UndefinedObjectError(
                     f'column "{col_name}" of relation "{table.name}" does not exist'
                 )
-            conn.execute(
+            db.execute(
                 "UPDATE sqlmed_fcolumn SET comment=? WHERE ftable=? AND name=?",
                 (text, table.name, column.name),
             )
@@ -935,12 +947,13 @@ def comment(conn: Connection, e: grammar.MedComment) -> None:
 # -------------------------------------------------------------- extensions
 
 
-def create_extension(conn: Connection, e: grammar.CreateExtension) -> None:
+def create_extension(session: Session, e: grammar.CreateExtension) -> None:
+    db = session.db
     name = name_of(e.this)
-    if catalog.get_extension(conn, name):
+    if catalog.get_extension(db, name):
         message = f'extension "{name}" already exists'
         if e.args.get("exists"):
-            notice(conn, message + ", skipping")
+            session.notice(message + ", skipping")
             return
         raise DuplicateObjectError(message)
     cls = wrapper_api.find_wrapper(name)
@@ -950,17 +963,17 @@ def create_extension(conn: Connection, e: grammar.CreateExtension) -> None:
             f'extension "{name}" is not available',
             hint=f"Extensions installed in this program: {available}.",
         )
-    if catalog.get_wrapper(conn, name):
+    if catalog.get_wrapper(db, name):
         raise DuplicateObjectError(f'foreign-data wrapper "{name}" already exists')
-    conn.execute(
+    db.execute(
         "INSERT INTO sqlmed_extension(name, version) VALUES (?, ?)",
         (name, getattr(cls, "version", None)),
     )
-    conn.execute(
+    db.execute(
         "INSERT INTO sqlmed_fdw(name, handler, validator, extension) VALUES (?,?,?,?)",
         (name, f"{name}_handler", f"{name}_validator", name),
     )
-    conn.install_functions(name)
+    session.install_functions(name)
 
 
 _HANDLERS = {

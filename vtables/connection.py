@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import getpass
 import os
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import apsw
 
-from . import catalog, commands, grammar, inserts, module, sqltext
-from . import wrapper as wrapper_api
+from . import catalog, commands, grammar, inserts, module, sqltext, views
+from . import explain as explaining
 from .errors import (
     FeatureNotSupportedError,
-    SQLMedError,
     SQLMedSyntaxError,
-    UndefinedFunctionError,
-    UndefinedObjectError,
 )
+from .session import Session
 
 _PLAIN_CACHE_SIZE = 4096
 _SCHEMA_RETRIES = 20
@@ -50,7 +47,7 @@ class Cursor(apsw.Cursor):
         module = conn._module
         since = len(module.opened)
         conn.depth = 1
-        conn.insert_target = None
+        conn.session.insert_target = None
         try:
             try:
                 if statements in _plain:
@@ -59,7 +56,7 @@ class Cursor(apsw.Cursor):
                     known[0] is not None
                     and conn._insert_token == (conn.data_version(), module.epoch)
                 ):  # an INSERT whose rewriting (or not) is known
-                    conn.insert_target = known[1]
+                    conn.session.insert_target = known[1]
                     result = _cursor_execute(self, known[0], bindings, **kwargs)
                 else:
                     result = self._execute(self, statements, bindings, **kwargs)
@@ -96,7 +93,7 @@ class Cursor(apsw.Cursor):
             return run(self, statements, bindings, **kwargs)
         since = len(module.opened)
         conn.depth = 1
-        conn.insert_target = None
+        conn.session.insert_target = None
         try:
             result = run(self, statements, bindings, **kwargs)
         except BaseException:
@@ -120,7 +117,7 @@ class Cursor(apsw.Cursor):
                 and known[0] is not None
                 and conn._insert_token == conn._insert_state()
             ):
-                conn.insert_target = known[1]
+                conn.session.insert_target = known[1]
                 return _cursor_execute(self, known[0], bindings, **kwargs)
             if not sqltext.HINT.search(statements):
                 if len(_plain) < _PLAIN_CACHE_SIZE:
@@ -168,80 +165,58 @@ class Connection(apsw.Connection):
     ):
         super().__init__(filename, flags=flags, vfs=vfs, statementcachesize=statementcachesize)
         self.set_busy_timeout(int(timeout * 1000))
-        self.user: str = user or default_user()
-        #: Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``).
-        self.notices: list[str] = []
-        self.rebuilding: set[str] = set()
+        #: what the engine's layers below know of this connection
+        self.session = Session(self, user or default_user())
         #: Cursor.execute calls under way (those of callbacks run inside the user's)
         self.depth = 0
-        self._wrappers: dict[str, tuple[Any, list[catalog.Column]]] = {}
-        self._generation: int | None = None
         self._insert_texts: dict[str, tuple[str | None, tuple[str, bool] | None]] = {}
         self._insert_token: tuple[int, int] | None = None
-        #: the table the INSERT under way targets, and whether the router
-        #: applied its defaults (the module checks it; None: no INSERT)
-        self.insert_target: tuple[str, bool] | None = None
-        self._sessions: dict[str, dict[str, Any]] = {}
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
             self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
-        self._module = module.register(self)
+        self._module = module.register(self.session)
         self.set_rollback_hook(self.forget_inserts)
-        catalog.register_views(self)
-        self._install_extension_functions()
+        views.register(self.session)
+        self.session.install_extension_functions()
         # A view or trigger stored in a file may not call a function that
         # runs statements or reaches outside the database: SQLITE_DIRECTONLY.
         self.create_scalar_function(
             "sqlmed_explain", self._explain_sql, 1, flags=apsw.SQLITE_DIRECTONLY
         )
 
-    def _install_extension_functions(self) -> None:
-        """The SQL functions of the extensions already in the catalog."""
-        try:
-            names = [n for n, _v in catalog.list_extensions(self)] if catalog.exists(self) else []
-        except apsw.Error:  # busy, locked, not a database: first use will say
-            return
-        for name in names:
-            try:
-                self.install_functions(name)
-            except SQLMedError:  # not installed here: its tables will say so
-                continue
+    @property
+    def user(self) -> str:
+        """The user SQL/MED statements and user mappings are resolved for."""
+        return self.session.user
+
+    @user.setter
+    def user(self, value: str) -> None:
+        self.session.user = value
+        self.session.forget_wrappers()
+
+    @property
+    def notices(self) -> list[str]:
+        """Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``)."""
+        return self.session.notices
 
     def install_functions(self, extension: str) -> None:
         """Make the SQL functions of ``extension``'s wrapper callable here."""
-        cls = wrapper_api.find_wrapper(extension)
-        if cls is None:
-            return
-        me = weakref.ref(self)
-        for fname, (fn, nargs) in cls.sql_functions().items():
-
-            def call(*args: Any, _fn=fn, _fname=fname) -> Any:
-                conn = me()
-                if conn is None or not (
-                    catalog.exists(conn) and catalog.get_extension(conn, extension)
-                ):
-                    raise UndefinedFunctionError(
-                        f"function {_fname}() does not exist",
-                        hint=f"It comes with CREATE EXTENSION {extension}.",
-                    )
-                return _fn(conn, *args)
-
-            self.create_scalar_function(fname, call, nargs, flags=apsw.SQLITE_DIRECTONLY)
+        self.session.install_functions(extension)
 
     def _explain_sql(self, sql: str) -> str:
-        from .explain import explain
-
-        return explain(self, sql)
+        return explaining.explain(self.session, sql)
 
     def explain(self, sql: str, bindings: Any = None) -> str:
         """The pushdown plan of ``sql``: for each foreign scan, the wrapper, the
         quals, columns, sort and limit pushed down, and the request sent."""
-        from .explain import explain
+        return explaining.explain(self.session, sql, bindings)
 
-        return explain(self, sql, bindings)
+    def foreign_scans(self, sql: str, bindings: Any = None) -> list[explaining.ForeignScan]:
+        """The foreign scans SQLite would run for ``sql``, in the order it runs them."""
+        return explaining.foreign_scans(self.session, sql, bindings)
 
     def _current_user(self) -> str:
-        return self.user
+        return self.session.user
 
     # ------------------------------------------------------------- router
 
@@ -286,7 +261,7 @@ class Connection(apsw.Connection):
             if seg.insert:
                 text = self.insert_text(seg.text) or seg.text
             else:
-                text, self.insert_target = seg.text, None
+                text, self.session.insert_target = seg.text, None
             while True:
                 try:
                     result = apsw.Cursor.execute(cursor, text, seg_bindings or None, **kwargs)
@@ -330,7 +305,7 @@ class Connection(apsw.Connection):
             known = self._rewrite_insert(text)
             if len(self._insert_texts) < _PLAIN_CACHE_SIZE:
                 self._insert_texts[text] = known
-        self.insert_target = known[1]
+        self.session.insert_target = known[1]
         return known[0]
 
     def _rewrite_insert(self, text: str) -> tuple[str | None, tuple[str, bool] | None]:
@@ -365,68 +340,16 @@ class Connection(apsw.Connection):
             raise _relocate(err, script, seg.offset) from None
         try:
             for tree in trees:
-                commands.execute(self, tree)
+                commands.execute(self.session, tree)
         finally:
-            self._wrappers.clear()
+            self.session.forget_wrappers()
             self.forget_inserts()
 
     # ------------------------------------------------------------ wrappers
 
-    def handler_class(self, fdw: catalog.Wrapper) -> type[wrapper_api.ForeignDataWrapper]:
-        if not fdw.handler:
-            raise module.PrerequisiteError(f'foreign-data wrapper "{fdw.name}" has no handler')
-        cls = wrapper_api.handler_class(fdw.handler)
-        if cls is None:
-            raise UndefinedObjectError(
-                f'handler {fdw.handler}() of foreign-data wrapper "{fdw.name}" is not installed'
-                " in this program",
-                hint="Install the package that provides the wrapper, or register it with "
-                "vtables.register_wrapper().",
-            )
-        return cls
-
     def wrapper_for(self, table_name: str) -> tuple[Any, list[catalog.Column]]:
         """The wrapper instance serving a foreign table for this connection's user."""
-        key = table_name.lower()
-        # The catalog's generation moves with every SQL/MED statement, this
-        # connection's or another's, and moves back with a rollback of one.
-        generation = catalog.generation(self)
-        if generation != self._generation:
-            self._wrappers.clear()
-            self._generation = generation
-        cached = self._wrappers.get(key)
-        if cached is not None:
-            return cached
-        table = catalog.get_table(self, table_name)
-        if table is None:
-            raise UndefinedObjectError(f'foreign table "{table_name}" does not exist')
-        server = catalog.get_server(self, table.server)
-        fdw = catalog.get_wrapper(self, server.fdw)
-        cls = self.handler_class(fdw)
-        um = catalog.find_user_mapping(self, self.user, server.name)
-        options = {**fdw.options, **server.options, **(um.options if um else {}), **table.options}
-        instance = cls(options, module.column_definitions(table))
-        instance.table_name = table.name
-        instance.server_name = server.name
-        instance.database_path = self.filename or ""
-        instance.session = self._sessions.setdefault(server.name, {})
-        instance.notify = self.notices.append  # the wrapper's notices (no reference to us)
-        self._wrappers[key] = (instance, table.columns)
-        return self._wrappers[key]
-
-    def forget_table(self, name: str) -> None:
-        self._wrappers.pop(name.lower(), None)
-
-    def close_server(self, name: str) -> None:
-        """Drop cached wrapper instances and the server's shared state after a change."""
-        self._wrappers.clear()
-        session = self._sessions.get(name, {})
-        if any(getattr(value, "in_transaction", False) for value in session.values()):
-            return  # a remote transaction is open: keep its connection until it ends
-        for value in self._sessions.pop(name, {}).values():
-            close = getattr(value, "close", None)
-            if close is not None:
-                close()
+        return self.session.wrapper_for(table_name)
 
 
 def _relocate(err: SQLMedSyntaxError, script: str, offset: int) -> SQLMedSyntaxError:
@@ -463,3 +386,15 @@ def connect(
         user=user,
         timeout=timeout,
     )
+
+
+def foreign_scans(conn: Connection, sql: str, bindings: Any = None) -> list[explaining.ForeignScan]:
+    """The foreign scans SQLite would run for ``sql`` on ``conn``: for each, the
+    wrapper, the quals, columns, sort and limit pushed down, and the request
+    sent.  ``sql`` must be one statement: it is prepared, never run."""
+    return conn.foreign_scans(sql, bindings)
+
+
+def explain_plan(conn: Connection, sql: str, bindings: Any = None) -> str:
+    """The pushdown plan of ``sql`` on ``conn`` as text, one block per foreign scan."""
+    return conn.explain(sql, bindings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import apsw
+
 
 class SQLMedError(Exception):
     """Root of every error this project raises on purpose."""
@@ -34,6 +36,13 @@ class SQLMedSyntaxError(SQLMedError):
 
     sqlstate = "42601"
 
+    @staticmethod
+    def redact(message: str, sql: str | None) -> tuple[str, str | None]:
+        """Mask secret option values in the message and the text; ``vtables.secrets``
+        installs the real rules when the package loads.  Until then nothing
+        is shown of the text."""
+        return message, None
+
     def __init__(
         self,
         message: str,
@@ -42,13 +51,11 @@ class SQLMedSyntaxError(SQLMedError):
         column: int | None = None,
         sql: str | None = None,
     ):
-        from .secrets import mask_sql, mask_text  # secrets imports the catalog, which imports this
-
-        message = mask_text(message, sql)
+        message, sql = self.redact(message, sql)
         self.line = line
         self.column = column
         #: the statement's text, secret option values masked
-        self.sql = mask_sql(sql) if sql is not None else None
+        self.sql = sql
         self.description = message
         where = f" at line {line}, column {column}" if line is not None else ""
         super().__init__(f"syntax error{where}: {message}")
@@ -74,6 +81,18 @@ class InvalidOptionError(SQLMedError):
     """An option name or value the wrapper's validator refused."""
 
     sqlstate = "HV00D"
+
+
+class PrerequisiteError(SQLMedError):
+    """An object the statement needs is not in the state it must be."""
+
+    sqlstate = "55000"
+
+
+class NotNullViolation(SQLMedError, apsw.ConstraintError):
+    """A NULL for a NOT NULL column of a foreign table (also SQLite's ConstraintError)."""
+
+    sqlstate = "23502"
 
 
 class ObjectInUseError(SQLMedError):

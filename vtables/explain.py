@@ -18,7 +18,7 @@ from .module import Plan
 from .wrapper import Qual, SortKey
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .session import Session
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _value(qual: Qual) -> str:
 _STALE_RETRIES = 20
 
 
-def foreign_scans(conn: Connection, sql: str, bindings: Any = None) -> list[ForeignScan]:
+def foreign_scans(session: Session, sql: str, bindings: Any = None) -> list[ForeignScan]:
     """The foreign scans SQLite would run for ``sql``, in the order it runs them.
 
     ``sql`` must be one statement: it is prepared, never run.
@@ -88,18 +88,18 @@ def foreign_scans(conn: Connection, sql: str, bindings: Any = None) -> list[Fore
     if sqltext.is_med(sqltext.tokens(sql)):
         raise FeatureNotSupportedError("explain takes a query, not an SQL/MED statement")
     for _ in range(_STALE_RETRIES):
-        plans = _plans(conn, sql, bindings)
+        plans = _plans(session.db, sql, bindings)
         if not any(p.stale for p in plans):
             break
     else:  # pragma: no cover - another connection changed the schema twenty times over
         raise SQLMedError("explain: the schema kept changing while the query was prepared")
-    return [_scan(conn, plan) for plan in plans]
+    return [_scan(session, plan) for plan in plans]
 
 
-def _plans(conn: Connection, sql: str, bindings: Any) -> list[Plan]:
+def _plans(db: apsw.Connection, sql: str, bindings: Any) -> list[Plan]:
     # EXPLAIN prepares the one statement and lists its program without running
     # it; a cursor would go on to run any statement after it, so there is none.
-    cursor = apsw.Cursor(conn)
+    cursor = apsw.Cursor(db)
     rows = cursor.execute("EXPLAIN " + sql, bindings).fetchall()
     plans = []
     for row in rows:
@@ -112,13 +112,14 @@ def _plans(conn: Connection, sql: str, bindings: Any) -> list[Plan]:
     return plans
 
 
-def _scan(conn: Connection, plan: Plan) -> ForeignScan:
+def _scan(session: Session, plan: Plan) -> ForeignScan:
     """A scan as the planner decided it: nothing is asked of the wrapper again
     but the request text it would send."""
-    table = catalog.get_table(conn, plan.table)
+    db = session.db
+    table = catalog.get_table(db, plan.table)
     names = [c.name for c in table.columns]
-    server = catalog.get_server(conn, table.server)
-    wrapper, _ = conn.wrapper_for(table.name)
+    server = catalog.get_server(db, table.server)
+    wrapper, _ = session.wrapper_for(table.name)
     quals = [Qual(names[q.column], q.operator, q.known) for q in plan.quals]
     columns = [names[c] for c in plan.columns]
     sortkeys = [SortKey(names[c], desc) for c, desc in plan.sort]
@@ -141,9 +142,9 @@ def _scan(conn: Connection, plan: Plan) -> ForeignScan:
     )
 
 
-def explain(conn: Connection, sql: str, bindings: Any = None) -> str:
+def explain(session: Session, sql: str, bindings: Any = None) -> str:
     """The pushdown plan of a query as text, one block per foreign scan."""
-    scans = foreign_scans(conn, sql, bindings)
+    scans = foreign_scans(session, sql, bindings)
     if not scans:
         return "(no foreign scans)"
     return "\n".join(scan.text() for scan in scans)

@@ -18,18 +18,24 @@ from __future__ import annotations
 import json
 import logging
 import re
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import apsw
 
 from . import catalog, types
-from .errors import FeatureNotSupportedError, SQLMedError, UndefinedObjectError, WrapperError
-from .wrapper import ColumnDefinition, ForeignDataWrapper, Qual, SortKey
+from .errors import (  # noqa: F401 - PrerequisiteError and NotNullViolation: their old home
+    FeatureNotSupportedError,
+    NotNullViolation,
+    PrerequisiteError,
+    SQLMedError,
+    UndefinedObjectError,
+    WrapperError,
+)
+from .wrapper import ForeignDataWrapper, Qual, SortKey
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .session import Session
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +64,6 @@ _OPS = {
     apsw.SQLITE_INDEX_CONSTRAINT_GLOB: "GLOB",
 }
 _NO_VALUE = ("IS NULL", "IS NOT NULL")
-
-
-class PrerequisiteError(SQLMedError):
-    sqlstate = "55000"
-
-
-class NotNullViolation(SQLMedError, apsw.ConstraintError):
-    sqlstate = "23502"
 
 
 def _quote(name: str) -> str:
@@ -164,8 +162,8 @@ class Plan:
 
 
 class Module:
-    def __init__(self, conn: Connection, batched: bool = False):
-        self._conn = weakref.ref(conn)
+    def __init__(self, session: Session, batched: bool = False):
+        self.session = session
         #: cursors hand rows over in batches (the C module) rather than one by one
         self.batched = batched
         #: the definition each table was last connected with
@@ -204,14 +202,14 @@ class Module:
             table.flush()
 
     def Create(self, db: Any, modulename: str, dbname: str, tablename: str, *args: str):
-        conn = self._conn()
+        db = self.session.db
         if dbname != "main":
             raise SQLMedError(
                 f'foreign table "{tablename}" must live in the main database, not "{dbname}"'
             )
         key = tablename.lower()
         try:
-            table = catalog.get_table(conn, tablename) if catalog.exists(conn) else None
+            table = catalog.get_table(db, tablename) if catalog.exists(db) else None
         except apsw.SchemaChangeError:
             # Another connection changed the schema since SQLite read it for the
             # statement it is preparing: that statement is prepared again before
@@ -227,7 +225,7 @@ class Module:
                 f'foreign table "{tablename}" is not in the sqlmed catalog',
                 hint="Create foreign tables with CREATE FOREIGN TABLE.",
             )
-        return declaration(table), Table(conn, table, self.batched, self)
+        return declaration(table), Table(self.session, table, self.batched, self)
 
     Connect = Create
 
@@ -235,12 +233,12 @@ class Module:
 class Table:
     def __init__(
         self,
-        conn: Connection,
+        session: Session,
         table: catalog.ForeignTable,
         batched: bool = False,
         module: Module | None = None,
     ):
-        self._conn = weakref.ref(conn)
+        self.session = session
         self.module = module
         # Inserted rows wait here for the wrapper's insert_many, for a wrapper
         # that has one: until the statement (or executemany) ends, a savepoint
@@ -272,7 +270,7 @@ class Table:
         self.active: Any = None
 
     def wrapper(self):
-        return self._conn().wrapper_for(self.name)[0]
+        return self.session.wrapper_for(self.name)[0]
 
     # ---------------------------------------------------------- planning
 
@@ -399,17 +397,16 @@ class Table:
         pass
 
     def Destroy(self) -> None:
-        conn = self._conn()
-        if conn is not None and self.name.lower() not in conn.rebuilding:
-            catalog.delete_table(conn, self.name)
-            conn.forget_table(self.name)
+        session = self.session
+        if self.name.lower() not in session.rebuilding:
+            catalog.delete_table(session.db, self.name)
+            session.forget_table(self.name)
         if self.module is not None:
             self.module.epoch += 1
 
     def Rename(self, newname: str) -> None:
-        conn = self._conn()
-        catalog.rename_table(conn, self.name, newname)
-        conn.forget_table(self.name)
+        catalog.rename_table(self.session.db, self.name, newname)
+        self.session.forget_table(self.name)
         if self.module is not None:
             self.module.epoch += 1
         self.name = newname
@@ -448,12 +445,12 @@ class Table:
 
     def UpdateInsertRow(self, rowid: int | None, fields: tuple) -> int:
         if self.has_defaults:
-            conn = self._conn()
-            target = conn.insert_target
+            target = self.session.insert_target
             if target is not None and not target[1] and target[0] == self.name.lower():
                 # the router saw no foreign table here (another connection made
                 # it since): the statement runs again, its defaults applied
-                conn.forget_inserts()
+                if self.module is not None:
+                    self.module.epoch += 1
                 raise apsw.SchemaChangeError(
                     f'foreign table "{self.name}" was created or changed meanwhile'
                 )
@@ -494,7 +491,7 @@ class Table:
             from .speedups import _speedups
 
             return _speedups.on_conflict()
-        return self._conn().vtab_on_conflict()
+        return self.session.db.vtab_on_conflict()
 
     def flush(self) -> None:
         rows, wrapper, mode = self.pending, self.pending_wrapper, self.pending_mode
@@ -858,20 +855,16 @@ class BatchCursor(Cursor):
 _MASKS = {int: 1, float: 2, str: 4, bytes: 8}  # _speedups.N_INT, N_FLOAT, N_STR, N_BYTES
 
 
-def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinition]:
-    return {
-        c.name: ColumnDefinition(c.name, c.type, dict(c.options), c.not_null, c.default)
-        for c in table.columns
-    }
-
-
-def register(conn: Connection) -> Module:
+def register(session: Session) -> Module:
+    """Install the module on the session's connection: the C one when the
+    speedups are on and load, else APSW's."""
+    conn = session.db
     from . import speedups
 
     if speedups.enabled():
-        module = Module(conn, batched=True)
+        module = Module(session, batched=True)
         if speedups.register(conn, MODULE_NAME, module):
             return module
-    module = Module(conn)
+    module = Module(session)
     conn.create_module(MODULE_NAME, module, use_bestindex_object=True, iVersion=2)
     return module

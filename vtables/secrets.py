@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from . import sqltext
 from . import wrapper as wrapper_api
-from .catalog import MASK
+from .errors import SQLMedSyntaxError
+
+#: What a secret value is shown as, everywhere.
+MASK = "********"
 
 _MASKED = "'" + MASK + "'"
 _ACTIONS = {"ADD", "SET", "DROP"}
@@ -147,3 +150,12 @@ def mask_text(text: str, sql: str | None) -> str:
         for piece in sorted(pieces, key=len, reverse=True):
             text = text.replace(repr(piece), MASK).replace(piece, MASK)
     return text
+
+
+def _redact(message: str, sql: str | None) -> tuple[str, str | None]:
+    return mask_text(message, sql), (mask_sql(sql) if sql is not None else None)
+
+
+# Every syntax error masks its message and statement text with this module's
+# rules (errors.py sits below this module and cannot import it).
+SQLMedSyntaxError.redact = staticmethod(_redact)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vtables
-from vtables import OptionSpec, catalog, grammar
+from vtables import OptionSpec, catalog, grammar, views
 from vtables.dump import statements
 from vtables.errors import CatalogError
 from vtables.wrapper import ForeignDataWrapper
@@ -376,7 +376,7 @@ def test_a_file_that_spoofs_the_catalog_is_reported_and_its_views_refused(db_pat
     name = SPOOF_NAMES[kind]
     problems = catalog.check(conn)
     assert problems and any(name in p for p in problems), problems
-    for view in catalog.VIEWS:
+    for view in views.VIEWS:
         with pytest.raises(CatalogError) as info:
             conn.execute(f"SELECT * FROM {view.view_name}").fetchall()
         assert name in str(info.value)
@@ -564,7 +564,7 @@ def test_damaged_catalog_rows_raise_catalog_error_naming_the_object(damaged, cas
     problems = catalog.check(conn)
     assert any(obj in p and problem in p for p in problems), problems
     # the views show everything else
-    for view in catalog.VIEWS:
+    for view in views.VIEWS:
         conn.execute(f"SELECT * FROM {view.view_name}").fetchall()
     assert ("people", "s", None) in conn.execute("SELECT * FROM sqlmed_foreign_tables")
     assert ("s", "host", "h") in conn.execute("SELECT * FROM sqlmed_foreign_server_options")

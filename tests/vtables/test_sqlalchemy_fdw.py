@@ -157,7 +157,7 @@ def test_pushdown_is_core_sql_compiled_for_the_remote(lite, pgconn):
     want = [(3, 2.25), (5, 3.75)]
     assert lite.execute(q).fetchall() == want
     assert pgconn.execute(q).fetchall() == want
-    from vtables.explain import foreign_scans
+    from vtables import foreign_scans
 
     [scan] = foreign_scans(pgconn, q)
     assert "WHERE public.items.id IN (" in scan.request

@@ -1821,9 +1821,15 @@ def _connect(server: str, options: dict[str, str]) -> _Remote:
 # ------------------------------------------------- connections, from Python
 
 
+def _remote_state(owner: Any) -> dict[str, dict[str, Any]]:
+    """The per-server state of a session (what SQL functions are given) or of
+    a connection's session."""
+    return getattr(owner, "session", owner).remote
+
+
 def _remotes(conn: Any) -> Iterator[tuple[str, str, _Remote]]:
-    for server, session in list(getattr(conn, "_sessions", {}).items()):
-        for key, value in list(session.items()):
+    for server, state in list(_remote_state(conn).items()):
+        for key, value in list(state.items()):
             if isinstance(value, _Remote):
                 yield server, key, value
 
@@ -1838,7 +1844,7 @@ def disconnect(conn: Any, server: str) -> bool:
     closed = False
     for name, key, remote in _remotes(conn):
         if name == server and not remote.xact:
-            conn._sessions[name].pop(key, None)
+            _remote_state(conn)[name].pop(key, None)
             remote.close()
             closed = True
     return closed
