@@ -14,7 +14,7 @@ import apsw
 
 from . import catalog, sqltext
 from .errors import FeatureNotSupportedError, SQLMedError
-from .module import Plan
+from .plan import Plan
 from .wrapper import Qual, SortKey
 
 if TYPE_CHECKING:

@@ -15,10 +15,8 @@ constraint and the whole ORDER BY are honoured.  The plan travels to
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import apsw
@@ -32,6 +30,7 @@ from .errors import (  # noqa: F401 - PrerequisiteError and NotNullViolation: th
     UndefinedObjectError,
     WrapperError,
 )
+from .plan import Plan, best_index, stale
 from .wrapper import ForeignDataWrapper, Qual, SortKey
 
 if TYPE_CHECKING:
@@ -48,22 +47,6 @@ _CONFLICT_MODES = {apsw.SQLITE_IGNORE: "IGNORE", apsw.SQLITE_REPLACE: "REPLACE"}
 PENDING_ROWS = 10_000
 
 _SIMPLE_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?\Z")
-
-_OPS = {
-    apsw.SQLITE_INDEX_CONSTRAINT_EQ: "=",
-    apsw.SQLITE_INDEX_CONSTRAINT_GT: ">",
-    apsw.SQLITE_INDEX_CONSTRAINT_LE: "<=",
-    apsw.SQLITE_INDEX_CONSTRAINT_LT: "<",
-    apsw.SQLITE_INDEX_CONSTRAINT_GE: ">=",
-    apsw.SQLITE_INDEX_CONSTRAINT_NE: "!=",
-    apsw.SQLITE_INDEX_CONSTRAINT_IS: "IS",
-    apsw.SQLITE_INDEX_CONSTRAINT_ISNOT: "IS NOT",
-    apsw.SQLITE_INDEX_CONSTRAINT_ISNULL: "IS NULL",
-    apsw.SQLITE_INDEX_CONSTRAINT_ISNOTNULL: "IS NOT NULL",
-    apsw.SQLITE_INDEX_CONSTRAINT_LIKE: "LIKE",
-    apsw.SQLITE_INDEX_CONSTRAINT_GLOB: "GLOB",
-}
-_NO_VALUE = ("IS NULL", "IS NOT NULL")
 
 
 def _quote(name: str) -> str:
@@ -82,83 +65,6 @@ def declaration(table: catalog.ForeignTable) -> str:
             part += " NOT NULL"
         parts.append(part)
     return f"CREATE TABLE x({', '.join(parts)})"
-
-
-def _jsonable(value: Any) -> Any:
-    """A value SQLite knew at planning time, as JSON that ``_unjson`` reads back."""
-    if value is None or isinstance(value, (int, float, str)):
-        return value
-    if isinstance(value, bytes):
-        return {"blob": value.hex()}
-    if isinstance(value, (set, frozenset, tuple, list)):
-        return [_jsonable(v) for v in value]
-    return {"repr": repr(value)}
-
-
-def _unjson(value: Any) -> Any:
-    if isinstance(value, dict):
-        return bytes.fromhex(value["blob"]) if "blob" in value else value["repr"]
-    if isinstance(value, list):
-        return tuple(_unjson(v) for v in value)
-    return value
-
-
-@dataclass
-class PlannedQual:
-    column: int  # the column's number
-    operator: str
-    position: int | None  # where Filter finds its value in constraintargs (1-based)
-    known: Any  # the value when SQLite knew it at planning time, else None
-    exact: bool  # the wrapper honours it: SQLite does not check it again
-
-
-@dataclass
-class Plan:
-    """What BestIndex decided for one scan: the one thing that travels to
-    Filter and to EXPLAIN, as JSON in ``idxStr`` (``encode``/``decode``)."""
-
-    table: str
-    quals: list[PlannedQual] = field(default_factory=list)
-    columns: list[int] = field(default_factory=list)
-    sort: list[tuple[int, bool]] = field(default_factory=list)  # consumed ORDER BY
-    limit: int | None = None  # position of LIMIT's value in constraintargs
-    offset: int | None = None  # position of OFFSET's value
-    known: dict[str, Any] = field(default_factory=dict)  # LIMIT/OFFSET known at planning
-    #: made while another connection's schema change kept the catalog out of
-    #: reach: SQLite prepares the statement again before it runs
-    stale: bool = False
-
-    def encode(self) -> str:
-        return json.dumps(
-            {
-                "table": self.table,
-                "quals": [
-                    [q.column, q.operator, q.position, _jsonable(q.known), q.exact]
-                    for q in self.quals
-                ],
-                "columns": self.columns,
-                "sort": [list(s) for s in self.sort],
-                "limit": self.limit,
-                "offset": self.offset,
-                "known": self.known,
-                "stale": self.stale,
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def decode(cls, text: str) -> Plan:
-        raw = json.loads(text)
-        return cls(
-            table=raw["table"],
-            quals=[PlannedQual(c, op, pos, _unjson(k), ex) for c, op, pos, k, ex in raw["quals"]],
-            columns=raw["columns"],
-            sort=[(c, bool(d)) for c, d in raw["sort"]],
-            limit=raw["limit"],
-            offset=raw["offset"],
-            known=raw["known"],
-            stale=raw["stale"],
-        )
 
 
 class Module:
@@ -290,104 +196,13 @@ class Table:
             raise WrapperError(f'foreign table "{self.name}": planning failed: {err}') from err
 
     def _best_index(self, wrapper: Any, info: apsw.IndexInfo) -> bool:
-        ncols = len(self.names)
-        quals: list[PlannedQual] = []
-        plan_quals: list[Qual] = []
-        all_exact = True
-        limit_at = offset_at = None
-        argv = 0
-        limit_ids = []
-        for i in range(info.nConstraint):
-            op = info.get_aConstraint_op(i)
-            if op in (apsw.SQLITE_INDEX_CONSTRAINT_LIMIT, apsw.SQLITE_INDEX_CONSTRAINT_OFFSET):
-                if info.get_aConstraint_usable(i):
-                    limit_ids.append((i, op))
-                continue
-            column = info.get_aConstraint_iColumn(i)
-            operator = _OPS.get(op)
-            usable = info.get_aConstraint_usable(i)
-            if operator is None or column < 0 or column >= ncols:
-                if usable:
-                    all_exact = False
-                continue
-            if not usable:
-                all_exact = False
-                continue
-            if operator not in _NO_VALUE and info.get_aConstraint_collation(i).upper() != "BINARY":
-                # compared with another collation (COLLATE NOCASE...): wrappers
-                # compare as BINARY, so SQLite alone checks it, and nothing below
-                # may be handed to the wrapper that would stand for it
-                all_exact = False
-                continue
-            if operator == "=" and info.get_aConstraintUsage_in(i):
-                info.set_aConstraintUsage_in(i, True)
-                operator = "IN"
-            known = None if operator in _NO_VALUE else info.get_aConstraint_rhs(i)
-            qual = Qual(self.names[column], operator, known)
-            position = None
-            if operator not in _NO_VALUE:
-                argv += 1
-                position = argv
-                info.set_aConstraintUsage_argvIndex(i, argv)
-            exact = bool(wrapper.honours(qual))
-            if exact:
-                info.set_aConstraintUsage_omit(i, True)
-            else:
-                all_exact = False
-            quals.append(PlannedQual(column, operator, position, known, exact))
-            plan_quals.append(qual)
-
-        sortkeys = []
-        for j in range(info.nOrderBy):
-            column = info.get_aOrderBy_iColumn(j)
-            if column < 0 or column >= ncols or column in self.collated:
-                sortkeys = None  # wrappers sort as BINARY: a NOCASE column is SQLite's
-                break
-            sortkeys.append(SortKey(self.names[column], bool(info.get_aOrderBy_desc(j))))
-        sorted_ok = False
-        if sortkeys:
-            sorted_ok = bool(wrapper.can_sort(sortkeys))
-            info.orderByConsumed = sorted_ok
-        whole_order = sorted_ok or info.nOrderBy == 0
-
-        known_limit = {}
-        if limit_ids and all_exact and whole_order and wrapper.can_limit():
-            for i, op in limit_ids:
-                argv += 1
-                info.set_aConstraintUsage_argvIndex(i, argv)
-                info.set_aConstraintUsage_omit(i, True)
-                key = "limit" if op == apsw.SQLITE_INDEX_CONSTRAINT_LIMIT else "offset"
-                known_limit[key] = info.get_aConstraint_rhs(i)
-                if key == "limit":
-                    limit_at = argv
-                else:
-                    offset_at = argv
-
-        used = sorted(info.colUsed)
-        if used and used[-1] >= 63:
-            used = [c for c in used if c < 63] + list(range(63, ncols))
-        used = [c for c in used if c < ncols]
-        columns = [self.names[c] for c in used]
-
-        rows, cost = wrapper.estimate(plan_quals, columns)
-        info.estimatedRows = max(int(rows), 1)
-        info.estimatedCost = float(cost)
-        info.idxStr = Plan(
-            table=self.name,
-            quals=quals,
-            columns=used,
-            sort=[(self.index[k.column], k.descending) for k in sortkeys or ()]
-            if sorted_ok
-            else [],
-            limit=limit_at,
-            offset=offset_at,
-            known=known_limit,
-        ).encode()
+        plan = best_index(info, wrapper, self.name, self.names, self.collated)
+        info.idxStr = plan.encode()
         return True
 
     def _stale_plan(self, info: apsw.IndexInfo) -> bool:
         info.estimatedCost = 1e300
-        info.idxStr = Plan(table=self.name, stale=True).encode()
+        info.idxStr = stale(self.name).encode()
         return True
 
     def Open(self) -> Cursor:

@@ -95,10 +95,14 @@ def raw_user_mapping_options(path: str | Path) -> dict:
         conn.close()
 
 
-def autogenerate(engine, metadata) -> tuple[str, str]:
-    """(upgrade, downgrade) Python code that autogenerate writes for ``metadata``."""
+def autogenerate(engine, metadata, plugins: list[str] | None = None) -> tuple[str, str]:
+    """(upgrade, downgrade) Python code that autogenerate writes for ``metadata``
+    (with Alembic's ``autogenerate_plugins`` setting, if given)."""
+    opts: dict = {"target_metadata": metadata}
+    if plugins is not None:
+        opts["autogenerate_plugins"] = plugins
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"target_metadata": metadata})
+        context = MigrationContext.configure(conn, opts=opts)
         script = produce_migrations(context, metadata)
         up = render_python_code(script.upgrade_ops, migration_context=context)
         down = render_python_code(script.downgrade_ops, migration_context=context)
