@@ -26,10 +26,6 @@ import tempfile
 import time
 import tracemalloc
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import vtables  # noqa: E402
-
 QUERIES = {
     "count": "SELECT count(*) FROM {t}",
     "sum": "SELECT sum(amount) FROM {t}",
@@ -37,6 +33,10 @@ QUERIES = {
     "select *": "SELECT * FROM {t}",
 }
 COLUMNS = "id integer, name text, amount numeric(12,2), day date, flag boolean"
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import vtables  # noqa: E402
 
 
 def generate(path: str, rows: int) -> None:
@@ -89,8 +89,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    for flag, default in (("--rows", 1_000_000), ("--rounds", 3)):
+        parser.add_argument(flag, type=int, default=default)
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="sqlmed-bench-")
     os.chmod(workdir, 0o755)

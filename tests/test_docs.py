@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib.util
 import inspect
 import io
 import re
@@ -39,7 +40,7 @@ from pathlib import Path
 import pytest
 
 import vtables
-from vtables import catalog, cli, views
+from vtables import cli, views
 from vtables import wrapper as wrapper_api
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -229,7 +230,10 @@ NOT_RUN = {
 
 
 def docstring_examples(name: str) -> list[str]:
-    source = (Path(vtables.__file__).parent / "wrappers" / f"{name}.py").read_text("utf-8")
+    # the wrapper's module, or its package's __init__
+    spec = importlib.util.find_spec(f"vtables.wrappers.{name}")
+    assert spec is not None and spec.origin is not None, name
+    source = Path(spec.origin).read_text("utf-8")
     doc = inspect.cleandoc(ast.get_docstring(ast.parse(source), clean=False) or "")
     examples = []
     lines = doc.splitlines()

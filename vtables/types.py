@@ -62,6 +62,24 @@ def family(declared: str) -> str:
     return "any"  # SQLite's BLOB (no affinity) and anything unknown keep their values
 
 
+def _digits_only(text: str) -> None:
+    if "_" in text or not text.isascii():  # Python reads 1_000 and ١ as numbers; SQL does not
+        raise ValueError("invalid input syntax")
+
+
+def _integer_text(text: str) -> int:
+    _digits_only(text)
+    out = int(text)  # int() strips spaces itself
+    if not _INT_RANGE[0] <= out <= _INT_RANGE[1]:
+        raise ValueError("out of range for a 64-bit integer")
+    return out
+
+
+def _real_text(text: str) -> float:
+    _digits_only(text)
+    return float(text)  # float() strips spaces itself
+
+
 def _integer(v: Any) -> int:
     if isinstance(v, bool):
         return int(v)
@@ -76,10 +94,7 @@ def _integer(v: Any) -> int:
             raise ValueError("not an integer")
         out = int(v)
     elif isinstance(v, (str, bytes)):
-        text = v.decode() if isinstance(v, bytes) else v
-        if "_" in text or not text.isascii():  # Python reads 1_000 and ١ as numbers
-            raise ValueError("not an integer")
-        out = int(text.strip())
+        return _integer_text(v.decode() if isinstance(v, bytes) else v)
     else:
         raise ValueError("not an integer")
     if not _INT_RANGE[0] <= out <= _INT_RANGE[1]:
@@ -91,22 +106,18 @@ def _real(v: Any) -> float:
     if isinstance(v, (bytes, bytearray)):
         v = v.decode()
     if isinstance(v, str):
-        if "_" in v or not v.isascii():  # Python reads 1_000 and ١ as numbers; SQL does not
-            raise ValueError("not a number")
-        return float(v.strip())
+        return _real_text(v)
     if isinstance(v, (int, float, decimal.Decimal)):
         return float(v)
     raise ValueError("not a number")
 
 
-def _numeric(v: Any) -> int | float:
+def _numeric(v: Any) -> int | float | str:
     # SQLite's NUMERIC affinity: an integer when the value is integral, else REAL.
     if type(v) is float:
         return int(v) if v.is_integer() and abs(v) < 2**63 else v
     if type(v) is str:
-        if "_" in v or not v.isascii():  # Python reads 1_000 and ١ as numbers; SQL does not
-            raise ValueError("not a number")
-        f = float(v)
+        f = _real_text(v)
         if not f.is_integer():
             return f  # non-integral, NaN or infinite: stored as REAL
         try:
@@ -302,3 +313,55 @@ def converter(declared: str) -> Converter:
 def native_types(declared: str) -> tuple[type, ...]:
     """Python types that pass through unchanged for this declared type."""
     return _NATIVE.get(family(declared), ())
+
+
+def text_converter(declared: str) -> Converter:
+    """The coercion of a field read as text (a file's) to the declared type: the
+    converter's rules, with the type tests for other values skipped."""
+    kind = family(declared)
+    if kind == "integer":
+        return _integer_text
+    if kind == "real":
+        return _real_text
+    return _CONVERTERS[kind]
+
+
+# The usual spellings of booleans, for a lookup per value.
+_BOOLEAN_TEXT = {
+    spelling: value
+    for words, value in ((_TRUE, 1), (_FALSE, 0))
+    for word in words
+    for spelling in (word, word.upper(), word.capitalize())
+}
+
+
+def convert_texts(kind: str, values: list, convert: Converter) -> list:
+    """A column of field texts (or None) of family ``kind`` converted by
+    ``convert`` (``text_converter``'s), the loop inside C where it can be;
+    raises what the converter raises."""
+    if None in values:
+        return [None if v is None else convert(v) for v in values]
+    if kind in ("integer", "real", "numeric"):
+        joined = "".join(values)
+        if "_" in joined or not joined.isascii():  # converted one by one, to fail
+            return list(map(convert, values))
+    if kind == "integer":
+        out = list(map(int, values))
+        if out and (min(out) < _INT_RANGE[0] or max(out) > _INT_RANGE[1]):
+            raise ValueError("out of range for a 64-bit integer")
+        return out
+    if kind == "real":
+        return list(map(float, values))
+    if kind == "numeric":
+        # NUMERIC affinity: REAL unless integral; integral texts take the exact path.
+        reals = list(map(float, values))
+        if not any(map(float.is_integer, reals)):
+            return reals
+    elif kind == "boolean":
+        try:
+            return list(map(_BOOLEAN_TEXT.__getitem__, values))
+        except KeyError:
+            pass  # spaces, other spellings: the converter's rules
+    elif kind == "date" and set(map(len, values)) == {10}:
+        return list(map(dt.date.isoformat, map(dt.date.fromisoformat, values)))
+    return list(map(convert, values))

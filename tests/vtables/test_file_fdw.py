@@ -33,13 +33,18 @@ def write(path, text: str, encoding: str = "utf-8") -> str:
     return str(path)
 
 
-@pytest.fixture
-def files(conn):
+def with_file_fdw(conn):
+    """conn, with file_fdw and a server "files" of it."""
     conn.execute("""
         CREATE EXTENSION file_fdw;
         CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
     """)
     return conn
+
+
+@pytest.fixture
+def files(conn):
+    return with_file_fdw(conn)
 
 
 def create(conn, name: str, columns: str, server: str = "files", **opts: str) -> None:
@@ -863,10 +868,15 @@ def test_a_partly_quoted_null_string_is_data(files, tmp_path):
     assert rows(files, "SELECT * FROM n") == [("NA", "x"), (None, "y"), ("NA", "z")]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_key_quals_skip_other_columns_alike_in_both_readers(files, tmp_path, monkeypatch, fast):
-    if not fast:
+@pytest.fixture(params=["chunks", "records"])
+def either_reader(request, monkeypatch):
+    """Plain chunks read by the chunk readers, or (no chunk reader) record by record."""
+    if request.param == "records":
         monkeypatch.setattr(FileFdw, "_fast_batch", lambda self, *args: None)
+        monkeypatch.setattr(file_fdw, "_c_parser", lambda *args: None)
+
+
+def test_key_quals_skip_other_columns_alike_in_both_readers(files, tmp_path, either_reader):
     path = write(tmp_path / "k.csv", "1,10\n2,oops\n3,30\n")
     create(files, "k", "id integer, v integer", filename=path, format="csv")
     # rows an = / IN qual on an integer column excludes are not converted further
@@ -878,10 +888,7 @@ def test_key_quals_skip_other_columns_alike_in_both_readers(files, tmp_path, mon
         rows(files, "SELECT * FROM k WHERE id = 2")
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_underscores_are_not_digits(files, tmp_path, monkeypatch, fast):
-    if not fast:
-        monkeypatch.setattr(FileFdw, "_fast_batch", lambda self, *args: None)
+def test_underscores_are_not_digits(files, tmp_path, either_reader):
     path = write(tmp_path / "u.csv", "1,2.5\n1_000,3.5\n")
     create(files, "u", "a integer, b real", filename=path, format="csv")
     with pytest.raises(WrapperError, match=r'line 2, column "a": invalid input .*"1_000"'):

@@ -13,37 +13,15 @@ import time
 import pytest
 
 import vtables
+from tests.vtables.test_file_fdw import create, rows, with_file_fdw, write
 from vtables import InvalidOptionError, WrapperError
 from vtables.wrappers import file_fdw
 from vtables.wrappers.file_fdw import FileFdw, python_encoding
 
 
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def write(path, text: str, encoding: str = "utf-8") -> str:
-    with open(path, "w", encoding=encoding, newline="") as f:
-        f.write(text)
-    return str(path)
-
-
 @pytest.fixture
 def files(conn):
-    conn.execute("""
-        CREATE EXTENSION file_fdw;
-        CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
-    """)
-    return conn
-
-
-def create(conn, name: str, columns: str, **opts: str) -> None:
-    options = ", ".join(f"{key} {lit(value)}" for key, value in opts.items())
-    conn.execute(f"CREATE FOREIGN TABLE {name} ({columns}) SERVER files OPTIONS ({options})")
-
-
-def rows(conn, sql: str) -> list[tuple]:
-    return conn.execute(sql).fetchall()
+    return with_file_fdw(conn)
 
 
 def within(seconds: float, fn, unblock=None):
