@@ -1,6 +1,7 @@
-"""The optional C speedups (``vtables/_speedups.c``) and the switch for them.
+"""The optional C speedups and the switch for them.
 
-When the extension was built, foreign tables are served by its SQLite module:
+The extension ``vtables._speedups`` (C sources in ``vtables/_speedups_c/``)
+is optional. When it was built, foreign tables are served by its SQLite module:
 the same Python objects plan, filter, write and run transactions, but rows
 reach SQLite from C in batches, without a Python call per row and value.
 file_fdw also uses its parser for chunks of plain lines.
@@ -21,9 +22,9 @@ import apsw
 logger = logging.getLogger(__name__)
 
 try:
-    from . import _speedups
+    from . import _speedups  # type: ignore[attr-defined]  # a C extension, no stub
 except ImportError:  # built without a C compiler or SQLite's headers
-    _speedups = None  # type: ignore[assignment]
+    _speedups = None
 
 _OFF = {"0", "false", "off", "no"}
 _lock = threading.Lock()

@@ -280,6 +280,82 @@ def test_the_c_parser_declines_what_it_does_not_read_itself():
     assert huge is None  # more fields than the chunk could hold
 
 
+@pytest.mark.skipif(not speedups.built(), reason="not built: see the first test of this file")
+def test_the_c_parser_checks_its_arguments_and_keys():
+    c = speedups._speedups
+    kinds = (c.K_INTEGER, c.K_INTEGER, c.K_TEXT)
+
+    def run(text, wanted=(0, 1, 2), kinds=kinds, keeps=()):
+        return c.parse_chunk(text, ",", 3, wanted, kinds, None, (), keeps, '"')
+
+    assert run("1,2,x\n", wanted=(0, 0, 1)) is None  # a field wanted twice
+    assert run("1,2,x\n", wanted=(0, 1, 3)) is None  # no such field
+    assert run("1,2,x\n", kinds=kinds[:2]) is None  # a kind a wanted field
+    assert run("1,2,x\n", keeps=((2, (1,)),)) is None  # keys are integer columns
+    assert run("1,2,x\n", keeps=((3, (1,)),)) is None
+    # a key column is converted on every line, also lines an earlier key dropped
+    assert run("1,2,x\n3,z,y\n", keeps=((0, (1,)), (1, (2,)))) is None
+    two_keys = run("1,2,x\n1,3,y\n4,2,z\n", keeps=((0, (1,)), (1, (2, 3))))
+    assert list(two_keys) == [(1, 2, "x"), (1, 3, "y")]
+    assert len(run("1,2,x\n", keeps=((0, ()),))) == 0
+    with pytest.raises(TypeError):
+        run("1,2,x\n", keeps=((0, ("1",)),))
+    flags = c.parse_chunk("t,Yes,OFF,0\n", ",", 4, (0, 1, 2, 3), (c.K_BOOLEAN,) * 4, None,
+                          (), (), '"')  # fmt: skip
+    assert list(flags) == [(1, 1, 0, 0)]
+    for bad_flag in ("tRUE", "2", ""):
+        assert c.parse_chunk(bad_flag, ",", 1, (0,), (c.K_BOOLEAN,), None, (), (), '"') is None
+    days = ("2024-02-29", "2023-02-29", "0000-01-01", "2024-13-01")
+    got = [c.parse_chunk(d, ",", 1, (0,), (c.K_DATE,), None, (), (), '"') for d in days]
+    assert [b if b is None else list(b) for b in got] == [[("2024-02-29",)], None, None, None]
+
+
+@pytest.fixture
+def c_served(monkeypatch):
+    """A connection the C module serves, on the pure path too (the extension
+    is built in both of tox's envs; test_the_c_speedups_serve_foreign_tables
+    fails where it is not)."""
+    monkeypatch.setenv("SQLMED_SPEEDUPS", "1")
+    conn = vtables.connect(":memory:", user="alice")
+    assert speedups.enabled()
+    monkeypatch.delenv("SQLMED_SPEEDUPS")
+    vtables.register_wrapper(CountingFdw)
+    conn.execute(
+        "CREATE EXTENSION counting_fdw; CREATE SERVER cs FOREIGN DATA WRAPPER counting_fdw"
+    )
+    yield conn
+    vtables.unregister_wrapper("counting_fdw")
+    conn.close()
+
+
+def test_the_c_index_info_lives_only_within_its_best_index_call(c_served, monkeypatch):
+    counting = c_served
+    table(counting, "t", rows=3)
+    seen = []
+    best_index = module.Table.BestIndexObject
+
+    def probing(self, info):
+        seen.append(info)
+        assert info.nConstraint == 1 and info.get_aConstraint_iColumn(0) == 0
+        for probe in (info.get_aConstraint_op, info.get_aOrderBy_iColumn):
+            with pytest.raises(IndexError, match="out of range"):
+                probe(5)
+        with pytest.raises(IndexError, match="constraint out of range"):
+            info.set_aConstraintUsage_omit(-1, True)
+        with pytest.raises(RuntimeError, match="cannot be deleted"):
+            del info.estimatedCost
+        return best_index(self, info)
+
+    monkeypatch.setattr(module.Table, "BestIndexObject", probing)
+    assert counting.execute("SELECT c FROM t WHERE a = 2").fetchall() == [("r2",)]
+    assert seen and type(seen[0]).__name__ == "IndexInfo"
+    for late in (lambda i: i.nConstraint, lambda i: i.get_aConstraint_op(0)):
+        with pytest.raises(RuntimeError, match="IndexInfo used outside BestIndex"):
+            late(seen[0])
+    with pytest.raises(RuntimeError, match="IndexInfo used outside BestIndex"):
+        seen[0].idxNum = 3
+
+
 class SharedListFdw(ForeignDataWrapper):
     """Hands over one list per scan, refilled in place when the next scan starts
     (legal: the list is not touched while the scan that got it runs)."""
