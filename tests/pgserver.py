@@ -172,3 +172,18 @@ class Log:
         with open(self.path, encoding="utf-8", errors="replace") as f:
             f.seek(self.offset)
             return re.findall(r"INSERT INTO[^\n]*\n[^\n]*parameters: \$1 = '([^']*)'", f.read())
+
+
+def registering(cls):
+    """An autouse fixture that installs wrapper ``cls`` for each test of a module."""
+    import pytest
+
+    import vtables
+
+    @pytest.fixture(autouse=True)
+    def _registered():
+        vtables.register_wrapper(cls)
+        yield
+        vtables.unregister_wrapper(cls.name)
+
+    return _registered

@@ -108,16 +108,21 @@ class Session:
         if table is None:
             raise UndefinedObjectError(f'foreign table "{table_name}" does not exist')
         server = catalog.get_server(db, table.server)
-        fdw = catalog.get_wrapper(db, server.fdw)
+        fdw = catalog.get_wrapper(db, server.fdw) if server is not None else None
+        if server is None or fdw is None:  # pragma: no cover - the catalog's keys forbid it
+            raise UndefinedObjectError(f'the server of foreign table "{table.name}" does not exist')
         cls = self.handler_class(fdw)
         um = catalog.find_user_mapping(db, self.user, server.name)
         options = {**fdw.options, **server.options, **(um.options if um else {}), **table.options}
-        instance = cls(options, column_definitions(table))
-        instance.table_name = table.name
-        instance.server_name = server.name
-        instance.database_path = db.filename or ""
-        instance.session = self.remote.setdefault(server.name, {})
-        instance.notify = self.notices.append  # the wrapper's notices
+        context = wrapper_api.TableContext(
+            table_name=table.name,
+            server_name=server.name,
+            database_path=db.filename or "",
+            shared=self.remote.setdefault(server.name, {}),
+            notify=self.notices.append,  # the wrapper's notices
+            user=self.user,
+        )
+        instance = cls.create(options, column_definitions(table), context)
         self._wrappers[key] = (instance, table.columns)
         return self._wrappers[key]
 

@@ -8,11 +8,16 @@ a database file only ever names wrappers; it never names code to import.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from itertools import islice
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from .errors import FeatureNotSupportedError, InvalidOptionError
@@ -51,12 +56,48 @@ def parse_bool(value: str) -> bool:
     raise ValueError("expected a boolean (true/false, on/off, yes/no, 1/0)")
 
 
+# ------------------------------------------------ helpers every wrapper needs
+
+_MASK = "********"  # vtables.secrets.MASK, which sits beside this module
+_DSN_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
+
+
+def scrub_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret value masked, and the password of any
+    connection string in it (drivers echo their DSN in errors)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _MASK)
+    return _DSN_PASSWORD.sub(r"\1" + _MASK, text)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier: always quoted, so that no keyword
+    of any dialect (SQLite's differ from PostgreSQL's) is mistaken for it."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def resolve_path(path: str, database_path: str, directory: str | None = None) -> str:
+    """Where a file option points: ``~`` expanded; an absolute path or a
+    ``file:`` URI as it is; a relative one against ``directory`` (itself
+    relative to the database), else the database file's directory (the
+    current directory for an in-memory database)."""
+    path = os.path.expanduser(path)
+    if os.path.isabs(path) or path.startswith("file:"):
+        return path
+    base = os.path.dirname(os.path.abspath(database_path)) if database_path else os.getcwd()
+    if directory:
+        base = os.path.join(base, os.path.expanduser(directory))
+    return os.path.abspath(os.path.join(base, path))
+
+
 @dataclass(frozen=True)
 class OptionSpec:
     """One option a wrapper accepts, for one or more object kinds."""
 
     name: str
-    kinds: frozenset[str]
+    #: the object kinds that take it (a set of KINDS, or one kind's name)
+    kinds: AbstractSet[str]
     type: type = str
     default: Any = None
     required: bool = False
@@ -90,6 +131,39 @@ class OptionSpec:
         if self.type is list:
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def read(self, value: str | None) -> Any:
+        """The typed value of an option as stored (``None``: not given): the
+        converted text, else the default.  A text that does not convert (a
+        catalog written by something else: every DDL validates) keeps the
+        default."""
+        if value is None:
+            return self.default
+        try:
+            return self.convert(value)
+        except ValueError:
+            logger.warning(
+                "option %s: %r is not a valid value; using the default", self.name, value
+            )
+            return self.default
+
+
+#: Options most wrappers of remote tables take, declared once.
+UPDATABLE = OptionSpec(
+    "updatable",
+    frozenset({"server", "table"}),
+    bool,
+    default=True,
+    doc="false refuses INSERT, UPDATE and DELETE.",
+)
+COLUMN_NAME = OptionSpec("column_name", frozenset({"column"}), doc="Remote column name.")
+KEY = OptionSpec(
+    "key",
+    frozenset({"column"}),
+    bool,
+    doc="true marks the columns that identify a row for UPDATE and DELETE;"
+    " default: the remote primary key.",
+)
 
 
 @dataclass
@@ -150,6 +224,72 @@ class SortKey:
     descending: bool = False
 
 
+@dataclass(frozen=True)
+class TableContext:
+    """Where a wrapper instance serves, given to it at construction.
+
+    The session builds one per foreign table and user; a wrapper built on its
+    own (``MyFdw(options, columns)``, in a test) gets an empty one.
+    """
+
+    #: the foreign table's name in this database
+    table_name: str = ""
+    #: the server it belongs to
+    server_name: str = ""
+    #: the database file's path ("" for an in-memory database)
+    database_path: str = ""
+    #: state shared by the instances serving one server on one connection (its
+    #: remote connections, say); emptied when the server or a user mapping changes
+    shared: dict[str, Any] = field(default_factory=dict)
+    #: where ``notice`` sends a message (the connection's notices); None: logged only
+    notify: Callable[[str], None] | None = None
+    #: the connection's current user
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What IMPORT FOREIGN SCHEMA asks ``import_tables`` for."""
+
+    schema: str
+    server_options: dict[str, str]
+    user_options: dict[str, str]
+    #: the statement's own OPTIONS (``import_default``, ...)
+    options: dict[str, str]
+    #: "LIMIT TO", "EXCEPT" or None, and the tables it names
+    restriction_type: str | None = None
+    restricts: list[str] = field(default_factory=list)
+    #: the local database file's path, for paths relative to it
+    database_path: str = ""
+
+    @property
+    def connect_options(self) -> dict[str, str]:
+        """The server's options with the user mapping's over them."""
+        return {**self.server_options, **self.user_options}
+
+    def wanted(self, name: str) -> bool:
+        """Whether LIMIT TO / EXCEPT lets table ``name`` in."""
+        return imported(name, self.restriction_type, self.restricts)
+
+    def flag(self, name: str, default: bool) -> bool:
+        """A Boolean option of the statement (``import_not_null``, ...)."""
+        value = self.options.get(name)
+        return default if value is None else parse_bool(value)
+
+
+def _context_attribute(name: str, doc: str) -> Any:
+    """An attribute of the instance's TableContext, settable for a wrapper
+    used on its own (the context is replaced, never changed in place)."""
+
+    def get(self: ForeignDataWrapper) -> Any:
+        return getattr(self.context, name)
+
+    def set_(self: ForeignDataWrapper, value: Any) -> None:
+        self.context = dataclasses.replace(self.context, **{name: value})
+
+    return property(get, set_, doc=doc)
+
+
 class ForeignDataWrapper:
     """Base class of every wrapper, in tiers.
 
@@ -157,21 +297,29 @@ class ForeignDataWrapper:
     - planner hints: ``estimate``, ``honours``, ``can_sort``, ``can_limit``,
       ``explain``: the defaults promise nothing, so SQLite re-checks every qual
       and sorts itself;
-    - writes: ``insert``, ``insert_many``, ``update``, ``delete``, keyed by the
-      ``rowid_column`` (one name or a tuple of names);
+    - writes: ``insert``, ``insert_many``, ``update``, ``delete``, each row
+      named by ``identity_columns()``;
     - transactions: ``begin``, ``pre_commit``, ``commit``, ``rollback``,
       ``savepoint``, ``release``, ``rollback_to``;
-    - ``import_schema`` for IMPORT FOREIGN SCHEMA.
+    - ``import_tables`` for IMPORT FOREIGN SCHEMA.
 
     The optional write and import tiers raise NotImplementedError; the
     transaction tier does nothing unless a wrapper overrides it.
+
+    An instance serves one foreign table for one user: ``options`` (the
+    wrapper's, server's, user mapping's and table's merged, the most specific
+    winning), ``columns``, ``context`` (a TableContext, there before
+    ``__init__`` runs) and ``settings`` (the options typed, defaults applied)
+    are fixed for its life.
     """
 
     #: The name the wrapper is installed under (``CREATE EXTENSION name``).
     name: ClassVar[str] = ""
     #: Options accepted, per object kind.
     option_specs: ClassVar[tuple[OptionSpec, ...]] = ()
-    #: Column(s) identifying a row for UPDATE and DELETE; None: read-only.
+    #: Column(s) identifying a row for UPDATE and DELETE when no column is
+    #: marked with the column option ``key``; None: read-only (see
+    #: ``identity_columns``).
     rowid_column: ClassVar[str | tuple[str, ...] | None] = None
     #: SQLite conflict modes beyond ABORT (``INSERT OR IGNORE``, ``OR REPLACE``)
     #: that the source carries out itself: ``insert_many`` is then called with
@@ -183,21 +331,88 @@ class ForeignDataWrapper:
     #: the module then passes them to SQLite without looking at them.
     coerces_values: ClassVar[bool] = False
 
-    #: Set by the connection after construction: where the wrapper serves.
-    table_name: str = ""
-    server_name: str = ""
-    #: The database file's path ("" for an in-memory database).
-    database_path: str = ""
-    #: State shared by the instances serving one server on one connection
-    #: (remote connections, say); emptied when the server or a mapping changes.
-    session: dict[str, Any]
-    #: Set by the connection: where ``notice`` sends a message (the connection's
-    #: ``notices`` list).  None (a wrapper used on its own): notices are only logged.
-    notify: Callable[[str], None] | None = None
+    #: Where the instance serves (see TableContext); set before ``__init__``.
+    context: TableContext = TableContext()
+    table_name = _context_attribute("table_name", "The foreign table's name.")
+    server_name = _context_attribute("server_name", "The server's name.")
+    database_path = _context_attribute("database_path", "The database file's path.")
+    #: The per-server shared state under its older name (``context.shared``).
+    session = _context_attribute("shared", "State shared by a server's instances.")
+    notify = _context_attribute("notify", "Where ``notice`` sends messages.")
 
     def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
         self.options = options
         self.columns = columns
+
+    @classmethod
+    def create(
+        cls,
+        options: dict[str, str],
+        columns: dict[str, ColumnDefinition],
+        context: TableContext,
+    ) -> ForeignDataWrapper:
+        """An instance serving ``context``'s table: the context is in place
+        before ``__init__`` runs, so ``__init__`` may read ``self.table_name``,
+        ``self.context.shared``, ... (the session builds wrappers this way)."""
+        instance = cls.__new__(cls)
+        instance.context = context
+        instance.__init__(options, columns)  # type: ignore[misc]
+        return instance
+
+    # -- options
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The options of every kind but column, typed by their specs, each
+        spec's default standing in for an option not given."""
+        cached: Mapping[str, Any] | None = self.__dict__.get("_settings")
+        if cached is None:
+            cached = self.__dict__["_settings"] = MappingProxyType(self.read_settings(self.options))
+        return cached
+
+    @classmethod
+    def read_settings(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        """``settings`` for these merged options (for classmethods such as
+        ``import_tables``, which have options but no instance)."""
+        out: dict[str, Any] = {}
+        for spec in cls.option_specs:
+            if spec.kinds != {"column"} and spec.name not in out:
+                out[spec.name] = spec.read(options.get(spec.name))
+        return out
+
+    def column_option(self, column: str, name: str) -> Any:
+        """A column's option, typed by its spec, the default when not given
+        (None when the wrapper declares no such column option)."""
+        specs: dict[str, OptionSpec] | None = self.__dict__.get("_column_specs")
+        if specs is None:
+            specs = self.__dict__["_column_specs"] = self.specs_for("column")
+        spec = specs.get(name)
+        if spec is None:
+            return None
+        return spec.read(self.columns[column].options.get(name))
+
+    @property
+    def remote_names(self) -> dict[str, str]:
+        """Each column's name at the source: its ``column_name`` option when the
+        wrapper declares one, else its own name."""
+        names: dict[str, str] | None = self.__dict__.get("_remote_names")
+        if names is None:
+            declared = "column_name" in self.specs_for("column")
+            names = self.__dict__["_remote_names"] = {
+                name: (col.options.get("column_name", name) if declared else name)
+                for name, col in self.columns.items()
+            }
+        return names
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's error, which may echo a connection string) with
+        the values of this instance's secret options masked."""
+        return scrub_text(text, self.secret_values(self.options))
+
+    @classmethod
+    def secret_values(cls, options: Mapping[str, str]) -> list[str]:
+        """The values of ``options`` that a secret option spec holds."""
+        secret = {s.name for s in cls.option_specs if s.secret}
+        return [value for key, value in options.items() if key in secret and value]
 
     def notice(self, message: str) -> None:
         """Raise a PostgreSQL-style NOTICE: ``message`` goes to the connection's
@@ -261,9 +476,11 @@ class ForeignDataWrapper:
     def sql_functions(cls) -> dict[str, tuple[Callable[..., Any], int]]:
         """SQL functions the extension brings, as PostgreSQL's extensions do:
         ``{name: (function, number of arguments)}``, the function being called
-        as ``function(conn, *args)``.  Each connection installs them when it
-        opens a database whose catalog has the extension, or runs its CREATE
-        EXTENSION; they answer "does not exist" once the extension is gone."""
+        as ``function(session, *args)`` with the connection's Session (its
+        ``user``; its ``remote``: each server's shared state).  Each connection
+        installs them when it opens a database whose catalog has the extension,
+        or runs its CREATE EXTENSION; they answer "does not exist" once the
+        extension is gone."""
         return {}
 
     # -- planner hints
@@ -282,7 +499,16 @@ class ForeignDataWrapper:
         return rows, 10.0 + rows
 
     def honours(self, qual: Qual) -> bool:
-        """True if every row ``scan`` yields satisfies ``qual`` exactly."""
+        """True if every row ``scan`` yields satisfies ``qual`` exactly.
+
+        Asked while SQLite plans the query, before the value is known: the
+        qual then carries ``value=None`` (for ``IN``, None rather than a
+        tuple), unless SQLite already knows a constant.  Answer for the
+        column and operator; a value that turns out to need a local check
+        (a float against an integer column, say) must then be checked by
+        ``scan`` itself, since SQLite will not check it again.  The answer
+        must not change between planning and ``scan``.
+        """
         return False
 
     def can_sort(self, sortkeys: list[SortKey]) -> bool:
@@ -347,6 +573,12 @@ class ForeignDataWrapper:
 
     # -- import tier
     @classmethod
+    def import_tables(cls, request: ImportRequest) -> list[TableDefinition]:
+        """Definitions of the remote schema's tables for IMPORT FOREIGN SCHEMA
+        (LIMIT TO / EXCEPT applied or not: the caller filters again)."""
+        raise NotImplementedError
+
+    @classmethod
     def import_schema(
         cls,
         schema: str,
@@ -358,9 +590,20 @@ class ForeignDataWrapper:
         *,
         database_path: str = "",
     ) -> list[TableDefinition]:
-        """Definitions of the remote schema's tables (LIMIT TO / EXCEPT applied or
-        not: the caller filters again).  ``database_path`` is the local file's."""
-        raise NotImplementedError
+        """What the engine calls: ``import_tables`` with the arguments as one
+        ImportRequest.  (A wrapper written before ``import_tables`` existed
+        overrides this instead.)"""
+        return cls.import_tables(
+            ImportRequest(
+                schema,
+                server_options,
+                user_options,
+                options,
+                restriction_type,
+                list(restricts),
+                database_path,
+            )
+        )
 
     @classmethod
     def writable(cls) -> bool:
@@ -368,20 +611,35 @@ class ForeignDataWrapper:
 
     def check_updatable(self, verb: str) -> None:
         """Refuse a write when the server or table has ``updatable 'false'``."""
-        value = self.options.get("updatable")
-        if value is not None and not parse_bool(value):
+        if "updatable" in self.settings:
+            updatable = self.settings["updatable"] is not False
+        else:
+            value = self.options.get("updatable")
+            updatable = value is None or parse_bool(value)
+        if not updatable:
             raise FeatureNotSupportedError(
                 f'foreign table "{self.table_name}" does not allow {verb}s',
                 hint="Its server or table has the option updatable 'false'.",
             )
 
     def identity_columns(self) -> tuple[str, ...]:
+        """The columns that name a row for UPDATE and DELETE (empty: the table
+        is not updatable that way), asked once per scan.
+
+        The one way to say it: the columns marked with the column option
+        ``key`` (for a wrapper that declares it as a Boolean, ``KEY``), else
+        ``rowid_column``.  A wrapper whose source knows its own key extends
+        this: ``return super().identity_columns() or <the source's key>``.
+        """
+        if getattr(self.specs_for("column").get("key"), "type", None) is bool:
+            marked = tuple(name for name in self.columns if self.column_option(name, "key"))
+            if marked:
+                return marked
         rc = self.rowid_column
         if rc is None:
             return ()
         return (rc,) if isinstance(rc, str) else tuple(rc)
 
-    # -- options
     @classmethod
     def specs_for(cls, kind: str) -> dict[str, OptionSpec]:
         return {spec.name: spec for spec in cls.option_specs if kind in spec.kinds}

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vtables
-from tests.pgserver import Log, PostgresServer, remote
+from tests.pgserver import Log, PostgresServer, registering, remote
 from tests.vtables.differential import queries
 from vtables import catalog
 from vtables.wrappers import postgres_fdw
@@ -86,11 +86,7 @@ def pg():
         server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _registered():
-    vtables.register_wrapper(PostgresFdw)
-    yield
-    vtables.unregister_wrapper("postgres_fdw")
+_registered = registering(PostgresFdw)
 
 
 def setup_db(conn, pg, *, password=PASSWORD, extra_server=""):

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 import vtables
-from tests.pgserver import PostgresServer, free_port
+from tests.pgserver import PostgresServer, free_port, registering
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
 
@@ -51,11 +51,7 @@ NOT_SERVER_OPTIONS = [
 BAD = CONNECTION_STRINGS + NOT_SERVER_OPTIONS
 
 
-@pytest.fixture(autouse=True)
-def _registered():
-    vtables.register_wrapper(PostgresFdw)
-    yield
-    vtables.unregister_wrapper("postgres_fdw")
+_registered = registering(PostgresFdw)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 import vtables
-from tests.pgserver import Log, PostgresServer, remote
+from tests.pgserver import Log, PostgresServer, registering, remote
 from vtables.wrapper import KIND_NAMES
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
@@ -32,11 +32,7 @@ from vtables.wrappers.postgres_fdw import PostgresFdw
 PASSWORD = "Par1ty-pw!q"
 
 
-@pytest.fixture(autouse=True)
-def _registered():
-    vtables.register_wrapper(PostgresFdw)
-    yield
-    vtables.unregister_wrapper("postgres_fdw")
+_registered = registering(PostgresFdw)
 
 
 @pytest.fixture(scope="module")

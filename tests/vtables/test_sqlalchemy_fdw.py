@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import vtables
-from tests.pgserver import PostgresServer
+from tests.pgserver import PostgresServer, registering
 from tests.vtables.test_sqlite_fdw import REMOTE_SCHEMA, ROWS, query
 from vtables.wrappers.sqlalchemy_fdw import SqlalchemyFdw
 
@@ -49,11 +49,7 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _installed():
-    vtables.register_wrapper(SqlalchemyFdw)
-    yield
-    vtables.unregister_wrapper("sqlalchemy_fdw")
+_installed = registering(SqlalchemyFdw)
 
 
 @pytest.fixture(scope="module")
@@ -205,47 +201,41 @@ def test_differential_against_a_native_copy(request, backend, q):
 # ------------------------------------------------------------------- writes
 
 
-def test_writes_rollback_and_savepoints_sqlite(lite, remote_path):
-    lite.execute("INSERT INTO items VALUES (100, 'z', 1.5, 'new', 1)")
-    lite.execute("UPDATE items SET val = 9.25 WHERE id = 3")
-    lite.execute("DELETE FROM items WHERE grp = 'b'")
-    rows = sqlite_rows(remote_path)
-    assert (100, "z", 1.5, "new", 1) in rows and (3, None, 9.25, "cy", 1) in rows
-    assert not any(r[1] == "b" for r in rows)
-    before = sqlite_rows(remote_path)
-    lite.execute("BEGIN; INSERT INTO items VALUES (200, 'q', NULL, NULL, 0); SAVEPOINT sp;")
-    lite.execute("INSERT INTO items VALUES (201, 'q', NULL, NULL, 0)")
-    lite.execute("ROLLBACK TO sp; RELEASE sp; COMMIT")
-    ids = {r[0] for r in sqlite_rows(remote_path)}
-    assert 200 in ids and 201 not in ids
-    before = sqlite_rows(remote_path)
-    lite.execute(
-        "BEGIN; DELETE FROM items WHERE id < 10; INSERT INTO items VALUES (300, 'q', NULL, NULL, 0)"
-    )
-    lite.execute("ROLLBACK")
-    assert sqlite_rows(remote_path) == before
+@pytest.mark.parametrize("backend", ["lite", "pgconn"])
+def test_writes_rollback_and_savepoints(request, backend, pg, remote_path):
+    conn = request.getfixturevalue(backend)
+    postgres = backend == "pgconn"
 
+    def rows():
+        return pg_rows(pg) if postgres else sqlite_rows(remote_path)
 
-def test_writes_rollback_and_savepoints_postgres(pgconn, pg):
-    pgconn.execute("INSERT INTO items VALUES (100, 'z', 1.5, 'new', 1)")
-    pgconn.execute("UPDATE items SET val = 9.25 WHERE id = 3")
-    pgconn.execute("DELETE FROM items WHERE grp = 'b'")
-    rows = pg_rows(pg)
-    assert (100, "z", 1.5, "new", 1) in rows and (3, None, 9.25, "cy", 1) in rows
-    assert not any(r[1] == "b" for r in rows)
-    pgconn.execute("BEGIN; INSERT INTO items VALUES (200, 'q', NULL, NULL, 0); SAVEPOINT sp;")
-    pgconn.execute("INSERT INTO items VALUES (201, 'q', NULL, NULL, 0)")
-    pgconn.execute("ROLLBACK TO sp; RELEASE sp; COMMIT")
-    ids = {r[0] for r in pg_rows(pg)}
+    conn.execute("INSERT INTO items VALUES (100, 'z', 1.5, 'new', 1)")
+    conn.execute("UPDATE items SET val = 9.25 WHERE id = 3")
+    conn.execute("DELETE FROM items WHERE grp = 'b'")
+    found = rows()
+    assert (100, "z", 1.5, "new", 1) in found and (3, None, 9.25, "cy", 1) in found
+    assert not any(r[1] == "b" for r in found)
+    conn.execute("BEGIN; INSERT INTO items VALUES (200, 'q', NULL, NULL, 0); SAVEPOINT sp;")
+    conn.execute("INSERT INTO items VALUES (201, 'q', NULL, NULL, 0)")
+    conn.execute("ROLLBACK TO sp; RELEASE sp; COMMIT")
+    ids = {r[0] for r in rows()}
     assert 200 in ids and 201 not in ids
-    before = pg_rows(pg)
-    pgconn.execute("BEGIN; DELETE FROM items WHERE id < 10; UPDATE items SET grp = 'w'")
-    assert pg_rows(pg) == before  # not visible outside the open remote transaction
-    pgconn.execute("ROLLBACK")
-    assert pg_rows(pg) == before
+    before = rows()
+    if not postgres:
+        conn.execute(
+            "BEGIN; DELETE FROM items WHERE id < 10;"
+            " INSERT INTO items VALUES (300, 'q', NULL, NULL, 0)"
+        )
+        conn.execute("ROLLBACK")
+        assert rows() == before
+        return
+    conn.execute("BEGIN; DELETE FROM items WHERE id < 10; UPDATE items SET grp = 'w'")
+    assert rows() == before  # not visible outside the open remote transaction
+    conn.execute("ROLLBACK")
+    assert rows() == before
     with pytest.raises(vtables.WrapperError, match='foreign table "items".*duplicate key'):
-        pgconn.execute("INSERT INTO items VALUES (2, 'dup', NULL, NULL, 0)")
-    assert pg_rows(pg) == before
+        conn.execute("INSERT INTO items VALUES (2, 'dup', NULL, NULL, 0)")
+    assert rows() == before
 
 
 def test_updatable_false(lite, remote_path):

@@ -9,6 +9,7 @@ import apsw
 import pytest
 
 import vtables
+from vtables import wrapper as wrapper_api
 from vtables.wrapper import ENTRY_POINT_GROUP, ForeignDataWrapper
 
 BUILTINS = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
@@ -109,3 +110,136 @@ def test_an_extension_brings_its_sql_functions(functions_fdw, tmp_path):
         conn.execute("SELECT functions_fdw_greet('z')").fetchall()
     other.close()
     conn.close()
+
+
+# ------------------------------------------------------------ the toolkit
+
+
+class ContextFdw(ForeignDataWrapper):
+    """Reads its context in ``__init__`` (given at construction) and types its options."""
+
+    name = "context_fdw"
+    option_specs = (
+        vtables.OptionSpec("rows", {"server", "table"}, int, default=2),
+        vtables.OptionSpec("loud", {"server"}, bool, default=False),
+        wrapper_api.COLUMN_NAME,
+        wrapper_api.KEY,
+    )
+    seen: list = []
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.seen.append((self.table_name, self.server_name, self.context.user))
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        self.context.shared["scans"] = self.context.shared.get("scans", 0) + 1
+        for n in range(self.settings["rows"]):
+            yield {c: n for c in columns}
+
+
+class OldStyleFdw(ForeignDataWrapper):
+    """Written against the API before TableContext: attributes set after __init__."""
+
+    name = "old_style_fdw"
+    rowid_column = "n"
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.at_init = self.table_name
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None):
+        self.session["table"] = self.table_name
+        yield {c: 1 for c in columns}
+
+
+@pytest.fixture
+def toolkit(tmp_path):
+    vtables.register_wrapper(ContextFdw)
+    vtables.register_wrapper(OldStyleFdw)
+    ContextFdw.seen = []
+    conn = vtables.connect(str(tmp_path / "t.db"), user="ann")
+    yield conn
+    conn.close()
+    vtables.unregister_wrapper("context_fdw")
+    vtables.unregister_wrapper("old_style_fdw")
+
+
+def test_the_context_is_there_at_construction(toolkit):
+    toolkit.execute("""
+        CREATE EXTENSION context_fdw;
+        CREATE SERVER s FOREIGN DATA WRAPPER context_fdw OPTIONS (rows '5');
+        CREATE FOREIGN TABLE t (n integer OPTIONS (key 'true'), m integer) SERVER s
+            OPTIONS (rows '3');
+    """)
+    assert toolkit.execute("SELECT n FROM t").fetchall() == [(0,), (1,), (2,)]
+    assert ContextFdw.seen == [("t", "s", "ann")]
+    wrapper, _ = toolkit.session.wrapper_for("t")
+    assert isinstance(wrapper.context, wrapper_api.TableContext)
+    assert wrapper.context.shared is toolkit.session.remote["s"]
+    assert toolkit.session.remote["s"]["scans"] == 1
+    # typed, defaults applied, the table's value winning over the server's
+    assert dict(wrapper.settings) == {"rows": 3, "loud": False}
+    assert wrapper.column_option("n", "key") is True
+    assert wrapper.column_option("m", "key") is None
+    assert wrapper.identity_columns() == ("n",)
+    assert wrapper.remote_names == {"n": "n", "m": "m"}
+
+
+def test_an_old_style_wrapper_keeps_working(toolkit):
+    toolkit.execute("""
+        CREATE EXTENSION old_style_fdw;
+        CREATE SERVER o FOREIGN DATA WRAPPER old_style_fdw;
+        CREATE FOREIGN TABLE old (n integer) SERVER o;
+    """)
+    assert toolkit.execute("SELECT n FROM old").fetchall() == [(1,)]
+    wrapper, _ = toolkit.session.wrapper_for("old")
+    assert wrapper.at_init == "old"
+    assert toolkit.session.remote["o"] == {"table": "old"}
+    assert wrapper.identity_columns() == ("n",)
+    # built on its own, as tests do, then given its attributes one by one
+    alone = OldStyleFdw({}, {})
+    assert (alone.at_init, alone.table_name, alone.database_path) == ("", "", "")
+    alone.table_name = "mine"
+    alone.session = {}
+    assert list(alone.scan([], ["n"])) == [{"n": 1}]
+    assert alone.session == {"table": "mine"} and alone.context.table_name == "mine"
+    assert OldStyleFdw({}, {}).table_name == ""  # the class default is untouched
+
+
+def test_an_option_that_does_not_convert_keeps_its_default():
+    wrapper = ContextFdw({"rows": "many"}, {})
+    assert wrapper.settings["rows"] == 2
+
+
+def test_import_schema_hands_import_tables_one_request():
+    got = []
+
+    class Importing(ForeignDataWrapper):
+        name = "importing_fdw"
+
+        @classmethod
+        def import_tables(cls, request):
+            got.append(request)
+            return []
+
+    Importing.import_schema(
+        "s", {"a": "1"}, {"a": "2"}, {"import_not_null": "false"}, "EXCEPT", ["x"]
+    )
+    (request,) = got
+    assert request.connect_options == {"a": "2"}
+    assert request.wanted("y") and not request.wanted("x")
+    assert request.flag("import_not_null", True) is False
+    assert request.flag("import_default", False) is False
+
+
+def test_shared_helpers(tmp_path):
+    db = str(tmp_path / "sub" / "app.db")
+    assert wrapper_api.resolve_path("x.db", db) == str(tmp_path / "sub" / "x.db")
+    assert wrapper_api.resolve_path("/abs/x.db", db) == "/abs/x.db"
+    assert wrapper_api.resolve_path("file:x.db?mode=ro", db) == "file:x.db?mode=ro"
+    assert wrapper_api.resolve_path("x.csv", db, "data") == str(tmp_path / "sub" / "data" / "x.csv")
+    assert wrapper_api.quote_identifier('a"b') == '"a""b"'
+    text = "connect failed: password=hunter2 host=h (secret s3cr3t)"
+    assert wrapper_api.scrub_text(text, ["s3cr3t"]) == (
+        "connect failed: password=******** host=h (secret ********)"
+    )

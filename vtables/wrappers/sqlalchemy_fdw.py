@@ -55,25 +55,28 @@ Example
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from .. import types
+from .. import semantics, types
 from ..errors import (
     FeatureNotSupportedError,
     InvalidOptionError,
     UndefinedObjectError,
     WrapperError,
 )
+from ..remote import RemoteTransaction, TransactionAware
 from ..wrapper import (
+    COLUMN_NAME,
+    KEY,
+    UPDATABLE,
     ColumnDefinition,
-    ForeignDataWrapper,
+    ImportRequest,
     OptionSpec,
     Qual,
     SortKey,
     TableDefinition,
-    imported,
-    parse_bool,
+    resolve_path,
+    scrub_text,
 )
 
 _NUMERIC = {"integer", "real", "numeric"}
@@ -98,10 +101,7 @@ def _url(options: dict[str, str], database_path: str, *, server: str):
             hint="Put user and password in a user mapping.",
         )
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        path = os.path.expanduser(url.database)
-        if not os.path.isabs(path):
-            base = os.path.dirname(os.path.abspath(database_path)) if database_path else ""
-            url = url.set(database=os.path.join(base or os.getcwd(), path))
+        url = url.set(database=resolve_path(url.database, database_path))
     shown = url.render_as_string(hide_password=True)
     if options.get("user"):
         url = url.set(username=options["user"])
@@ -125,24 +125,54 @@ def _explicit_begin(engine: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-class _Remote:
+class _Remote(RemoteTransaction):
     """One engine and connection for a server and user, shared by its tables."""
 
     def __init__(self, url: Any, shown: str):
+        super().__init__()
         sa = _sa()
         self.shown = shown
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         if self.engine.dialect.driver == "pysqlite":
             _explicit_begin(self.engine)
         self.conn = self.engine.connect()
-        self.in_transaction = False
-        self.savepoints: dict[int, Any] = {}
         self._trans: Any = None
-        self.metadata = sa.MetaData()
+        self._nested: dict[int, Any] = {}  # savepoint level -> SQLAlchemy's nested transaction
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def start(self) -> None:
+        if self.conn.in_transaction():  # a read's implicit transaction
+            self.conn.rollback()
+        self._trans = self.conn.begin()
+
+    def finish(self, commit: bool) -> None:
+        self._nested.clear()
+        trans, self._trans = self._trans, None
+        trans.commit() if commit else trans.rollback()
+
+    def mark(self, level: int) -> None:
+        self._nested[level] = self.conn.begin_nested()
+
+    def _forget(self, deeper_than: int) -> None:
+        for lvl in [k for k in self._nested if k > deeper_than]:
+            del self._nested[lvl]
+
+    def unmark(self, level: int) -> None:
+        nested = self._nested.get(level)
+        self._forget(level - 1)
+        if nested is not None and nested.is_active:
+            nested.commit()
+
+    def undo_to(self, level: int) -> None:
+        nested = self._nested.get(level)
+        self._forget(level)
+        if nested is not None and nested.is_active:
+            nested.rollback()
+        # SQL's ROLLBACK TO keeps the savepoint: open it again
+        self._nested[level] = self.conn.begin_nested()
 
     def close(self) -> None:
         try:
@@ -151,39 +181,22 @@ class _Remote:
             self.engine.dispose()
 
 
-class SqlalchemyFdw(ForeignDataWrapper):
+class SqlalchemyFdw(TransactionAware):
     name = "sqlalchemy_fdw"
     version = "1.0"
     option_specs = (
         OptionSpec("url", {"server"}, required=True, doc="SQLAlchemy URL, no credentials."),
-        OptionSpec(
-            "updatable",
-            {"server", "table"},
-            bool,
-            default=True,
-            doc="false refuses INSERT, UPDATE and DELETE.",
-        ),
+        UPDATABLE,
         OptionSpec("user", {"user_mapping"}, doc="Remote user name."),
         OptionSpec("password", {"user_mapping"}, secret=True, doc="Remote password."),
         OptionSpec("schema", {"table"}, doc="Remote schema."),
         OptionSpec("table", {"table"}, doc="Remote table or view name."),
-        OptionSpec("column_name", {"column"}, doc="Remote column name."),
-        OptionSpec(
-            "key",
-            {"column"},
-            bool,
-            doc="true marks the columns that identify a row for UPDATE and DELETE;"
-            " default: the remote primary key.",
-        ),
+        COLUMN_NAME,
+        KEY,
     )
 
-    def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
-        super().__init__(options, columns)
-        self.remote_names = {
-            name: col.options.get("column_name", name) for name, col in columns.items()
-        }
-        self._table: Any = None
-        self._rows: float | None = None
+    _table: Any = None
+    _rows: float | None = None
 
     @classmethod
     def validate(cls, kind, options, *, object_name):
@@ -195,10 +208,10 @@ class SqlalchemyFdw(ForeignDataWrapper):
 
     @property
     def remote_table(self) -> str:
-        return self.options.get("table") or self.table_name
+        return self.settings["table"] or self.table_name
 
     def _where(self) -> str:
-        schema = self.options.get("schema")
+        schema = self.settings["schema"]
         name = f"{schema}.{self.remote_table}" if schema else self.remote_table
         return (
             f'foreign table "{self.table_name}" (remote table "{name}" '
@@ -207,8 +220,8 @@ class SqlalchemyFdw(ForeignDataWrapper):
 
     def remote(self) -> _Remote:
         url, shown = _url(self.options, self.database_path, server=self.server_name)
-        key = f"sqlalchemy_fdw:{shown}:{self.options.get('user', '')}"
-        remote = self.session.get(key)
+        key = f"sqlalchemy_fdw:{shown}:{self.settings['user'] or ''}"
+        remote = self.context.shared.get(key)
         if remote is None:
             try:
                 remote = _Remote(url, shown)
@@ -216,16 +229,25 @@ class SqlalchemyFdw(ForeignDataWrapper):
                 raise WrapperError(
                     f'server "{self.server_name}": cannot connect to {shown}: {self._clean(err)}'
                 ) from None
-            self.session[key] = remote
+            self.context.shared[key] = remote
         return remote
 
+    def transaction(self, start: bool = False) -> _Remote | None:
+        if start:
+            return self.remote()
+        url, shown = _url(self.options, self.database_path, server=self.server_name)
+        return self.context.shared.get(f"sqlalchemy_fdw:{shown}:{self.settings['user'] or ''}")
+
+    def transaction_error(self, err: Exception, what: str) -> Exception:
+        if what != "remote commit":
+            return err
+        return WrapperError(
+            f'server "{self.server_name}": remote commit failed: {self._clean(err)}'
+        )
+
     def _clean(self, err: BaseException) -> str:
-        """An error's text without the password (drivers may echo the DSN)."""
-        text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        password = self.options.get("password")
-        if password:
-            text = text.replace(password, "********")
-        return text
+        """An error's first line without secrets (drivers may echo the DSN)."""
+        return _first_line(err, self.secret_values(self.options))
 
     def _run(self, statement: Any, params: Any = None) -> Any:
         remote = self.remote()
@@ -241,7 +263,7 @@ class SqlalchemyFdw(ForeignDataWrapper):
         if self._table is None:
             sa = _sa()
             remote = self.remote()
-            schema = self.options.get("schema")
+            schema = self.settings["schema"]
             try:
                 table = sa.Table(
                     self.remote_table, sa.MetaData(), schema=schema, autoload_with=remote.conn
@@ -439,9 +461,8 @@ class SqlalchemyFdw(ForeignDataWrapper):
     # ------------------------------------------------------------- writes
 
     def identity_columns(self) -> tuple[str, ...]:
-        marked = tuple(
-            name for name, col in self.columns.items() if parse_bool(col.options.get("key", "f"))
-        )
+        """Columns marked ``key 'true'``, else the remote primary key."""
+        marked = super().identity_columns()
         if marked:
             return marked
         keys = {c.name for c in self.table().primary_key.columns}
@@ -528,10 +549,10 @@ class SqlalchemyFdw(ForeignDataWrapper):
             )
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-        stmt = mysql_insert(table)
+        upsert = mysql_insert(table)
         if on_conflict == "IGNORE":
-            return stmt.prefix_with("IGNORE")
-        return stmt.on_duplicate_key_update({k: stmt.inserted[k] for k in changed or keys})
+            return upsert.prefix_with("IGNORE")
+        return upsert.on_duplicate_key_update({k: upsert.inserted[k] for k in changed or keys})
 
     def _key(self, identity: dict[str, Any]) -> Any:
         sa = _sa()
@@ -546,157 +567,58 @@ class SqlalchemyFdw(ForeignDataWrapper):
         self.check_updatable("delete")
         self._write(self.table().delete().where(self._key(identity)))
 
-    # ------------------------------------------------------- transactions
-
-    def begin(self) -> None:
-        remote = self.remote()
-        if not remote.in_transaction:
-            if remote.conn.in_transaction():  # a read's implicit transaction
-                remote.conn.rollback()
-            remote._trans = remote.conn.begin()
-            remote.in_transaction = True
-
-    def pre_commit(self) -> None:
-        remote = self.remote()
-        if remote.in_transaction:
-            remote.in_transaction = False
-            remote.savepoints.clear()
-            trans, remote._trans = remote._trans, None
-            try:
-                trans.commit()
-            except Exception as err:  # noqa: BLE001 - the local commit must fail too
-                raise WrapperError(
-                    f'server "{self.server_name}": remote commit failed: {self._clean(err)}'
-                ) from None
-
-    def commit(self) -> None:
-        self.pre_commit()
-
-    def rollback(self) -> None:
-        remote = self.remote()
-        if remote.in_transaction:
-            remote.in_transaction = False
-            remote.savepoints.clear()
-            trans, remote._trans = remote._trans, None
-            trans.rollback()
-
-    def savepoint(self, level: int) -> None:
-        remote = self.remote()
-        if remote.in_transaction and level not in remote.savepoints:
-            remote.savepoints[level] = remote.conn.begin_nested()
-
-    def release(self, level: int) -> None:
-        remote = self.remote()
-        nested = remote.savepoints.get(level)
-        if nested is not None:
-            for lvl in [k for k in remote.savepoints if k >= level]:
-                del remote.savepoints[lvl]
-            if nested.is_active:
-                nested.commit()
-
-    def rollback_to(self, level: int) -> None:
-        remote = self.remote()
-        nested = remote.savepoints.get(level)
-        if nested is not None:
-            for lvl in [k for k in remote.savepoints if k > level]:
-                del remote.savepoints[lvl]
-            if nested.is_active:
-                nested.rollback()
-            # SQL's ROLLBACK TO keeps the savepoint: open it again
-            remote.savepoints[level] = remote.conn.begin_nested()
-
     # ------------------------------------------------------------- import
 
     @classmethod
-    def import_schema(
-        cls,
-        schema,
-        server_options,
-        user_options,
-        options,
-        restriction_type,
-        restricts,
-        *,
-        database_path: str = "",
-    ) -> list[TableDefinition]:
+    def import_tables(cls, request: ImportRequest) -> list[TableDefinition]:
         sa = _sa()
-        merged = {**server_options, **user_options}
-        url, shown = _url(merged, database_path, server="(import)")
+        merged = request.connect_options
+        url, shown = _url(merged, request.database_path, server="(import)")
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         try:
             with engine.connect() as conn:
-                insp = sa.inspect(conn)
-                remote_schema = (
-                    None
-                    if schema in ("", "main", None) and (engine.dialect.name == "sqlite")
-                    else schema
-                )
-                names = insp.get_table_names(schema=remote_schema) + insp.get_view_names(
-                    schema=remote_schema
-                )
-                import_default = parse_bool(options.get("import_default", "false"))
-                import_not_null = parse_bool(options.get("import_not_null", "true"))
-                out = []
-                for name in sorted(names):
-                    if not imported(name, restriction_type, restricts):
-                        continue
-                    columns = []
-                    keys = set(
-                        insp.get_pk_constraint(name, schema=remote_schema)["constrained_columns"]
-                    )
-                    for col in insp.get_columns(name, schema=remote_schema):
-                        columns.append(
-                            ColumnDefinition(
-                                col["name"],
-                                _declared(col["type"], engine.dialect),
-                                {"key": "true"} if col["name"] in keys else {},
-                                not_null=(not col.get("nullable", True)) and import_not_null,
-                                default=col.get("default") if import_default else None,
-                            )
-                        )
-                    table_options = {"table": name}
-                    if remote_schema:
-                        table_options["schema"] = remote_schema
-                    out.append(TableDefinition(name, columns, table_options))
-                return out
+                return _import(sa.inspect(conn), request, engine.dialect)
         except sa.exc.SQLAlchemyError as err:
-            text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-            if merged.get("password"):
-                text = text.replace(merged["password"], "********")
+            text = _first_line(err, cls.secret_values(merged))
             raise WrapperError(f"cannot import from {shown}: {text}") from None
         finally:
             engine.dispose()
 
 
-_SQLITE = None
+def _import(insp: Any, request: ImportRequest, dialect: Any) -> list[TableDefinition]:
+    """The tables IMPORT FOREIGN SCHEMA asks for, as the inspector sees them."""
+    schema: str | None = request.schema
+    if schema in ("", "main", None) and dialect.name == "sqlite":
+        schema = None
+    names = insp.get_table_names(schema=schema) + insp.get_view_names(schema=schema)
+    import_default = request.flag("import_default", False)
+    import_not_null = request.flag("import_not_null", True)
+    out = []
+    for name in sorted(names):
+        if not request.wanted(name):
+            continue
+        keys = set(insp.get_pk_constraint(name, schema=schema)["constrained_columns"])
+        columns = [
+            ColumnDefinition(
+                col["name"],
+                _declared(col["type"], dialect),
+                {"key": "true"} if col["name"] in keys else {},
+                not_null=(not col.get("nullable", True)) and import_not_null,
+                default=col.get("default") if import_default else None,
+            )
+            for col in insp.get_columns(name, schema=schema)
+        ]
+        table_options = {"table": name}
+        if schema:
+            table_options["schema"] = schema
+        out.append(TableDefinition(name, columns, table_options))
+    return out
 
 
-def _sqlite() -> Any:
-    """A private in-memory SQLite, asked how SQLite itself converts values."""
-    global _SQLITE
-    if _SQLITE is None:
-        import apsw
-
-        _SQLITE = apsw.Connection(":memory:")
-        _SQLITE.execute("CREATE TABLE affinity(n NUMERIC)")
-    return _SQLITE
-
-
-def _sqlite_text(value: float) -> str:
-    """How SQLite writes a REAL as TEXT (what TEXT affinity makes of it)."""
-    return _sqlite().execute("SELECT CAST(? AS TEXT)", (value,)).fetchone()[0]
-
-
-def _numeric_affinity(text: str) -> Any:
-    """What NUMERIC affinity makes of a text: a number when the whole text is a
-    well-formed one (by SQLite's rules, not Python's), else _NEVER (text sorts
-    after every number)."""
-    db = _sqlite()
-    with db:
-        db.execute("INSERT INTO affinity VALUES (?)", (text,))
-        value = db.execute("SELECT n FROM affinity").fetchone()[0]
-        db.execute("DELETE FROM affinity")
-    return value if isinstance(value, int | float) else _NEVER
+def _first_line(err: BaseException, secrets: list[str]) -> str:
+    """A driver error's first line (its DBAPI error's, for SQLAlchemy's), secrets masked."""
+    text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    return scrub_text(text, secrets)
 
 
 # SQLite orders NULL < numbers < text < blobs: a comparison across those
@@ -711,15 +633,12 @@ def _as_sqlite_sees(value: Any, family: str) -> Any:
     """The value as SQLite compares it with a column of that declared type (the
     column's affinity applied to it), or _NEVER when it is of a later class."""
     if family in _NUMERIC and not isinstance(value, int | float):
-        if isinstance(value, str):
-            return _numeric_affinity(value)
-        return _NEVER  # blobs sort after every number
+        value = semantics.apply_affinity("numeric", value)
+        # text that is no number, and blobs, sort after every number
+        return value if isinstance(value, int | float) else _NEVER
     if family == "text" and not isinstance(value, str):
-        if isinstance(value, bool | int):
-            return str(int(value))
-        if isinstance(value, float):
-            return _sqlite_text(value)
-        return _NEVER  # blobs sort after every text
+        value = semantics.apply_affinity("text", value)
+        return value if isinstance(value, str) else _NEVER  # blobs sort after every text
     return value
 
 

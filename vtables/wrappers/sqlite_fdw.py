@@ -55,18 +55,12 @@ from typing import Any
 
 import apsw
 
-from .. import types
+from .. import semantics, types
+from .. import wrapper as api
 from ..errors import UndefinedObjectError, WrapperError
-from ..wrapper import (
-    ColumnDefinition,
-    ForeignDataWrapper,
-    OptionSpec,
-    Qual,
-    SortKey,
-    TableDefinition,
-    imported,
-    parse_bool,
-)
+from ..remote import RemoteTransaction, TransactionAware
+from ..wrapper import OptionSpec, Qual, SortKey
+from ..wrapper import quote_identifier as _quote
 
 # Declared-type family -> the affinity a remote column must have for
 # comparisons to give the same answer on both sides.
@@ -79,83 +73,66 @@ _SAME_AFFINITY = {
 }
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _affinity(declared: str | None) -> str:
-    """SQLite's affinity rules (section 3.1 of its datatype document)."""
-    t = (declared or "").upper()
-    if "INT" in t:
-        return "integer"
-    if any(k in t for k in ("CHAR", "CLOB", "TEXT")):
-        return "text"
-    if "BLOB" in t or not t:
-        return "any"
-    if any(k in t for k in ("REAL", "FLOA", "DOUB")):
-        return "real"
-    return "numeric"
-
-
-def _resolve(path: str, database_path: str) -> str:
-    path = os.path.expanduser(path)
-    if os.path.isabs(path) or path.startswith("file:"):
-        return path
-    base = os.path.dirname(os.path.abspath(database_path)) if database_path else os.getcwd()
-    return os.path.join(base, path)
-
-
-class _Remote:
+class _Remote(RemoteTransaction):
     """One connection to the remote file, shared by the tables of a server."""
 
     def __init__(self, path: str):
+        super().__init__()
         if not path.startswith("file:") and not os.path.exists(path):
             raise FileNotFoundError(path)
         self.path = path
         self.db = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
-        self.in_transaction = False
-        self.savepoints: list[int] = []
+
+    def start(self) -> None:
+        self.db.execute("BEGIN")
+
+    def finish(self, commit: bool) -> None:
+        self.db.execute("COMMIT" if commit else "ROLLBACK")
+
+    def mark(self, level: int) -> None:
+        self.db.execute(f"SAVEPOINT sqlmed_{level}")
+
+    def unmark(self, level: int) -> None:
+        self.db.execute(f"RELEASE sqlmed_{level}")
+
+    def undo_to(self, level: int) -> None:
+        self.db.execute(f"ROLLBACK TO sqlmed_{level}")
 
     def close(self) -> None:
         self.db.close()
 
 
-class SqliteFdw(ForeignDataWrapper):
+class SqliteFdw(TransactionAware):
     name = "sqlite_fdw"
     version = "1.0"
     conflict_modes = frozenset({"IGNORE", "REPLACE"})
+    #: the remote COMMIT runs after the local one
+    commit_on_sync = False
     option_specs = (
         OptionSpec("database", {"server"}, required=True, doc="Path of the database file."),
-        OptionSpec(
-            "updatable",
-            {"server", "table"},
-            bool,
-            default=True,
-            doc="false refuses INSERT, UPDATE and DELETE.",
-        ),
+        api.UPDATABLE,
         OptionSpec("table", {"table"}, doc="Remote table or view name."),
-        OptionSpec("column_name", {"column"}, doc="Remote column name."),
-        OptionSpec("key", {"column"}, bool, doc="Column identifies a row for writes."),
+        api.COLUMN_NAME,
+        api.KEY,
     )
 
-    def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
-        super().__init__(options, columns)
-        self.remote_names = {
-            name: col.options.get("column_name", name) for name, col in columns.items()
-        }
-        self._meta: dict[str, tuple[str, str, bool]] | None = None
-        self._rows: float | None = None
+    _meta: dict[str, tuple[str, str, bool]] | None = None
+    _rows: float | None = None
 
     # ------------------------------------------------------------ plumbing
 
     @property
     def remote_table(self) -> str:
-        return self.options.get("table") or self.table_name
+        return self.settings["table"] or self.table_name
+
+    @property
+    def path(self) -> str:
+        return api.resolve_path(self.settings["database"], self.database_path)
 
     def remote(self) -> _Remote:
-        path = _resolve(self.options["database"], self.database_path)
+        path = self.path
         key = f"sqlite_fdw:{path}"
-        remote = self.session.get(key)
+        remote = self.context.shared.get(key)
         if remote is None:
             try:
                 remote = _Remote(path)
@@ -163,8 +140,11 @@ class SqliteFdw(ForeignDataWrapper):
                 raise UndefinedObjectError(
                     f'server "{self.server_name}": cannot open database file "{path}"'
                 ) from None
-            self.session[key] = remote
+            self.context.shared[key] = remote
         return remote
+
+    def transaction(self, start: bool = False) -> _Remote | None:
+        return self.remote() if start else self.context.shared.get(f"sqlite_fdw:{self.path}")
 
     def _run(self, sql: str, params: Any = ()) -> apsw.Cursor:
         try:
@@ -188,11 +168,13 @@ class SqliteFdw(ForeignDataWrapper):
                     f' does not exist in server "{self.server_name}"'
                 )
             for _cid, name, declared, _notnull, _default, pk, *_ in rows:
+                name = str(name)
                 try:
                     collation = db.column_metadata("main", self.remote_table, name)[1]
                 except apsw.Error:  # views report no metadata
                     collation = "BINARY"
-                meta[name] = (_affinity(declared), (collation or "BINARY").upper(), bool(pk))
+                kind = semantics.affinity(str(declared or ""))
+                meta[name] = (kind, (collation or "BINARY").upper(), bool(pk))
             missing = [r for r in self.remote_names.values() if r not in meta]
             if missing:
                 raise UndefinedObjectError(
@@ -228,8 +210,8 @@ class SqliteFdw(ForeignDataWrapper):
     def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:
         if self._rows is None:
             self.metadata()  # a missing table or column fails here, by name
-            row = self._run(f"SELECT count(*) FROM {_quote(self.remote_table)}").fetchone()
-            self._rows = float(max(row[0], 1))
+            (count,) = self._run(f"SELECT count(*) FROM {_quote(self.remote_table)}")
+            self._rows = float(max(count[0], 1))
         rows = self._rows
         keys = {c for c, (_a, _c, pk) in self.metadata().items() if pk}
         for q in quals:
@@ -247,14 +229,8 @@ class SqliteFdw(ForeignDataWrapper):
 
     # -------------------------------------------------------------- reads
 
-    def _query(
-        self,
-        quals: list[Qual],
-        columns: list[str],
-        sortkeys: list[SortKey] | None,
-        limit: int | None,
-        offset: int | None,
-    ) -> tuple[str, list[Any]]:
+    def _query(self, quals, columns, sortkeys, limit, offset) -> tuple[str, list[Any]]:
+        """The remote SELECT for a scan, and its parameters."""
         select = ", ".join(_quote(self.remote_names[c]) for c in columns) or "NULL"
         sql = f"SELECT {select} FROM {_quote(self.remote_table)}"
         where, params = [], []
@@ -299,15 +275,13 @@ class SqliteFdw(ForeignDataWrapper):
 
     def explain(self, quals, columns, sortkeys, limit, offset) -> str:
         sql, _params = self._query(quals, columns, sortkeys, limit, offset)
-        path = _resolve(self.options["database"], self.database_path)
-        return f"{sql}  -- on {path}"
+        return f"{sql}  -- on {self.path}"
 
     # ------------------------------------------------------------- writes
 
     def identity_columns(self) -> tuple[str, ...]:
-        marked = tuple(
-            name for name, col in self.columns.items() if parse_bool(col.options.get("key", "f"))
-        )
+        """Columns marked ``key 'true'``, else the remote primary key."""
+        marked = super().identity_columns()
         if marked:
             return marked
         keys = {c for c, (_a, _c, pk) in self.metadata().items() if pk}
@@ -353,92 +327,44 @@ class SqliteFdw(ForeignDataWrapper):
         where, params = self._key_clause(identity)
         self._run(f"DELETE FROM {_quote(self.remote_table)} WHERE {where}", params)
 
-    # ------------------------------------------------------- transactions
-
-    def begin(self) -> None:
-        remote = self.remote()
-        if not remote.in_transaction:
-            remote.db.execute("BEGIN")
-            remote.in_transaction = True
-
-    def commit(self) -> None:
-        remote = self.remote()
-        if remote.in_transaction:
-            remote.in_transaction = False
-            remote.savepoints.clear()
-            remote.db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        remote = self.remote()
-        if remote.in_transaction:
-            remote.in_transaction = False
-            remote.savepoints.clear()
-            remote.db.execute("ROLLBACK")
-
-    def savepoint(self, level: int) -> None:
-        remote = self.remote()
-        if remote.in_transaction and level not in remote.savepoints:
-            remote.db.execute(f"SAVEPOINT sqlmed_{level}")
-            remote.savepoints.append(level)
-
-    def release(self, level: int) -> None:
-        remote = self.remote()
-        if level in remote.savepoints:
-            remote.db.execute(f"RELEASE sqlmed_{level}")
-            del remote.savepoints[remote.savepoints.index(level) :]
-
-    def rollback_to(self, level: int) -> None:
-        remote = self.remote()
-        if level in remote.savepoints:
-            remote.db.execute(f"ROLLBACK TO sqlmed_{level}")
-            del remote.savepoints[remote.savepoints.index(level) + 1 :]
-
     # ------------------------------------------------------------- import
 
     @classmethod
-    def import_schema(
-        cls,
-        schema,
-        server_options,
-        user_options,
-        options,
-        restriction_type,
-        restricts,
-        *,
-        database_path: str = "",
-    ) -> list[TableDefinition]:
-        path = _resolve(server_options["database"], database_path)
+    def import_tables(cls, request: api.ImportRequest) -> list[api.TableDefinition]:
+        path = api.resolve_path(request.server_options["database"], request.database_path)
         if not path.startswith("file:") and not os.path.exists(path):
             raise UndefinedObjectError(f'cannot open database file "{path}"')
         db = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
         try:
-            import_default = parse_bool(options.get("import_default", "false"))
-            import_not_null = parse_bool(options.get("import_not_null", "true"))
-            remote_schema = _remote_schema(db, schema, path)
+            import_default = request.flag("import_default", False)
+            import_not_null = request.flag("import_not_null", True)
+            schema = _quote(_remote_schema(db, request.schema, path))
             names = db.execute(
-                f"SELECT name FROM {_quote(remote_schema)}.sqlite_schema"
+                f"SELECT name FROM {schema}.sqlite_schema"
                 " WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite%' ORDER BY name"
             ).fetchall()
             out = []
-            for (name,) in names:
-                if not imported(name, restriction_type, restricts):
+            for name in (str(row[0]) for row in names):
+                if not request.wanted(name):
                     continue
                 columns = []
                 for _cid, col, declared, notnull, default, pk, hidden in db.execute(
-                    f"PRAGMA {_quote(remote_schema)}.table_xinfo({_quote(name)})"
+                    f"PRAGMA {schema}.table_xinfo({_quote(name)})"
                 ):
                     if hidden:
                         continue
                     columns.append(
-                        ColumnDefinition(
-                            col,
-                            declared or "BLOB",
+                        api.ColumnDefinition(
+                            str(col),
+                            str(declared or "BLOB"),
                             {"key": "true"} if pk else {},
                             not_null=bool(notnull) and import_not_null,
-                            default=default if import_default else None,
+                            default=str(default)
+                            if import_default and default is not None
+                            else None,
                         )
                     )
-                out.append(TableDefinition(name, columns, {"table": name}))
+                out.append(api.TableDefinition(name, columns, {"table": name}))
             return out
         finally:
             db.close()
@@ -450,8 +376,8 @@ def _remote_schema(db: apsw.Connection, schema: str, path: str) -> str:
     the remote connection has."""
     wanted = "main" if schema.lower() == "public" else schema
     for _seq, name, _file in db.execute("PRAGMA database_list"):
-        if name.lower() == wanted.lower():
-            return name
+        if str(name).lower() == wanted.lower():
+            return str(name)
     raise UndefinedObjectError(
         f'schema "{schema}" is not present in database file "{path}"',
         hint="A SQLite file's tables are in the schema main (public is taken for it).",
