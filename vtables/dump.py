@@ -18,37 +18,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import apsw
-from sqlglot import exp
 
-from . import catalog, grammar
+from . import catalog, grammar, syntax
 from .errors import CatalogError
+from .syntax import identifier
 
-# Besides what grammar.quote_ident quotes (PostgreSQL's reserved words), the
-# words the SQL/MED grammar reads specially where a name may stand are quoted:
-# a dump must not depend on how the parser breaks such a tie.
-_KEYWORDS = frozenset(
-    """CURRENT_USER CURRENT_ROLE SESSION_USER USER PUBLIC IF EXISTS NO NOT NULL DEFAULT
-    OPTIONS CASCADE RESTRICT HANDLER VALIDATOR""".split()
-)
-
-
-def identifier(name: str) -> exp.Identifier:
-    """A name as an identifier expression, quoted unless it is a plain word."""
-    quoted = grammar.quote_ident(name) != name or name.upper() in _KEYWORDS
-    return exp.Identifier(this=name, quoted=quoted)
+__all__ = ["dump", "statements", "identifier"]
 
 
 def _name(name: str) -> str:
     return grammar.to_sql(identifier(name))
 
 
-def _options(obj: catalog.CatalogObject, secrets: set[str]) -> list[grammar.MedOption] | None:
-    items = [
-        grammar.MedOption(this=identifier(k), value=v)
-        for k, v in obj.options.items()
-        if k not in secrets
-    ]
-    return items or None
+def _kept(obj: catalog.CatalogObject, secrets: set[str]) -> dict[str, str]:
+    """The options of ``obj`` that are dumped: all but the secret ones."""
+    return {k: v for k, v in obj.options.items() if k not in secrets}
 
 
 def _secrets(obj: catalog.CatalogObject) -> set[str]:
@@ -86,7 +70,7 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
             yield _skipped(ext)
             continue
         extensions.add(ext.name)
-        yield grammar.to_sql(grammar.CreateExtension(this=identifier(ext.name)))
+        yield grammar.to_sql(syntax.create_extension(ext.name))
     wrappers = set()
     for w in catalog.scan(conn, "wrapper"):
         if isinstance(w, CatalogError):
@@ -144,25 +128,18 @@ def statements(conn: apsw.Connection) -> Iterator[str]:
 
 def _wrapper(w: catalog.Wrapper, label: str) -> Iterator[str]:
     secrets = _secrets(w)
-    if w.extension:
-        options = [
-            grammar.MedOption(this=identifier(k), value=v, action="ADD")
-            for k, v in w.options.items()
-            if k not in secrets
-        ]
+    if w.extension:  # the extension creates it: only the options added since
+        options = syntax.options(_kept(w, secrets), action="ADD")
         if options:
             yield grammar.to_sql(grammar.AlterFdw(this=identifier(w.name), options=options))
     else:
-        functions = [
-            grammar.FdwFunction(this=identifier(fn), kind=kind)
-            for fn, kind in ((w.handler, "HANDLER"), (w.validator, "VALIDATOR"))
-            if fn
-        ]
-        yield grammar.to_sql(
-            grammar.CreateFdw(
-                this=identifier(w.name), functions=functions or None, options=_options(w, secrets)
-            )
+        tree = syntax.create_fdw(
+            w.name,
+            handler=w.handler or None,
+            validator=w.validator or None,
+            options_=_kept(w, secrets),
         )
+        yield grammar.to_sql(tree)
     yield from _omitted(label, secrets)
     if w.comment:
         yield _comment("FOREIGN DATA WRAPPER", w.name, w.comment)
@@ -170,15 +147,10 @@ def _wrapper(w: catalog.Wrapper, label: str) -> Iterator[str]:
 
 def _server(s: catalog.Server, label: str) -> Iterator[str]:
     secrets = _secrets(s)
-    yield grammar.to_sql(
-        grammar.CreateServer(
-            this=identifier(s.name),
-            type=s.type,
-            version=s.version,
-            wrapper=identifier(s.fdw),
-            options=_options(s, secrets),
-        )
+    tree = syntax.create_server(
+        s.name, s.fdw, type_=s.type, version=s.version, options_=_kept(s, secrets)
     )
+    yield grammar.to_sql(tree)
     yield from _omitted(label, secrets)
     if s.comment:
         yield _comment("SERVER", s.name, s.comment)
@@ -191,52 +163,35 @@ def _mapping_label(um: catalog.UserMapping) -> str:
 
 def _mapping(um: catalog.UserMapping) -> Iterator[str]:
     secrets = _secrets(um)
-    user = (
-        grammar.MedUser(keyword="PUBLIC")
-        if um.user == catalog.PUBLIC
-        else grammar.MedUser(this=identifier(um.user))
-    )
-    yield grammar.to_sql(
-        grammar.CreateUserMapping(
-            this=user, server=identifier(um.server), options=_options(um, secrets)
-        )
-    )
+    public = um.user == catalog.PUBLIC
+    role = syntax.user("PUBLIC" if public else um.user, keyword=public)
+    yield grammar.to_sql(syntax.create_user_mapping(role, um.server, _kept(um, secrets)))
     yield from _omitted(_mapping_label(um), secrets)
 
 
 def _table(t: catalog.ForeignTable) -> Iterator[str]:
-    columns = []
-    for c in t.columns:
-        columns.append(
-            grammar.MedColumn(
-                this=identifier(c.name),
-                kind=catalog.column_type(t, c),
-                options=_options(c, _secrets(c)),
-                collate=identifier(c.collation) if c.collation else None,
-                not_null=c.not_null or None,
-                default=catalog.column_default(t, c),
-            )
+    columns = [
+        syntax.column(
+            c.name,
+            catalog.column_type(t, c),
+            options_=_kept(c, _secrets(c)),
+            collate=c.collation or None,
+            not_null=bool(c.not_null),
+            default=catalog.column_default(t, c),
         )
+        for c in t.columns
+    ]
     # CHECK constraints as table constraints, NOT VALID kept (as PostgreSQL keeps
     # it for a foreign table, so the script gives back the same catalog)
     constraints = [
-        grammar.MedCheck(
-            this=identifier(k.name),
-            expression=catalog.check_expression(t, k),
-            not_valid=(not k.validated) or None,
-        )
+        syntax.check(catalog.check_expression(t, k), name=k.name, not_valid=not k.validated)
         for k in t.constraints
     ]
     secrets = _secrets(t)
-    yield grammar.to_sql(
-        grammar.CreateForeignTable(
-            this=identifier(t.name),
-            columns=columns,
-            server=identifier(t.server),
-            options=_options(t, secrets),
-            constraints=constraints or None,
-        )
+    tree = syntax.create_foreign_table(
+        t.name, columns, t.server, _kept(t, secrets), constraints=constraints
     )
+    yield grammar.to_sql(tree)
     yield from _omitted(f"foreign table {_name(t.name)}", secrets)
     for c in t.columns:
         yield from _omitted(f"column {_name(t.name)}.{_name(c.name)}", _secrets(c))
@@ -244,18 +199,11 @@ def _table(t: catalog.ForeignTable) -> Iterator[str]:
         yield _comment("FOREIGN TABLE", t.name, t.comment)
     for c in t.columns:
         if c.comment:
-            yield grammar.to_sql(
-                grammar.MedComment(
-                    this=identifier(t.name),
-                    kind="COLUMN",
-                    column=identifier(c.name),
-                    comment=c.comment,
-                )
-            )
+            yield grammar.to_sql(syntax.comment("COLUMN", t.name, c.comment, column=c.name))
 
 
 def _comment(kind: str, name: str, text: str) -> str:
-    return grammar.to_sql(grammar.MedComment(this=identifier(name), kind=kind, comment=text))
+    return grammar.to_sql(syntax.comment(kind, name, text))
 
 
 def dump(conn: apsw.Connection) -> str:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import sqltext
 from .errors import FeatureNotSupportedError, SQLMedError
-from .sqltext import Token
+from .sqltext import Token, at_depth_zero
 
 _SKIP = ("ws", "lc", "bc")
 _NAME_KINDS = ("word", "qid", "bq", "br")
@@ -59,44 +60,21 @@ def _unquote(tok: Token) -> str:
     return text
 
 
-def parse(sql: str) -> Insert | None:
-    """The parts of ``sql`` if it is one INSERT (or REPLACE) statement."""
-    toks = [t for t in sqltext.tokens(sql) if t.kind not in _SKIP]
-    while toks and toks[-1].kind == "semi":
-        toks.pop()
-    if not toks or any(t.kind == "semi" for t in toks):
-        return None
-    text_end = toks[-1].start + len(toks[-1].text)
-    i = 0
-    depth = 0
-    if toks and toks[0].text.upper() == "WITH":  # a common table expression first
-        while i < len(toks):
-            t = toks[i]
-            if t.text == "(":
-                depth += 1
-            elif t.text == ")":
-                depth -= 1
-            elif depth == 0 and t.kind == "word" and t.text.upper() in ("INSERT", "REPLACE"):
-                break
-            i += 1
-    if i >= len(toks) or toks[i].kind != "word":
-        return None
-    verb = toks[i].text.upper()
-    if verb not in ("INSERT", "REPLACE"):
-        return None
-    conflict = "REPLACE" if verb == "REPLACE" else None
-    verb_start = toks[i].start
-    i += 1
+def _word(toks: list[Token], k: int) -> str:
+    """The keyword at ``k`` (upper case), or "" for anything else or past the end."""
+    return toks[k].text.upper() if k < len(toks) and toks[k].kind == "word" else ""
 
-    def word(k: int) -> str:
-        return toks[k].text.upper() if k < len(toks) and toks[k].kind == "word" else ""
 
-    if verb == "INSERT" and word(i) == "OR":
-        conflict = word(i + 1) or None
-        i += 2
-    if word(i) != "INTO":
-        return None
-    i += 1
+def _verb(toks: list[Token]) -> int:
+    """Where INSERT (or REPLACE) stands: first, or after a WITH clause."""
+    if toks[0].text.upper() != "WITH":
+        return 0
+    verbs = (k for k in at_depth_zero(toks) if _word(toks, k) in ("INSERT", "REPLACE"))
+    return next(verbs, len(toks))
+
+
+def _target(toks: list[Token], i: int) -> tuple[str | None, str, str | None, int] | None:
+    """``[schema.]table [AS alias]`` from ``i``: schema, table, alias and where it ends."""
     if i >= len(toks) or toks[i].kind not in _NAME_KINDS:
         return None
     schema = None
@@ -106,67 +84,90 @@ def parse(sql: str) -> Insert | None:
         schema, table = table, _unquote(toks[i + 1])
         i += 2
     alias = None
-    if word(i) == "AS" and i + 1 < len(toks):
+    if _word(toks, i) == "AS" and i + 1 < len(toks):
         alias = toks[i + 1].text
         i += 2
-    columns = None
-    if i < len(toks) and toks[i].text == "(":
-        columns = []
+    return schema, table, alias, i
+
+
+def _column_list(toks: list[Token], i: int) -> tuple[list[str] | None, int]:
+    """The names of a ``(a, b)`` column list at ``i`` (None if there is none), and its end."""
+    if i >= len(toks) or toks[i].text != "(":
+        return None, i
+    columns = []
+    i += 1
+    while i < len(toks) and toks[i].text != ")":
+        if toks[i].kind in _NAME_KINDS:
+            columns.append(_unquote(toks[i]))
         i += 1
-        while i < len(toks) and toks[i].text != ")":
-            if toks[i].kind in _NAME_KINDS:
-                columns.append(_unquote(toks[i]))
-            i += 1
-        i += 1
+    return columns, i + 1
+
+
+class _Tail(NamedTuple):
+    source_end: int
+    upsert: tuple[int, int] | None = None
+    target: bool = False
+    nothing: bool = False
+
+
+def _tail(toks: list[Token], i: int, text_end: int) -> _Tail:
+    """Where the source ends: at an ON CONFLICT or a RETURNING outside parentheses."""
+    for k in at_depth_zero(toks, i):
+        if _word(toks, k) == "RETURNING":
+            return _Tail(toks[k].start)
+        if _word(toks, k) == "ON" and _word(toks, k + 1) == "CONFLICT":
+            returning = (j for j in at_depth_zero(toks, k + 2) if _word(toks, j) == "RETURNING")
+            end = next(returning, len(toks))
+            clause = [w.text.upper() for w in toks[k:end] if w.kind == "word"]
+            return _Tail(
+                source_end=toks[k].start,
+                upsert=(toks[k].start, toks[end].start if end < len(toks) else text_end),
+                target=k + 2 < len(toks) and toks[k + 2].text == "(",
+                nothing=clause[-2:] == ["DO", "NOTHING"] and clause.count("DO") == 1,
+            )
+    return _Tail(text_end)
+
+
+def parse(sql: str) -> Insert | None:
+    """The parts of ``sql`` if it is one INSERT (or REPLACE) statement."""
+    toks = [t for t in sqltext.tokens(sql) if t.kind not in _SKIP]
+    while toks and toks[-1].kind == "semi":
+        toks.pop()
+    if not toks or any(t.kind == "semi" for t in toks):
+        return None
+    text_end = toks[-1].start + len(toks[-1].text)
+    i = _verb(toks)
+    verb = _word(toks, i)
+    if verb not in ("INSERT", "REPLACE"):
+        return None
+    conflict = "REPLACE" if verb == "REPLACE" else None
+    verb_start = toks[i].start
+    i += 1
+    if verb == "INSERT" and _word(toks, i) == "OR":
+        conflict = _word(toks, i + 1) or None
+        i += 2
+    if _word(toks, i) != "INTO":
+        return None
+    target = _target(toks, i + 1)
+    if target is None:
+        return None
+    schema, table, alias, i = target
+    columns, i = _column_list(toks, i)
     if i >= len(toks):
         return None
-    source_start = toks[i].start
-    default_values = word(i) == "DEFAULT" and word(i + 1) == "VALUES"
-    # the source runs to an ON CONFLICT or RETURNING at depth 0
-    depth = 0
-    source_end = text_end
-    upsert = None
-    target = nothing = False
-    k = i
-    while k < len(toks):
-        t = toks[k]
-        if t.text == "(":
-            depth += 1
-        elif t.text == ")":
-            depth -= 1
-        elif depth == 0 and word(k) == "ON" and word(k + 1) == "CONFLICT":
-            source_end = t.start
-            end = k + 2
-            target = end < len(toks) and toks[end].text == "("
-            inner = 0
-            while end < len(toks):
-                if toks[end].text == "(":
-                    inner += 1
-                elif toks[end].text == ")":
-                    inner -= 1
-                elif inner == 0 and word(end) == "RETURNING":
-                    break
-                end += 1
-            clause = [w.text.upper() for w in toks[k:end] if w.kind == "word"]
-            nothing = clause[-2:] == ["DO", "NOTHING"] and clause.count("DO") == 1
-            upsert = (t.start, toks[end].start if end < len(toks) else text_end)
-            break
-        elif depth == 0 and word(k) == "RETURNING":
-            source_end = t.start
-            break
-        k += 1
+    tail = _tail(toks, i, text_end)
     return Insert(
         table=table,
         schema=schema,
         verb_start=verb_start,
         conflict=conflict,
         columns=columns,
-        source_start=source_start,
-        default_values=default_values,
-        source_end=source_end,
-        upsert=upsert,
-        upsert_target=target,
-        upsert_nothing=nothing,
+        source_start=toks[i].start,
+        default_values=_word(toks, i) == "DEFAULT" and _word(toks, i + 1) == "VALUES",
+        source_end=tail.source_end,
+        upsert=tail.upsert,
+        upsert_target=tail.target,
+        upsert_nothing=tail.nothing,
         text_end=text_end,
         alias=alias,
     )
@@ -205,8 +206,9 @@ def rewrite(
     named = {c.lower() for c in given or ()}
     missing = [c for c in columns if c in defaults and c.lower() not in named]
     for c in missing:
-        if isinstance(defaults[c], _Unusable):
-            raise FeatureNotSupportedError(defaults[c].message)
+        default = defaults[c]
+        if isinstance(default, _Unusable):
+            raise FeatureNotSupportedError(default.message)
     if not missing and conflict == ins.conflict and ins.upsert is None:
         return None
     head = f"INSERT OR {conflict}" if conflict else "INSERT"

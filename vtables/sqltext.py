@@ -70,7 +70,47 @@ class Token(NamedTuple):
 
 
 def tokens(sql: str) -> list[Token]:
-    return [Token(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(sql)]
+    return [Token(m.lastgroup or "other", m.group(), m.start()) for m in _TOKEN.finditer(sql)]
+
+
+def at_depth_zero(toks: list[Token], start: int = 0) -> Iterator[int]:
+    """The index of each token from ``start`` on that is outside all parentheses
+    opened from there (the parentheses themselves are not given)."""
+    depth = 0
+    for k in range(start, len(toks)):
+        text = toks[k].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0:
+            yield k
+
+
+# PostgreSQL's reserved words, and the words the SQL/MED grammar reads where a
+# name may stand: a name spelled like one of them is quoted.
+RESERVED = frozenset(
+    """ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
+    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
+    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER
+    SOME SYMMETRIC TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE WINDOW
+    WITH PUBLIC OPTIONS SERVER HANDLER VALIDATOR TYPE VERSION ADD SET DROP IS NO""".split()
+)
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier the PostgreSQL way when it needs quoting."""
+    if _PLAIN_NAME.fullmatch(name) and name.upper() not in RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """A string literal (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def position(sql: str, offset: int) -> tuple[int, int]:
@@ -197,15 +237,10 @@ def _is_insert(toks: list[Token]) -> bool:
         return True
     if first != "WITH":
         return False
-    depth = 0
-    for t in words:
-        if t.text == "(":
-            depth += 1
-        elif t.text == ")":
-            depth -= 1
-        elif depth == 0 and t.kind == "word" and t.text.upper() in ("INSERT", "REPLACE"):
-            return True
-    return False
+    return any(
+        words[k].kind == "word" and words[k].text.upper() in ("INSERT", "REPLACE")
+        for k in at_depth_zero(words)
+    )
 
 
 def _code(toks: list[Token]) -> bool:

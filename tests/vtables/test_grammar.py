@@ -187,3 +187,60 @@ def test_escape_string_values():
     tree = grammar.parse_one("CREATE FOREIGN TABLE t (a int) SERVER s OPTIONS (delimiter E'\\t')")
     assert tree.args["options"][0].args["value"] == "\t"
     assert grammar.parse_one(grammar.to_sql(tree)) == tree
+
+
+def test_the_secrecy_hook_masks_the_values_of_the_options_it_names():
+    sql = "CREATE USER MAPPING FOR bob SERVER s OPTIONS (user 'u', password 'p', \"Token\" 't')"
+    tree = grammar.parse_one(sql)
+    assert grammar.to_sql(tree) == sql
+    shown = grammar.to_sql(tree, secret=lambda name: name.lower() in ("password", "token"))
+    assert shown == (
+        "CREATE USER MAPPING FOR bob SERVER s"
+        " OPTIONS (user 'u', password '********', \"Token\" '********')"
+    )
+    change = grammar.parse_one("ALTER SERVER s OPTIONS (SET password 'p', DROP password)")
+    assert grammar.to_sql(change, secret=lambda name: True) == (
+        "ALTER SERVER s OPTIONS (SET password '********', DROP password)"
+    )
+
+
+NASTY_NAMES = ["plain", "Mixed", "select", "if", "cascade", 'q"uote', "a'b", "new\nline", "ü 表"]
+
+
+def names(tree: exp.Expression) -> list[str]:
+    return sorted(i.this for i in tree.find_all(exp.Identifier))
+
+
+@pytest.mark.parametrize("name", NASTY_NAMES)
+def test_builders_make_trees_that_print_and_read_back_as_the_same_names(name):
+    int_type = grammar.parse_one("CREATE FOREIGN TABLE t (c int) SERVER s").args["columns"][0]
+    column = grammar.column(name, int_type.args["kind"], collate=name, not_null=True)
+    positive = exp.GT(this=exp.column("x"), expression=exp.Literal.number(0))
+    check = grammar.check(positive, name=name, not_valid=True)
+    trees = [
+        grammar.create_extension(name, if_not_exists=True),
+        grammar.create_fdw(name, handler=name, validator="v", options_={name: name}),
+        grammar.create_server(name, name, type_=name, version="1", options_=[(name, "it's")]),
+        grammar.create_user_mapping(grammar.user(name), name, {"k": name}),
+        grammar.create_foreign_table(name, [column], name, {name: name}, constraints=[check]),
+        grammar.comment("COLUMN", name, name, column=name),
+        grammar.comment("SERVER", name, None),
+        grammar.import_foreign_schema(name, name, except_=[name], options_={name: name}),
+    ]
+    for tree in trees:
+        sql = grammar.to_sql(tree)
+        again = grammar.parse_one(sql)
+        assert grammar.to_sql(again) == sql
+        assert names(again) == names(tree), sql
+    imported = grammar.parse_one(grammar.to_sql(trees[-1]))
+    assert [t.this for t in imported.args["tables"]] == [name]
+    assert imported.args["restriction"] == "EXCEPT"
+
+
+def test_user_builder_reads_role_keywords_unless_told_not_to():
+    assert grammar.to_sql(grammar.user("public")) == "PUBLIC"
+    assert grammar.to_sql(grammar.user("current_user")) == "CURRENT_USER"
+    named = grammar.user("public", keyword=False)
+    mapping = grammar.to_sql(grammar.create_user_mapping(named, "s"))
+    assert mapping == 'CREATE USER MAPPING FOR "public" SERVER s'
+    assert grammar.parse_one(mapping).this.this.this == "public"
