@@ -27,9 +27,11 @@ from .grammar import parse, parse_one, to_sql
 from .wrapper import (
     ColumnDefinition,
     ForeignDataWrapper,
+    ImportRequest,
     OptionSpec,
     Qual,
     SortKey,
+    TableContext,
     TableDefinition,
     available_wrappers,
     find_wrapper,
@@ -41,6 +43,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ColumnDefinition",
+    "ImportRequest",
+    "TableContext",
     "Connection",
     "Cursor",
     "CatalogError",

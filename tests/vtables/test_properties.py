@@ -18,7 +18,7 @@ from sqlglot import exp
 
 import vtables
 from tests.conftest import snapshot
-from vtables import grammar, sqltext
+from vtables import grammar, sqltext, syntax
 from vtables.errors import SQLMedError, SQLMedSyntaxError
 
 # ------------------------------------------------------------------- corpus
@@ -326,7 +326,7 @@ def strict(node: object) -> object:
     look equal.  Embedded sqlglot expressions (types, defaults) keep ``==``:
     there, case is not significant (``nextval`` is ``NEXTVAL``).
     """
-    if isinstance(node, exp.Expression) and type(node).__module__ == grammar.__name__:
+    if isinstance(node, exp.Expression) and type(node).__module__ == syntax.__name__:
         return (
             type(node).__name__,
             tuple(
