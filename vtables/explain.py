@@ -117,8 +117,12 @@ def _scan(session: Session, plan: Plan) -> ForeignScan:
     but the request text it would send."""
     db = session.db
     table = catalog.get_table(db, plan.table)
+    if table is None:  # dropped since the statement was prepared
+        raise SQLMedError(f'foreign table "{plan.table}" does not exist')
     names = [c.name for c in table.columns]
     server = catalog.get_server(db, table.server)
+    if server is None:  # pragma: no cover - the catalog keeps a table's server
+        raise SQLMedError(f'server "{table.server}" does not exist')
     wrapper, _ = session.wrapper_for(table.name)
     quals = [Qual(names[q.column], q.operator, q.known) for q in plan.quals]
     columns = [names[c] for c in plan.columns]

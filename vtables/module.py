@@ -295,7 +295,7 @@ class Table:
             self.pending.append(values)
             self.pending_wrapper = wrapper
             self.pending_mode = mode
-            self.module.pending[id(self)] = self
+            self.module.pending[id(self)] = self  # type: ignore[union-attr]  # set when batching
             if len(self.pending) >= PENDING_ROWS:
                 self.flush()
         self.next_rowid += 1
@@ -439,7 +439,7 @@ class Cursor:
         table = self.table
         if table.module is not None and table.module.pending:
             table.module.flush()  # a scan sees every row inserted before it
-        plan = Plan.decode(indexname)
+        plan = Plan.decode(indexname or "")
         if plan.stale:  # SQLite prepares again before running: never reached
             raise apsw.SchemaChangeError(f'foreign table "{table.name}": the schema has changed')
         names = table.names
@@ -502,7 +502,7 @@ class Cursor:
         try:
             hash(key)
         except TypeError:
-            key = repr(key)
+            key = repr(key)  # type: ignore[assignment]  # an unhashable row, by its text
         occurrence = self.seen.get(key, 0)
         self.seen[key] = occurrence + 1
         rowid = self.rowids.get((key, occurrence))
@@ -656,7 +656,7 @@ class BatchCursor(Cursor):
                 f" cannot convert {value!r} to {declared}: {err}"
             ) from None
 
-    def Rowid(self, index: int = 0) -> int:  # type: ignore[override]
+    def Rowid(self, index: int = 0) -> int:
         self.row = self.current[index]
         self.current_rowid = None
         return super().Rowid()
@@ -681,5 +681,6 @@ def register(session: Session) -> Module:
         if speedups.register(conn, MODULE_NAME, module):
             return module
     module = Module(session)
-    conn.create_module(MODULE_NAME, module, use_bestindex_object=True, iVersion=2)
+    # APSW's stub types the module as its VTModule protocol, which names every method
+    conn.create_module(MODULE_NAME, module, use_bestindex_object=True, iVersion=2)  # type: ignore[arg-type]
     return module

@@ -52,7 +52,7 @@ def _secret_spans(sql: str) -> list[tuple[int, int]]:
     """(start, end) of each value given to a secret option inside OPTIONS (...)."""
     toks = [t for t in sqltext.tokens(sql) if t.kind not in _SKIPPED]
     secrets: frozenset[str] | None = None
-    spans = []
+    spans: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
         tok = toks[i]
@@ -101,7 +101,7 @@ def _secret_spans(sql: str) -> list[tuple[int, int]]:
                             start = t.start
                         end = t.start + len(t.text)
                         j += 1
-                    if start is not None:
+                    if start is not None and end is not None:
                         spans.append((start, end))
                     i = j
                     continue
@@ -158,4 +158,4 @@ def _redact(message: str, sql: str | None) -> tuple[str, str | None]:
 
 # Every syntax error masks its message and statement text with this module's
 # rules (errors.py sits below this module and cannot import it).
-SQLMedSyntaxError.redact = staticmethod(_redact)
+SQLMedSyntaxError.redact = staticmethod(_redact)  # type: ignore[method-assign]

@@ -36,17 +36,25 @@ def _sound(session: Session, kind: str) -> Iterator[Any]:
             yield item
 
 
-def _view(columns: tuple[str, ...]):
-    def decorate(fn):
-        def rows(session: Session) -> list[tuple]:
-            if not exists(session.db):
-                return []
-            return list(fn(session))
+class View:
+    """One view: its rows for a session, its columns and its name."""
 
-        rows.columns = columns
-        rows.column_access = apsw.ext.VTColumnAccess.By_Index
-        rows.view_name = "sqlmed_" + fn.__name__
-        return rows
+    column_access = apsw.ext.VTColumnAccess.By_Index
+
+    def __init__(self, fn: Callable[[Session], Iterator[tuple]], columns: tuple[str, ...]):
+        self._fn = fn
+        self.columns = columns
+        self.view_name = "sqlmed_" + fn.__name__
+
+    def __call__(self, session: Session) -> list[tuple]:
+        if not exists(session.db):
+            return []
+        return list(self._fn(session))
+
+
+def _view(columns: tuple[str, ...]) -> Callable[[Callable[[Session], Iterator[tuple]]], View]:
+    def decorate(fn: Callable[[Session], Iterator[tuple]]) -> View:
+        return View(fn, columns)
 
     return decorate
 
@@ -176,13 +184,8 @@ def register(session: Session) -> None:
     conn = session.db
     me = weakref.ref(session)
     for view in VIEWS:
-
-        def call(view: Any = view) -> list[tuple]:
-            return view(me())
-
-        call.columns = view.columns
-        call.column_access = view.column_access
-        apsw.ext.make_virtual_module(conn, view.view_name, call, eponymous_only=True)
+        bound = _Bound(view, me)  # APSW's stub wants columns as a 1-tuple and primary_key
+        apsw.ext.make_virtual_module(conn, view.view_name, bound, eponymous_only=True)  # type: ignore[arg-type]
     try:
         problems = structure_problems(conn)
     except apsw.Error:  # busy, locked, not a database: first use will say
@@ -191,12 +194,28 @@ def register(session: Session) -> None:
         _guard_views(session)
 
 
+class _Bound:
+    """A view bound to a session, as apsw.ext.make_virtual_module calls it."""
+
+    column_access = View.column_access
+
+    def __init__(self, view: View, session: Callable[[], Session | None]):
+        self._view, self._session = view, session
+        self.columns = view.columns
+
+    def __call__(self) -> list[tuple]:
+        session = self._session()
+        if session is None:
+            raise CatalogError("the connection is closed")
+        return self._view(session)
+
+
 _GUARD_MODULE = "sqlmed_checked_view"
 
 
 def _guard_views(session: Session) -> None:
     conn = session.db
-    conn.create_module(_GUARD_MODULE, _CheckedViews(session))
+    conn.create_module(_GUARD_MODULE, _CheckedViews(session))  # type: ignore[arg-type]
     for view in VIEWS:
         apsw.Cursor.execute(
             conn.cursor(),

@@ -32,7 +32,7 @@ class _Masked:
         for f in fields(self):  # type: ignore[arg-type]
             if not f.repr:
                 continue
-            value = shown_options(self) if f.name == "options" else getattr(self, f.name)
+            value = shown_options(self) if f.name == "options" else getattr(self, f.name)  # type: ignore[arg-type]
             parts.append(f"{f.name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 

@@ -106,7 +106,7 @@ def exists(conn: apsw.Connection) -> bool:
     row = conn.execute(
         "SELECT count(*) FROM main.sqlite_master WHERE type='table' AND name='sqlmed_fcolumn'"
     ).fetchone()
-    return bool(row[0])
+    return bool(row and row[0])
 
 
 def ensure(conn: apsw.Connection) -> None:
@@ -135,7 +135,7 @@ def _name(value: object, label: str, table: str, what: str = "its name") -> str:
     text = _text(value, label, what, table, null=False)
     if not text:
         raise damaged(label, f"{what} is empty", table)
-    return text  # type: ignore[return-value]
+    return text
 
 
 def _options(value: object, label: str, table: str) -> dict[str, str]:

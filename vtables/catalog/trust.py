@@ -4,6 +4,7 @@ they must, and no object of the file squats a catalog or view name."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import apsw
 import apsw.ext
@@ -29,9 +30,10 @@ def _expected(schema: str) -> dict[str, tuple[str, str, list[tuple]]]:
     try:
         mem.execute(schema)
         found = {}
-        for type_, name, sql in mem.execute(
+        rows: list[Any] = mem.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
-        ).fetchall():
+        ).fetchall()
+        for type_, name, sql in rows:
             shape = _shape(mem, "main", name) if type_ == "table" else []
             found[name.lower()] = (type_, _normal(sql), shape)
         return found
@@ -45,7 +47,7 @@ def _normal(sql: str | None) -> str:
 
 def _shape(conn: apsw.Connection, schema: str, name: str) -> list[tuple]:
     rows = conn.execute(f"PRAGMA {schema}.table_xinfo({grammar.quote_literal(name)})").fetchall()
-    return [(r[1].lower(), (r[2] or "").upper(), r[3], r[4], r[5], r[6]) for r in rows]
+    return [(str(r[1]).lower(), str(r[2] or "").upper(), r[3], r[4], r[5], r[6]) for r in rows]
 
 
 #: The read-only views each connection registers (vtables.views), whose names
@@ -78,7 +80,7 @@ def structure_problems(conn: apsw.Connection) -> list[str]:
     expected = _expected(SCHEMA)
     views = _view_names()
     problems = []
-    rows = conn.execute(
+    rows: list[Any] = conn.execute(
         "SELECT type, name, tbl_name, sql FROM main.sqlite_master"
         " WHERE name LIKE 'sqlmed~_%' ESCAPE '~' OR tbl_name LIKE 'sqlmed~_%' ESCAPE '~'"
         " ORDER BY name"

@@ -10,7 +10,8 @@ share.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import apsw
 from sqlglot import exp
@@ -49,7 +50,7 @@ def execute(session: Session, tree: exp.Expr) -> None:
     connection was not already in.
     """
     db = session.db
-    handler = _HANDLERS.get(type(tree))
+    handler: Callable[[Session, Any], None] | None = _HANDLERS.get(type(tree))  # type: ignore[arg-type, assignment]
     if handler is None:
         raise FeatureNotSupportedError(f"not an SQL/MED statement: {type(tree).__name__}")
     own = not db.in_transaction

@@ -76,9 +76,7 @@ def validator_of(fdw: catalog.Wrapper) -> type[wrapper_api.ForeignDataWrapper] |
     return cls
 
 
-def validate(
-    session: Session, fdw: catalog.Wrapper, kind: str, options: dict[str, str], name: str
-) -> None:
+def validate(fdw: catalog.Wrapper, kind: str, options: dict[str, str], name: str) -> None:
     cls = validator_of(fdw)
     if cls is not None:
         cls.validate(kind, options, object_name=name)

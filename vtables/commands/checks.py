@@ -85,7 +85,7 @@ def _namespace_constraints(session: Session, table: str) -> set[str]:
     rows = db.execute(
         "SELECT name FROM main.sqlmed_fconstraint WHERE ftable <> ?", (table,)
     ).fetchall()
-    return {r[0] for r in rows}
+    return {str(r[0]) for r in rows}
 
 
 def add_checks(session: Session, table: ForeignTable, checks: list[grammar.MedCheck]) -> None:

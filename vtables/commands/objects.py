@@ -43,7 +43,7 @@ def create_fdw(session: Session, e: grammar.CreateFdw) -> None:
     handler, validator = _functions(e.args.get("functions"), None, None)
     fdw = catalog.Wrapper(name, handler, validator, {}, None, None)
     fdw.options = apply_options({}, e.args.get("options"), f'foreign-data wrapper "{name}"')
-    validate(db, fdw, "wrapper", fdw.options, name)
+    validate(fdw, "wrapper", fdw.options, name)
     db.execute(
         "INSERT INTO sqlmed_fdw(name, handler, validator, options) VALUES (?,?,?,?)",
         (name, handler, validator, catalog.dump_options(fdw.options)),
@@ -84,7 +84,7 @@ def alter_fdw(session: Session, e: grammar.AlterFdw) -> None:
         fdw.options = apply_options(
             fdw.options, e.args["options"], f'foreign-data wrapper "{fdw.name}"'
         )
-        validate(db, fdw, "wrapper", fdw.options, fdw.name)
+        validate(fdw, "wrapper", fdw.options, fdw.name)
     db.execute(
         "UPDATE sqlmed_fdw SET handler=?, validator=?, options=? WHERE name=?",
         (fdw.handler, fdw.validator, catalog.dump_options(fdw.options), fdw.name),
@@ -246,7 +246,7 @@ def create_server(session: Session, e: grammar.CreateServer) -> None:
         raise DuplicateObjectError(message)
     fdw = wrapper_named(session, name_of(e.args["wrapper"]))
     options = apply_options({}, e.args.get("options"), f'server "{name}"')
-    validate(db, fdw, "server", options, name)
+    validate(fdw, "server", options, name)
     db.execute(
         "INSERT INTO sqlmed_server(name, fdw, type, version, options) VALUES (?,?,?,?,?)",
         (name, fdw.name, e.args.get("type"), e.args.get("version"), catalog.dump_options(options)),
@@ -269,7 +269,7 @@ def alter_server(session: Session, e: grammar.AlterServer) -> None:
         server.version = e.args["version"]
     if e.args.get("options") is not None:
         server.options = apply_options(server.options, e.args["options"], f'server "{server.name}"')
-        validate(db, server_wrapper(session, server), "server", server.options, server.name)
+        validate(server_wrapper(session, server), "server", server.options, server.name)
     db.execute(
         "UPDATE sqlmed_server SET version=?, options=? WHERE name=?",
         (server.version, catalog.dump_options(server.options), server.name),
@@ -295,7 +295,7 @@ def create_user_mapping(session: Session, e: grammar.CreateUserMapping) -> None:
             return
         raise DuplicateObjectError(message)
     options = apply_options({}, e.args.get("options"), _mapping_label(user, server.name))
-    validate(db, server_wrapper(session, server), "user_mapping", options, "")
+    validate(server_wrapper(session, server), "user_mapping", options, "")
     db.execute(
         "INSERT INTO sqlmed_user_mapping(umuser, server, options) VALUES (?,?,?)",
         (user, server.name, catalog.dump_options(options)),
@@ -312,7 +312,7 @@ def alter_user_mapping(session: Session, e: grammar.AlterUserMapping) -> None:
             f'user mapping for "{user}" does not exist for server "{server.name}"'
         )
     options = apply_options(um.options, e.args["options"], _mapping_label(user, server.name))
-    validate(db, server_wrapper(session, server), "user_mapping", options, "")
+    validate(server_wrapper(session, server), "user_mapping", options, "")
     db.execute(
         "UPDATE sqlmed_user_mapping SET options=? WHERE umuser=? AND server=?",
         (catalog.dump_options(options), user, server.name),

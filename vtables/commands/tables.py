@@ -90,9 +90,9 @@ def create_table_from(session: Session, table: ForeignTable, if_not_exists: bool
             raise DuplicateObjectError(f'column "{c.name}" specified more than once')
         seen.add(c.name.lower())
     fdw = server_wrapper(session, server)
-    validate(db, fdw, "table", table.options, table.name)
+    validate(fdw, "table", table.options, table.name)
     for c in table.columns:
-        validate(db, fdw, "column", c.options, f"{table.name}.{c.name}")
+        validate(fdw, "column", c.options, f"{table.name}.{c.name}")
     catalog.put_table(db, table)
     db.execute(f"CREATE VIRTUAL TABLE main.{qi(table.name)} USING sqlmed")
     return True
@@ -161,7 +161,7 @@ def _set_table_options(
 ) -> None:
     what = f'foreign table "{table.name}"'
     table.options = apply_options(table.options, action.args.get("options"), what)
-    validate(session.db, fdw, "table", table.options, table.name)
+    validate(fdw, "table", table.options, table.name)
 
 
 def _add_column(
@@ -174,7 +174,7 @@ def _add_column(
             session.notice(message + ", skipping")
             return
         raise DuplicateObjectError(message)
-    validate(session.db, fdw, "column", col.options, f"{table.name}.{col.name}")
+    validate(fdw, "column", col.options, f"{table.name}.{col.name}")
     table.columns.append(col)
     add_checks(session, table, action.this.args.get("constraints") or [])
 
@@ -254,7 +254,7 @@ def _alter_column(
     elif kind == "COLUMN_OPTIONS":
         what = f'column "{column.name}" of "{table.name}"'
         column.options = apply_options(column.options, action.args.get("options"), what)
-        validate(session.db, fdw, "column", column.options, f"{table.name}.{column.name}")
+        validate(fdw, "column", column.options, f"{table.name}.{column.name}")
 
 
 # ------------------------------------------------------------------ import
