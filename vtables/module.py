@@ -371,23 +371,20 @@ class Table:
         self._tx("pre_commit")
 
     def Commit(self) -> None:
-        self.writing = False
-        self.identities.clear()
-        self.marks.clear()
-        self._forget_savepoints(lambda n: True)
-        try:
-            self._tx("commit")
-        finally:
-            self.active = None
+        self._end("commit")
 
     def Rollback(self) -> None:
+        self._discard()
+        self._end("rollback")
+
+    def _end(self, verb: str) -> None:
+        """The end of the transaction: the wrapper commits or rolls back."""
         self.writing = False
         self.identities.clear()
-        self._discard()
         self.marks.clear()
         self._forget_savepoints(lambda n: True)
         try:
-            self._tx("rollback")
+            self._tx(verb)
         finally:
             self.active = None
 

@@ -39,6 +39,23 @@ def column_definitions(table: catalog.ForeignTable) -> dict[str, ColumnDefinitio
     }
 
 
+def installed_class(fdw: catalog.Wrapper, role: str) -> type[ForeignDataWrapper]:
+    """The class behind a foreign-data wrapper's ``handler`` or ``validator``
+    function; UndefinedObjectError when this program has none."""
+    function = fdw.handler if role == "handler" else fdw.validator
+    find = wrapper_api.handler_class if role == "handler" else wrapper_api.validator_class
+    cls = find(function)
+    if cls is None:
+        label = "handler" if role == "handler" else "validator function"
+        raise UndefinedObjectError(
+            f'{label} {function}() of foreign-data wrapper "{fdw.name}" is not installed'
+            " in this program",
+            hint="Install the package that provides the wrapper, or register it with "
+            "vtables.register_wrapper().",
+        )
+    return cls
+
+
 class Session:
     """What one connection knows beyond its database file."""
 
@@ -81,15 +98,7 @@ class Session:
         """The wrapper class behind a foreign-data wrapper's handler."""
         if not fdw.handler:
             raise PrerequisiteError(f'foreign-data wrapper "{fdw.name}" has no handler')
-        cls = wrapper_api.handler_class(fdw.handler)
-        if cls is None:
-            raise UndefinedObjectError(
-                f'handler {fdw.handler}() of foreign-data wrapper "{fdw.name}" is not installed'
-                " in this program",
-                hint="Install the package that provides the wrapper, or register it with "
-                "vtables.register_wrapper().",
-            )
-        return cls
+        return installed_class(fdw, "handler")
 
     def wrapper_for(self, table_name: str) -> tuple[ForeignDataWrapper, list[catalog.Column]]:
         """The wrapper instance serving a foreign table for this session's user."""

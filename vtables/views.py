@@ -36,6 +36,13 @@ def _sound(session: Session, kind: str) -> Iterator[Any]:
             yield item
 
 
+def _options_of(session: Session, kind: str) -> Iterator[tuple]:
+    """(object name, option, value) of every object of a kind, secrets masked."""
+    for obj in _sound(session, kind):
+        for key, value in shown_options(obj).items():
+            yield (obj.name, key, value)
+
+
 class View:
     """One view: its rows for a session, its columns and its name."""
 
@@ -73,9 +80,7 @@ def foreign_data_wrappers(session: Session) -> Iterator[tuple]:
 
 @_view(("foreign_data_wrapper_name", "option_name", "option_value"))
 def foreign_data_wrapper_options(session: Session) -> Iterator[tuple]:
-    for w in _sound(session, "wrapper"):
-        for key, value in shown_options(w).items():
-            yield (w.name, key, value)
+    return _options_of(session, "wrapper")
 
 
 @_view(
@@ -94,9 +99,7 @@ def foreign_servers(session: Session) -> Iterator[tuple]:
 
 @_view(("foreign_server_name", "option_name", "option_value"))
 def foreign_server_options(session: Session) -> Iterator[tuple]:
-    for s in _sound(session, "server"):
-        for key, value in shown_options(s).items():
-            yield (s.name, key, value)
+    return _options_of(session, "server")
 
 
 @_view(("foreign_table_name", "foreign_server_name", "comment"))
@@ -107,9 +110,7 @@ def foreign_tables(session: Session) -> Iterator[tuple]:
 
 @_view(("foreign_table_name", "option_name", "option_value"))
 def foreign_table_options(session: Session) -> Iterator[tuple]:
-    for t in _sound(session, "table"):
-        for key, value in shown_options(t).items():
-            yield (t.name, key, value)
+    return _options_of(session, "table")
 
 
 @_view(

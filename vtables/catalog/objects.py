@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, fields
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from sqlglot import exp
 
@@ -22,6 +22,15 @@ PUBLIC = "public"
 # options are secret (``secret_rule``: that wrapper's validator and handler
 # names, filled in when the object is loaded); ``is_secret`` applies the one
 # rule, and the reprs mask by it.
+
+
+#: (validator, handler) of the wrapper whose option specs say which options are
+#: secret: kept out of reprs and comparisons
+Rule = tuple[str | None, str | None]
+
+
+def _rule_field() -> Any:
+    return field(default=(None, None), repr=False, compare=False)
 
 
 class _Masked:
@@ -62,9 +71,7 @@ class Server(_Masked):
     version: str | None
     options: dict[str, str]
     comment: str | None
-    secret_rule: tuple[str | None, str | None] = field(
-        default=(None, None), repr=False, compare=False
-    )
+    secret_rule: Rule = _rule_field()
 
 
 @dataclass(repr=False)
@@ -73,9 +80,7 @@ class UserMapping(_Masked):
     user: str
     server: str
     options: dict[str, str]
-    secret_rule: tuple[str | None, str | None] = field(
-        default=(None, None), repr=False, compare=False
-    )
+    secret_rule: Rule = _rule_field()
 
 
 @dataclass(repr=False)
@@ -87,9 +92,7 @@ class Column(_Masked):
     default: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     comment: str | None = None
-    secret_rule: tuple[str | None, str | None] = field(
-        default=(None, None), repr=False, compare=False
-    )
+    secret_rule: Rule = _rule_field()
     #: the column's collation: "C" (bytes, as BINARY), BINARY, NOCASE or RTRIM
     collation: str | None = None
 
@@ -113,9 +116,7 @@ class ForeignTable(_Masked):
     options: dict[str, str]
     comment: str | None
     columns: list[Column]
-    secret_rule: tuple[str | None, str | None] = field(
-        default=(None, None), repr=False, compare=False
-    )
+    secret_rule: Rule = _rule_field()
     constraints: list[CheckConstraint] = field(default_factory=list)
 
     def column(self, name: str) -> Column | None:
@@ -251,3 +252,26 @@ def damaged(label: str, problem: str, table: str) -> CatalogError:
         f"catalog row for {label} is damaged: {problem}",
         hint=f"Repair or delete the row of {table} with SQL, or recreate the object from a dump.",
     )
+
+
+__all__ = [
+    "COLLATIONS",
+    "PUBLIC",
+    "SQLITE_COLLATIONS",
+    "CatalogObject",
+    "CheckConstraint",
+    "Column",
+    "Extension",
+    "ForeignTable",
+    "Server",
+    "UserMapping",
+    "Wrapper",
+    "check_expression",
+    "column_default",
+    "column_type",
+    "display",
+    "is_secret",
+    "one_line",
+    "parse_check",
+    "shown_options",
+]

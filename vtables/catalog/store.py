@@ -217,12 +217,18 @@ def _wrapper(conn: apsw.Connection, row: tuple) -> Wrapper:
     )
 
 
+def _owner(value: object, found: object, label: str, table: str, kind: str) -> str:
+    """The name of the object a row belongs to, which must exist (``found``)."""
+    name = _name(value, label, table, f"its {kind}")
+    if not found:
+        raise damaged(label, f"its {kind} {display(name)} does not exist", table)
+    return name
+
+
 def _server(conn: apsw.Connection, row: tuple) -> Server:
     label, t = f"server {display(row[0])}", "sqlmed_server"
     name = _name(row[0], label, t)
-    fdw = _name(row[1], label, t, "its foreign-data wrapper")
-    if not row[6]:
-        raise damaged(label, f"its foreign-data wrapper {display(fdw)} does not exist", t)
+    fdw = _owner(row[1], row[6], label, t, "foreign-data wrapper")
     return Server(
         name,
         fdw,
@@ -238,18 +244,14 @@ def _mapping(conn: apsw.Connection, row: tuple) -> UserMapping:
     label = f"user mapping for {display(row[0])} on server {display(row[1])}"
     t = "sqlmed_user_mapping"
     user = _name(row[0], label, t, "its user")
-    server = _name(row[1], label, t, "its server")
-    if not row[3]:
-        raise damaged(label, f"its server {display(server)} does not exist", t)
+    server = _owner(row[1], row[3], label, t, "server")
     return UserMapping(user, server, _options(row[2], label, t), _rule(row[4], row[5]))
 
 
 def _table(conn: apsw.Connection, row: tuple) -> ForeignTable:
     label, t = f"foreign table {display(row[0])}", "sqlmed_ftable"
     name = _name(row[0], label, t)
-    server = _name(row[1], label, t, "its server")
-    if not row[4]:
-        raise damaged(label, f"its server {display(server)} does not exist", t)
+    server = _owner(row[1], row[4], label, t, "server")
     rule = _rule(row[5], row[6])
     columns = []
     for c in conn.execute(_COLUMN_SQL, (name,)):
@@ -526,3 +528,34 @@ def bump_generation(conn: apsw.Connection) -> None:
     conn.execute("UPDATE main.sqlmed_generation SET token=?", (token,))
     if not conn.changes():
         conn.execute("INSERT INTO main.sqlmed_generation(token) VALUES (?)", (token,))
+
+
+__all__ = [
+    "CATALOG_TABLES",
+    "SCHEMA",
+    "bump_generation",
+    "delete_table",
+    "dump_options",
+    "ensure",
+    "exists",
+    "find_user_mapping",
+    "generation",
+    "get_extension",
+    "get_server",
+    "get_table",
+    "get_user_mapping",
+    "get_wrapper",
+    "has_collation_table",
+    "has_constraint_table",
+    "list_extensions",
+    "list_servers",
+    "list_tables",
+    "list_user_mappings",
+    "list_wrappers",
+    "names",
+    "put_table",
+    "rename_table",
+    "scan",
+    "table_name",
+    "table_names",
+]

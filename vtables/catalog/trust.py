@@ -168,3 +168,11 @@ def check(conn: apsw.Connection) -> list[str]:
         if not problems:
             raise
     return problems
+
+
+__all__ = [
+    "VIEW_NAMES",
+    "check",
+    "structure_problems",
+    "verify",
+]

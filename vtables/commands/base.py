@@ -12,9 +12,11 @@ from .. import wrapper as wrapper_api
 from ..catalog import PUBLIC
 from ..errors import (
     DuplicateObjectError,
+    SQLMedError,
     UndefinedObjectError,
 )
 from ..grammar import MedOption
+from ..session import installed_class
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -63,17 +65,7 @@ def apply_options(
 
 
 def validator_of(fdw: catalog.Wrapper) -> type[wrapper_api.ForeignDataWrapper] | None:
-    if not fdw.validator:
-        return None
-    cls = wrapper_api.validator_class(fdw.validator)
-    if cls is None:
-        raise UndefinedObjectError(
-            f'validator function {fdw.validator}() of foreign-data wrapper "{fdw.name}"'
-            " is not installed in this program",
-            hint="Install the package that provides the wrapper, or register it with "
-            "vtables.register_wrapper().",
-        )
-    return cls
+    return installed_class(fdw, "validator") if fdw.validator else None
 
 
 def validate(fdw: catalog.Wrapper, kind: str, options: dict[str, str], name: str) -> None:
@@ -134,3 +126,11 @@ def relation_exists(session: Session, name: str) -> bool:
         (name,),
     ).fetchone()
     return row is not None
+
+
+def skip_or_raise(session: Session, error: type[SQLMedError], message: str, skip: object) -> None:
+    """IF [NOT] EXISTS: with ``skip``, a notice that the statement passes the
+    object by (as PostgreSQL's "..., skipping"); else the error."""
+    if not skip:
+        raise error(message)
+    session.notice(message + ", skipping")

@@ -22,6 +22,7 @@ from .base import (
     resolve_user,
     server_named,
     server_wrapper,
+    skip_or_raise,
     validate,
     wrapper_named,
 )
@@ -207,11 +208,13 @@ def drop(session: Session, e: grammar.MedDrop) -> None:
         else:
             found = catalog.get_extension(db, name)
         if not found:
-            message = f'{"relation" if kind == "FOREIGN TABLE" else label} "{name}" does not exist'
-            if e.args.get("exists"):
-                session.notice(message + ", skipping")
-                continue
-            raise UndefinedObjectError(message)
+            skip_or_raise(
+                session,
+                UndefinedObjectError,
+                f'{"relation" if kind == "FOREIGN TABLE" else label} "{name}" does not exist',
+                e.args.get("exists"),
+            )
+            continue
         present.append(found)
     for name in present:
         if kind == "FOREIGN DATA WRAPPER":
@@ -239,11 +242,10 @@ def create_server(session: Session, e: grammar.CreateServer) -> None:
     db = session.db
     name = name_of(e.this)
     if catalog.get_server(db, name):
-        message = f'server "{name}" already exists'
-        if e.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise DuplicateObjectError(message)
+        skip_or_raise(
+            session, DuplicateObjectError, f'server "{name}" already exists', e.args.get("exists")
+        )
+        return
     fdw = wrapper_named(session, name_of(e.args["wrapper"]))
     options = apply_options({}, e.args.get("options"), f'server "{name}"')
     validate(fdw, "server", options, name)
@@ -289,11 +291,13 @@ def create_user_mapping(session: Session, e: grammar.CreateUserMapping) -> None:
     user = resolve_user(session, e.this)
     server = server_named(session, name_of(e.args["server"]))
     if catalog.get_user_mapping(db, user, server.name):
-        message = f'user mapping for "{user}" already exists for server "{server.name}"'
-        if e.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise DuplicateObjectError(message)
+        skip_or_raise(
+            session,
+            DuplicateObjectError,
+            f'user mapping for "{user}" already exists for server "{server.name}"',
+            e.args.get("exists"),
+        )
+        return
     options = apply_options({}, e.args.get("options"), _mapping_label(user, server.name))
     validate(server_wrapper(session, server), "user_mapping", options, "")
     db.execute(
@@ -330,11 +334,13 @@ def drop_user_mapping(session: Session, e: grammar.DropUserMapping) -> None:
             return
         raise UndefinedObjectError(f'server "{server_name}" does not exist')
     if user not in catalog.names(db, "user_mapping", server_name):
-        message = f'user mapping for "{user}" does not exist for server "{server_name}"'
-        if e.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise UndefinedObjectError(message)
+        skip_or_raise(
+            session,
+            UndefinedObjectError,
+            f'user mapping for "{user}" does not exist for server "{server_name}"',
+            e.args.get("exists"),
+        )
+        return
     db.execute("DELETE FROM sqlmed_user_mapping WHERE umuser=? AND server=?", (user, server_name))
     session.close_server(server_name)
 
@@ -379,11 +385,13 @@ def create_extension(session: Session, e: grammar.CreateExtension) -> None:
     db = session.db
     name = name_of(e.this)
     if catalog.get_extension(db, name):
-        message = f'extension "{name}" already exists'
-        if e.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise DuplicateObjectError(message)
+        skip_or_raise(
+            session,
+            DuplicateObjectError,
+            f'extension "{name}" already exists',
+            e.args.get("exists"),
+        )
+        return
     cls = wrapper_api.find_wrapper(name)
     if cls is None:
         available = ", ".join(wrapper_api.available_wrappers()) or "none"

@@ -22,6 +22,7 @@ from .base import (
     relation_exists,
     server_named,
     server_wrapper,
+    skip_or_raise,
     validate,
 )
 from .checks import add_checks, check_table_name, constraint_columns, rename_in_checks
@@ -72,11 +73,10 @@ def create_table_from(session: Session, table: ForeignTable, if_not_exists: bool
     db = session.db
     check_table_name(table.name)
     if catalog.get_table(db, table.name) or relation_exists(session, table.name):
-        message = f'relation "{table.name}" already exists'
-        if if_not_exists:
-            session.notice(message + ", skipping")
-            return False
-        raise DuplicateObjectError(message)
+        skip_or_raise(
+            session, DuplicateObjectError, f'relation "{table.name}" already exists', if_not_exists
+        )
+        return False
     server = server_named(session, table.server)
     table.server = server.name
     if not table.columns:
@@ -169,11 +169,13 @@ def _add_column(
 ) -> None:
     col = _column(session, action.this, table.name)
     if table.column(col.name):
-        message = f'column "{col.name}" of relation "{table.name}" already exists'
-        if action.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise DuplicateObjectError(message)
+        skip_or_raise(
+            session,
+            DuplicateObjectError,
+            f'column "{col.name}" of relation "{table.name}" already exists',
+            action.args.get("exists"),
+        )
+        return
     validate(fdw, "column", col.options, f"{table.name}.{col.name}")
     table.columns.append(col)
     add_checks(session, table, action.this.args.get("constraints") or [])
@@ -193,11 +195,13 @@ def _end_constraint(
     con_name = name_of(action.args["constraint"])
     found = next((c for c in table.constraints if c.name == con_name), None)
     if found is None:
-        message = f'constraint "{con_name}" of relation "{table.name}" does not exist'
-        if kind == "DROP_CONSTRAINT" and action.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise UndefinedObjectError(message)
+        skip_or_raise(
+            session,
+            UndefinedObjectError,
+            f'constraint "{con_name}" of relation "{table.name}" does not exist',
+            kind == "DROP_CONSTRAINT" and action.args.get("exists"),
+        )
+        return
     if kind == "DROP_CONSTRAINT":
         table.constraints.remove(found)
     else:
@@ -221,11 +225,13 @@ def _alter_column(
     col_name = name_of(action.args["column"])
     column = table.column(col_name)
     if column is None:
-        message = f'column "{col_name}" of {rel} does not exist'
-        if kind == "DROP" and action.args.get("exists"):
-            session.notice(message + ", skipping")
-            return
-        raise UndefinedObjectError(message)
+        skip_or_raise(
+            session,
+            UndefinedObjectError,
+            f'column "{col_name}" of {rel} does not exist',
+            kind == "DROP" and action.args.get("exists"),
+        )
+        return
     if kind == "DROP":
         table.columns.remove(column)
         # as in PostgreSQL, the table's constraints on the column go with it
