@@ -59,78 +59,65 @@ class View:
         return list(self._fn(session))
 
 
-def _view(columns: tuple[str, ...]) -> Callable[[Callable[[Session], Iterator[tuple]]], View]:
+def _view(*columns: str) -> Callable[[Callable[[Session], Iterator[tuple]]], View]:
+    """A view of the named columns (separated by spaces) whose rows ``fn`` yields."""
+
     def decorate(fn: Callable[[Session], Iterator[tuple]]) -> View:
-        return View(fn, columns)
+        return View(fn, tuple(" ".join(columns).split()))
 
     return decorate
 
 
-@_view(("extension_name", "extension_version"))
+@_view("extension_name extension_version")
 def extensions(session: Session) -> Iterator[tuple]:
     for e in _sound(session, "extension"):
         yield (e.name, e.version)
 
 
-@_view(("foreign_data_wrapper_name", "handler", "validator", "extension", "comment"))
+@_view("foreign_data_wrapper_name handler validator extension comment")
 def foreign_data_wrappers(session: Session) -> Iterator[tuple]:
     for w in _sound(session, "wrapper"):
         yield (w.name, w.handler, w.validator, w.extension, w.comment)
 
 
-@_view(("foreign_data_wrapper_name", "option_name", "option_value"))
+@_view("foreign_data_wrapper_name option_name option_value")
 def foreign_data_wrapper_options(session: Session) -> Iterator[tuple]:
     return _options_of(session, "wrapper")
 
 
 @_view(
-    (
-        "foreign_server_name",
-        "foreign_data_wrapper_name",
-        "foreign_server_type",
-        "foreign_server_version",
-        "comment",
-    )
+    "foreign_server_name foreign_data_wrapper_name",
+    "foreign_server_type foreign_server_version comment",
 )
 def foreign_servers(session: Session) -> Iterator[tuple]:
     for s in _sound(session, "server"):
         yield (s.name, s.fdw, s.type, s.version, s.comment)
 
 
-@_view(("foreign_server_name", "option_name", "option_value"))
+@_view("foreign_server_name option_name option_value")
 def foreign_server_options(session: Session) -> Iterator[tuple]:
     return _options_of(session, "server")
 
 
-@_view(("foreign_table_name", "foreign_server_name", "comment"))
+@_view("foreign_table_name foreign_server_name comment")
 def foreign_tables(session: Session) -> Iterator[tuple]:
     for t in _sound(session, "table"):
         yield (t.name, t.server, t.comment)
 
 
-@_view(("foreign_table_name", "option_name", "option_value"))
+@_view("foreign_table_name option_name option_value")
 def foreign_table_options(session: Session) -> Iterator[tuple]:
     return _options_of(session, "table")
 
 
-@_view(
-    (
-        "table_name",
-        "column_name",
-        "ordinal_position",
-        "data_type",
-        "is_nullable",
-        "column_default",
-        "comment",
-    )
-)
+@_view("table_name column_name ordinal_position data_type is_nullable column_default comment")
 def foreign_table_columns(session: Session) -> Iterator[tuple]:
     for t in _sound(session, "table"):
         for i, c in enumerate(t.columns, 1):
             yield (t.name, c.name, i, c.type, "NO" if c.not_null else "YES", c.default, c.comment)
 
 
-@_view(("table_name", "constraint_name", "check_clause", "is_validated"))
+@_view("table_name constraint_name check_clause is_validated")
 def foreign_table_constraints(session: Session) -> Iterator[tuple]:
     # declared, not enforced, as in PostgreSQL
     for t in _sound(session, "table"):
@@ -138,7 +125,7 @@ def foreign_table_constraints(session: Session) -> Iterator[tuple]:
             yield (t.name, k.name, k.check_sql, "YES" if k.validated else "NO")
 
 
-@_view(("table_name", "column_name", "option_name", "option_value"))
+@_view("table_name column_name option_name option_value")
 def column_options(session: Session) -> Iterator[tuple]:
     for t in _sound(session, "table"):
         for c in t.columns:
@@ -146,13 +133,13 @@ def column_options(session: Session) -> Iterator[tuple]:
                 yield (t.name, c.name, key, value)
 
 
-@_view(("authorization_identifier", "foreign_server_name"))
+@_view("authorization_identifier foreign_server_name")
 def user_mappings(session: Session) -> Iterator[tuple]:
     for um in _sound(session, "user_mapping"):
         yield (um.user, um.server)
 
 
-@_view(("authorization_identifier", "foreign_server_name", "option_name", "option_value"))
+@_view("authorization_identifier foreign_server_name option_name option_value")
 def user_mapping_options(session: Session) -> Iterator[tuple]:
     # As in PostgreSQL, a mapping's option values are shown only to the user
     # it maps (everyone is mapped by PUBLIC); secrets are masked for all.

@@ -204,16 +204,22 @@ def _parse_type(text: str) -> exp.Expression | None:
     return kind if kind.args.get("text") == text else None
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_default(text: str) -> exp.Expression | None:
+def _one_action(action: str, kind: str) -> grammar.FtAction | None:
+    """The one action of ``ALTER FOREIGN TABLE t <action>`` if it is of ``kind``."""
     try:
-        tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ALTER c SET DEFAULT {text}")
+        tree = grammar.parse_one(f"ALTER FOREIGN TABLE t {action}")
     except SQLMedError:
         return None
     actions = tree.args.get("actions") if isinstance(tree, grammar.AlterForeignTable) else None
-    if not actions or len(actions) != 1 or actions[0].args.get("kind") != "SET_DEFAULT":
+    if not actions or len(actions) != 1 or actions[0].args.get("kind") != kind:
         return None
-    return actions[0].args["default"]
+    return actions[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_default(text: str) -> exp.Expression | None:
+    action = _one_action(f"ALTER c SET DEFAULT {text}", "SET_DEFAULT")
+    return None if action is None else action.args["default"]
 
 
 def check_expression(table: ForeignTable, check: CheckConstraint) -> exp.Expression:
@@ -229,14 +235,10 @@ def check_expression(table: ForeignTable, check: CheckConstraint) -> exp.Express
 @functools.lru_cache(maxsize=1024)
 def parse_check(text: str) -> exp.Expression | None:
     """The expression of ``CHECK (text)``, or None if the text is not exactly one."""
-    try:
-        tree = grammar.parse_one(f"ALTER FOREIGN TABLE t ADD CHECK ({text})")
-    except SQLMedError:
+    action = _one_action(f"ADD CHECK ({text})", "ADD_CONSTRAINT")
+    if action is None:
         return None
-    actions = tree.args.get("actions") if isinstance(tree, grammar.AlterForeignTable) else None
-    if not actions or len(actions) != 1 or actions[0].args.get("kind") != "ADD_CONSTRAINT":
-        return None
-    check = actions[0].this
+    check = action.this
     if check.args.get("not_valid") or check.this is not None:
         return None
     return check.args["expression"]

@@ -195,17 +195,18 @@ def _end_constraint(
     con_name = name_of(action.args["constraint"])
     found = next((c for c in table.constraints if c.name == con_name), None)
     if found is None:
-        skip_or_raise(
-            session,
-            UndefinedObjectError,
-            f'constraint "{con_name}" of relation "{table.name}" does not exist',
-            kind == "DROP_CONSTRAINT" and action.args.get("exists"),
-        )
-        return
+        dropping = kind == "DROP_CONSTRAINT" and action.args.get("exists")
+        return _absent(session, f'constraint "{con_name}"', table, dropping)
     if kind == "DROP_CONSTRAINT":
         table.constraints.remove(found)
     else:
         found.validated = True  # nothing to scan: it is an assumption, as in PostgreSQL
+
+
+def _absent(session: Session, what: str, table: ForeignTable, skip: object) -> None:
+    """A column or constraint the action names is not there (``skip``: IF EXISTS)."""
+    message = f'{what} of relation "{table.name}" does not exist'
+    skip_or_raise(session, UndefinedObjectError, message, skip)
 
 
 _TABLE_ACTIONS = {
@@ -225,13 +226,8 @@ def _alter_column(
     col_name = name_of(action.args["column"])
     column = table.column(col_name)
     if column is None:
-        skip_or_raise(
-            session,
-            UndefinedObjectError,
-            f'column "{col_name}" of {rel} does not exist',
-            kind == "DROP" and action.args.get("exists"),
-        )
-        return
+        dropping = kind == "DROP" and action.args.get("exists")
+        return _absent(session, f'column "{col_name}"', table, dropping)
     if kind == "DROP":
         table.columns.remove(column)
         # as in PostgreSQL, the table's constraints on the column go with it
