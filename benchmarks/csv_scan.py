@@ -1,18 +1,24 @@
-"""file_fdw on a generated CSV against PostgreSQL 15's file_fdw and a native table.
+"""file_fdw on generated CSV files against PostgreSQL 15's file_fdw and a native table.
 
-Generates a ROWS-row, 5-column CSV (default 1,000,000), then times on the
-same file:
+Generates three ROWS-row, 5-column CSV files (default 1,000,000 rows each):
 
-- ``count(*)``, ``sum(amount)``, a point query ``WHERE id = k`` and
-  ``SELECT *`` fetched into Python, through sqlmed's file_fdw;
-- the same first three through PostgreSQL 15's file_fdw (server-side time
-  from psql's \\timing) when the server binaries are on this machine;
-- the same four over a native SQLite table loaded from the file (load time
-  printed apart).
+- ``plain``: no quotes (the csv module's minimal quoting of plain values);
+- ``quoted``: every text field quoted, numbers bare (QUOTE_NONNUMERIC), no
+  field holding a delimiter, quote or newline;
+- ``quoted+``: the same, with some names holding the delimiter (1 in 10), a
+  doubled quote (1 in 25), a newline (1 in 100) or nothing (``""``, 1 in 50:
+  an empty string, not NULL).
 
-Prints times and ratios (sqlmed / anchor), then the peak traced Python
-memory of a full scan at two file sizes, which should not grow with the
-file.  Best of ROUNDS interleaved runs each; not part of the test suite.
+For each file it times ``count(*)``, ``sum(amount)``, a point query ``WHERE
+id = k`` and ``SELECT *`` fetched into Python: through sqlmed's file_fdw; the
+first three through PostgreSQL 15's file_fdw (server-side time from psql's
+\\timing) when the server binaries are on this machine; all four over a
+native SQLite table loaded from the file (load time printed apart).  Ratios
+are sqlmed / anchor, every anchor measured in the same run.
+
+Then the peak traced Python memory of a full scan at two file sizes, which
+should not grow with the file.  Best of ROUNDS interleaved runs each; not part
+of the test suite.  ``SQLMED_SPEEDUPS=0`` measures the pure Python path.
 """
 
 from __future__ import annotations
@@ -33,23 +39,42 @@ QUERIES = {
     "select *": "SELECT * FROM {t}",
 }
 COLUMNS = "id integer, name text, amount numeric(12,2), day date, flag boolean"
+KINDS = ("plain", "quoted", "quoted+")
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import vtables  # noqa: E402
 
 
-def generate(path: str, rows: int) -> None:
+def name_of(kind: str, i: int, rnd: random.Random) -> str:
+    name = f"name {rnd.randrange(10_000)}"
+    if kind != "quoted+":
+        return name
+    if i % 100 == 0:
+        return name + "\nsecond line"
+    if i % 50 == 0:
+        return ""
+    if i % 25 == 0:
+        return f'the "{name}"'
+    if i % 10 == 0:
+        return name + ", jr"
+    return name
+
+
+def generate(path: str, rows: int, kind: str = "plain") -> None:
     rnd = random.Random(7)
+    quoting = csv.QUOTE_MINIMAL if kind == "plain" else csv.QUOTE_NONNUMERIC
     with open(path, "w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, quoting=quoting)
         w.writerow(["id", "name", "amount", "day", "flag"])
         for i in range(1, rows + 1):
+            name = name_of(kind, i, rnd)
+            amount = f"{rnd.uniform(0, 1e4):.2f}"
             w.writerow(
                 [
                     i,
-                    f"name {rnd.randrange(10_000)}",
-                    f"{rnd.uniform(0, 1e4):.2f}",
+                    name,
+                    amount if kind == "plain" else float(amount),
                     f"2024-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}",
                     "t" if i % 2 else "f",
                 ]
@@ -76,6 +101,70 @@ def sqlmed_conn(path: str) -> vtables.Connection:
     return conn
 
 
+def native_conn(path: str) -> tuple[vtables.Connection, float]:
+    """A native table loaded from the file, and the load's time."""
+    native = vtables.connect(":memory:")
+    native.execute("CREATE TABLE big (id integer, name text, amount numeric, day date, flag int)")
+    start = time.perf_counter()
+    native.execute("BEGIN")
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        native.executemany("INSERT INTO big VALUES (?, ?, ?, ?, ?)", reader)
+    native.execute("COMMIT")
+    return native, time.perf_counter() - start
+
+
+def postgres(paths: dict[str, str]):
+    """A PostgreSQL server with a file_fdw table per file, or None."""
+    try:
+        from tests.pgserver import PostgresServer
+
+        server = PostgresServer()
+        server.__enter__()
+    except (ImportError, RuntimeError) as err:
+        print(f"PostgreSQL anchor not measured: {err}")
+        return None
+    server.psql("CREATE EXTENSION file_fdw; CREATE SERVER files FOREIGN DATA WRAPPER file_fdw")
+    for kind, path in paths.items():
+        server.psql(
+            f'CREATE FOREIGN TABLE "{kind}" ({COLUMNS}) SERVER files OPTIONS '
+            f"(filename '{path}', format 'csv', header 'true')"
+        )
+    return server
+
+
+def measure(kind: str, path: str, k: int, rounds: int, server) -> None:
+    conn = sqlmed_conn(path)
+    native, load = native_conn(path)
+
+    def run(c, q):
+        return lambda: c.execute(q.format(t="big", k=k)).fetchall()
+
+    # Rounds interleave the systems, so a noisy moment on a shared machine
+    # does not favour one of them; the best round of each counts.
+    ours: dict[str, float] = {}
+    theirs: dict[str, float] = {}
+    pg: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, q in QUERIES.items():
+            ours[name] = min(ours.get(name, 1e9), best(run(conn, q), 1))
+            theirs[name] = min(theirs.get(name, 1e9), best(run(native, q), 1))
+            if server is not None and name != "select *":
+                took = server.timed(q.format(t=f'"{kind}"', k=k))
+                pg[name] = min(pg.get(name, 1e9), took)
+    print(f"\n{kind}: {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+    print(f"{'query':<9} {'sqlmed':>9} {'pg file_fdw':>12} {'ratio':>6} {'native':>9} {'ratio':>6}")
+    for name in QUERIES:
+        p = pg.get(name)
+        pg_cols = f"{p:>11.3f}s {ours[name] / p:>6.2f}" if p else f"{'-':>12} {'-':>6}"
+        print(
+            f"{name:<9} {ours[name]:>8.3f}s {pg_cols} {theirs[name]:>8.3f}s "
+            f"{ours[name] / theirs[name]:>6.2f}"
+        )
+    print(f"(native table load from the CSV: {load:.2f}s)")
+
+
 def peak_memory(path: str) -> int:
     conn = sqlmed_conn(path)
     tracemalloc.start()
@@ -91,79 +180,40 @@ def main() -> None:
     )
     for flag, default in (("--rows", 1_000_000), ("--rounds", 3)):
         parser.add_argument(flag, type=int, default=default)
+    parser.add_argument("--files", default=",".join(KINDS), help="which files, comma-separated")
     args = parser.parse_args()
+    kinds = [kind for kind in args.files.split(",") if kind]
+    if not set(kinds) <= set(KINDS):
+        parser.error(f"--files: choose among {', '.join(KINDS)}")
     workdir = tempfile.mkdtemp(prefix="sqlmed-bench-")
     os.chmod(workdir, 0o755)
-    path = os.path.join(workdir, "big.csv")
-    generate(path, args.rows)
-    os.chmod(path, 0o644)
-    k = args.rows // 2
-    print(f"file: {path} ({os.path.getsize(path) / 1e6:.1f} MB, {args.rows} rows)")
-
-    conn = sqlmed_conn(path)
-    native = vtables.connect(":memory:")
-    native.execute("CREATE TABLE big (id integer, name text, amount numeric, day date, flag int)")
-    start = time.perf_counter()
-    native.execute("BEGIN")
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        next(reader)
-        native.executemany("INSERT INTO big VALUES (?, ?, ?, ?, ?)", reader)
-    native.execute("COMMIT")
-    load = time.perf_counter() - start
-
-    def run(c, q):
-        return lambda: c.execute(q.format(t="big", k=k)).fetchall()
-
-    # Rounds interleave the systems, so a noisy moment on a shared machine
-    # does not favour one of them; the best round of each counts.
-    ours: dict[str, float] = {}
-    theirs: dict[str, float] = {}
-    pg: dict[str, float] = {}
-    server = None
+    paths = {}
+    for kind in kinds:
+        paths[kind] = os.path.join(workdir, f"{kind.replace('+', '_plus')}.csv")
+        generate(paths[kind], args.rows, kind)
+        os.chmod(paths[kind], 0o644)
+    print(f"{args.rows} rows a file; C speedups {'on' if speedups_on() else 'off'}")
+    server = postgres(paths)
     try:
-        from tests.pgserver import PostgresServer
-
-        server = PostgresServer()
-        server.__enter__()
-        server.psql(
-            "CREATE EXTENSION file_fdw; CREATE SERVER files FOREIGN DATA WRAPPER "
-            f"file_fdw; CREATE FOREIGN TABLE big ({COLUMNS}) SERVER files OPTIONS "
-            f"(filename '{path}', format 'csv', header 'true')"
-        )
-    except RuntimeError as err:
-        print(f"PostgreSQL anchor not measured: {err}")
-        server = None
-    try:
-        for _ in range(args.rounds):
-            for name, q in QUERIES.items():
-                ours[name] = min(ours.get(name, 1e9), best(run(conn, q), 1))
-                theirs[name] = min(theirs.get(name, 1e9), best(run(native, q), 1))
-                if server is not None and name != "select *":
-                    took = server.timed(q.format(t="big", k=k))
-                    pg[name] = min(pg.get(name, 1e9), took)
+        for kind, path in paths.items():
+            measure(kind, path, args.rows // 2, args.rounds, server)
     finally:
         if server is not None:
             server.__exit__(None, None, None)
 
-    print(
-        f"\n{'query':<9} {'sqlmed':>9} {'pg file_fdw':>12} {'ratio':>6} {'native':>9} {'ratio':>6}"
-    )
-    for name in QUERIES:
-        p = pg.get(name)
-        pg_cols = f"{p:>11.3f}s {ours[name] / p:>6.2f}" if p else f"{'-':>12} {'-':>6}"
-        print(
-            f"{name:<9} {ours[name]:>8.3f}s {pg_cols} {theirs[name]:>8.3f}s "
-            f"{ours[name] / theirs[name]:>6.2f}"
-        )
-    print(f"(native table load from the CSV: {load:.2f}s)")
-
+    kind = kinds[0]
     small = os.path.join(workdir, "small.csv")
-    generate(small, max(args.rows // 10, 1000))
+    generate(small, max(args.rows // 10, 1000), kind)
     print(
-        f"\npeak traced memory of a full scan: {peak_memory(small) / 1e6:.2f} MB at "
-        f"{max(args.rows // 10, 1000)} rows, {peak_memory(path) / 1e6:.2f} MB at {args.rows}"
+        f"\npeak traced memory of a full scan ({kind}): {peak_memory(small) / 1e6:.2f} MB at "
+        f"{max(args.rows // 10, 1000)} rows, {peak_memory(paths[kind]) / 1e6:.2f} MB at {args.rows}"
     )
+
+
+def speedups_on() -> bool:
+    from vtables import speedups
+
+    return speedups.enabled()
 
 
 if __name__ == "__main__":

@@ -282,10 +282,15 @@ class FileFdw(ForeignDataWrapper):
         return chain.from_iterable(self.scan_batches(quals, columns, sortkeys, limit, offset))
 
     def _fast_batch(
-        self, cfg: Config, text: str, wanted: list[int], conversions: list, keeps: list
+        self,
+        cfg: Config,
+        chunk: str | chunks.Dequoted,
+        wanted: list[int],
+        conversions: list,
+        keeps: list,
     ) -> Iterable[Any] | None:
         """The Python chunk reader (chunks.fast_batch)."""
-        return chunks.fast_batch(cfg, text, wanted, conversions, keeps)
+        return chunks.fast_batch(cfg, chunk, wanted, conversions, keeps)
 
     def _ended(self, skipped: int, failed: bool) -> None:
         self.skipped_rows = skipped

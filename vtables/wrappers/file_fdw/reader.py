@@ -1,6 +1,6 @@
 """Reading a file into batches of rows: the file opened (regular files only
 unless the program allows others; gzip undone), its lines read in bounded
-memory, chunks of plain lines through the chunk readers and the rest record by
+memory, chunks of whole records through the chunk readers and the rest record by
 record, bad rows reported with file, line and column or skipped."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from vtables.errors import WrapperError
 
-from .chunks import Conversion, Keep
+from .chunks import Conversion, Dequoted, Keep, dequote, record_end
 from .formats import (
     END,
     Newlines,
@@ -396,16 +396,17 @@ class RecordRows:
         return tuple(row), last
 
 
-ChunkReader = Callable[[str], Any]
+ChunkReader = Callable[[str | Dequoted], Any]
 
 
 class Scan:
     """One scan of the file, as batches of rows (iterables of tuples in
     ``wanted`` order), chunk by chunk.
 
-    Chunks of plain lines go through the chunk readers (``chunk_readers``, the
-    first that takes a chunk reads it); any other chunk, and the rest of a file
-    after bytes that do not decode, through the record readers, line by line.
+    Chunks of whole records go through the chunk readers (``chunk_readers``,
+    the first that takes a chunk reads it; a CSV chunk holding quotes dequoted
+    first, see ``chunks.dequote``); any other chunk, and the rest of a file after
+    bytes that do not decode, through the record readers, line by line.
     ``ended(skipped, failed)`` is called when the scan ends, however it ends."""
 
     def __init__(
@@ -429,6 +430,10 @@ class Scan:
         self.pending: list = []  # rows of the record readers not yet handed out
         self.f: Lines | None = None
         self.it: Iterator[tuple[int, Any]] = iter(())
+        # CSV whose escape is its quote: chunks are cut to whole records (a record's
+        # lines that go on past a chunk are carried to the next) and dequoted.
+        self.whole_records = cfg.csv and cfg.escape == cfg.quote
+        self.carry = ""
 
     def batches(self) -> Iterator[Any]:
         cfg = self.cfg
@@ -513,26 +518,48 @@ class Scan:
         assert f is not None
         while True:
             self.n = self.last = max(self.n, self.last)
-            before = f.line
-            text = f.chunk()
+            more = f.chunk()
+            text, self.carry = self.carry + more, ""
             if not text:
                 return
-            lines = f.line - before
-            batch = None
-            # (exchanged CRs and LFs: a CR is an LF of the file, for the records to judge)
-            if not self.cfg.cr or "\r" not in text:
-                for read in self.chunk_readers:
-                    batch = read(text)
-                    if batch is not None:
-                        break
+            if self.whole_records and self.cfg.quote in text:
+                # a record going on past the chunk goes to the next one (a few chunks
+                # long at most: a longer one is left to the record readers)
+                cut = record_end(self.cfg, text)
+                if not cut and more and len(text) < 4 * self.source.chunk:
+                    self.carry = text
+                    continue
+                if cut:
+                    text, self.carry = text[:cut], text[cut:]
+            lines = text.count("\n") + (text[-1:] != "\n")
+            batch = self._read_chunk(text)
             if batch is not None:
                 self.n = self.last = self.n + lines
                 yield batch
                 continue
             end = self.n + lines
-            self.it = chain(enumerate(split_lines(text), self.n + 1), enumerate(f, end + 1))
+            # (a carried record starts right after the chunk: its lines are not read here)
+            rest = enumerate(f, end + 1) if not self.carry else ()
+            self.it = chain(enumerate(split_lines(text), self.n + 1), rest)
             if (yield from self._records(end)):
                 return
+            if self.carry:
+                self.n = self.last = end
+
+    def _read_chunk(self, text: str) -> Any:
+        """The chunk's batch from the first chunk reader that takes it, or None."""
+        cfg = self.cfg
+        if not self.chunk_readers or (cfg.cr and "\r" in text):
+            return None  # (exchanged CRs and LFs: a CR is an LF of the file, for the records)
+        chunk: str | Dequoted = text
+        if self.whole_records and cfg.quote in text:
+            # undone, else as it is, for the readers to decline
+            chunk = dequote(cfg, text, self.source.limit) or text
+        for read in self.chunk_readers:
+            batch = read(chunk)
+            if batch is not None:
+                return batch
+        return None
 
     def _records(self, end: int | None) -> Generator[Any, None, bool]:
         """Rows record by record, to the end of the line ``end`` (of the file
@@ -566,6 +593,7 @@ class Scan:
         """Read on from line ``resume``, decoding each line by itself."""
         assert self.f is not None
         cr = self.f.cr
+        self.carry = ""
         self.f.close()
         self.f = f = self.source.reopen_binary(cr)
         self.cfg.cr = f.sniff(Newlines(self.cfg), self.cfg.encoding)
