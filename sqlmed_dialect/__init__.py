@@ -10,6 +10,8 @@ import sys as _sys
 
 from sqlalchemy.dialects import registry as _registry
 
+from . import base as _base
+from . import driver as _driver
 from .base import SQLMedDialect
 from .schema import (
     CreateExtension,
@@ -26,8 +28,11 @@ from .schema import (
     UserMapping,
 )
 
-# The entry point registers these when the package is installed; registering
-# here too lets a checkout be used without installing it.
+# As SQLAlchemy's sqlite package: the backend module's ``dialect`` is the
+# default driver's.  The entry point names SQLMedDialect, whose
+# get_dialect_cls gives an engine SQLMedDialect_apsw; registering here too
+# lets a checkout be used without installing it.
+_base.dialect = dialect = _driver.dialect  # type: ignore[attr-defined]
 _registry.register("sqlmed", "sqlmed_dialect.base", "SQLMedDialect")
 _registry.register("sqlmed.apsw", "sqlmed_dialect.base", "SQLMedDialect")
 

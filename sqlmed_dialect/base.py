@@ -1,4 +1,10 @@
-"""The ``sqlmed://`` SQLAlchemy dialect: SQLite's dialect over vtables connections.
+"""The ``sqlmed://`` SQLAlchemy dialect: SQLite's dialect with SQL/MED objects.
+
+As SQLAlchemy's own ``sqlite/base.py``, this module holds what the backend
+does, whatever the driver: the DDL compiler, the execution context, the
+inspector and reflection.  The driver (APSW through :mod:`.dbapi`: connect
+arguments, isolation, functions on connect) is :mod:`.driver`'s
+``SQLMedDialect_apsw``, the class an engine gets for a ``sqlmed://`` URL.
 
 Foreign tables are ordinary :class:`~sqlalchemy.schema.Table` objects with a
 ``sqlmed_server`` (and optionally ``sqlmed_options``; columns take
@@ -10,59 +16,53 @@ re-creates as a foreign table.
 
 from __future__ import annotations
 
-import datetime
-import os
-import re
+import functools
 import sys
-import uuid
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
-from sqlalchemy import exc, pool
+from sqlalchemy import exc
 from sqlalchemy import schema as sa_schema
-from sqlalchemy import types as sqltypes
-from sqlalchemy.dialects.sqlite.base import DATETIME as _SQLITE_DATETIME
-from sqlalchemy.dialects.sqlite.base import TIME as _SQLITE_TIME
 from sqlalchemy.dialects.sqlite.base import (
     SQLiteDDLCompiler,
+    SQLiteDialect,
     SQLiteExecutionContext,
     ischema_names,
 )
-from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.dialects.sqlite.pysqlite import _SQLite_pysqliteTimeStamp as _SQLITE_TIMESTAMP
 from sqlalchemy.engine import reflection
 from sqlalchemy.engine import url as sa_url
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.engine.reflection import Inspector
-from sqlalchemy.ext.compiler import compiles
 
-import vtables
 from vtables import catalog
 from vtables.secrets import mask_sql
-from vtables.wrapper import DEFAULT_SECRETS, find_wrapper, parse_bool
+from vtables.wrapper import parse_bool
 
 from . import printer
+from .options import (
+    CONSTRUCT_ARGUMENTS,
+    MASK,
+    column_options,
+    foreign_server,
+    is_secret_option,
+    table_options,
+)
+from .types import EXTRA_TYPES, foreign_type
 
-MASK = catalog.MASK
+__all__ = [
+    "MASK",
+    "SQLMedDDLCompiler",
+    "SQLMedDialect",
+    "SQLMedExecutionContext",
+    "SQLMedInspector",
+    "catalog_rows",
+    "check_constraints",
+    "foreign_server",
+    "is_secret_option",
+]
 
 
-# ------------------------------------------------------------------ options
-
-
-def is_secret_option(key: str, wrapper: str | None = None, kind: str = "table") -> bool:
-    """Whether an option is a secret: the wrapper's option specs say so when the
-    wrapper is installed and known, else the usual names (password, token...)."""
-    if wrapper:
-        try:
-            cls = find_wrapper(wrapper)
-        except Exception:  # noqa: BLE001 - an uninstallable wrapper: fall back on names
-            cls = None
-        if cls is not None:
-            spec = cls.specs_for(kind).get(key)
-            if spec is not None:
-                return spec.secret
-    return key.lower() in DEFAULT_SECRETS
-
-
-def catalog_rows(connection, sql: str, parameters: tuple = ()) -> list[tuple]:
+def catalog_rows(connection: Any, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
     """The rows of a query on the SQL/MED catalog, read on the DB-API connection
     under ``connection`` (a SQLAlchemy Connection).
 
@@ -96,11 +96,6 @@ def check_constraints(table: sa_schema.Table) -> list[sa_schema.CheckConstraint]
     return sorted(found, key=lambda c: c._creation_order)
 
 
-def foreign_server(table: sa_schema.Table) -> str | None:
-    """The server of a Table declared (or reflected) as a foreign table."""
-    return table.dialect_options["sqlmed"]["server"]
-
-
 def _pandas_replacing() -> bool:
     """Whether this DROP comes from pandas' ``to_sql(if_exists="replace")``."""
     frame = sys._getframe(1)
@@ -108,7 +103,7 @@ def _pandas_replacing() -> bool:
         code = frame.f_code
         if code.co_name == "drop_table" and frame.f_globals.get("__name__") == "pandas.io.sql":
             return True
-        frame = frame.f_back
+        frame = frame.f_back  # type: ignore[assignment]
     return False
 
 
@@ -146,7 +141,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
         return printer.column(
             column.name,
             self.dialect.type_compiler_instance.process(column.type, type_expression=column),
-            options_=column.dialect_options["sqlmed"]["options"],
+            options_=column_options(column),
             not_null=not column.nullable,
             default_sql=default_sql,
         )
@@ -164,7 +159,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
             _foreign_table_name(table),
             columns,
             server,
-            table.dialect_options["sqlmed"]["options"],
+            table_options(table),
             if_not_exists=bool(getattr(create, "if_not_exists", False)),
             constraints=[self.medcheck(c) for c in check_constraints(table)],
         )
@@ -199,7 +194,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
         )
         return printer.to_sql(tree)
 
-    def visit_create_index(self, create, **kw):
+    def visit_create_index(self, create, include_schema=False, include_table_schema=True, **kw):
         index = create.element
         table = index.table
         if table is not None and foreign_server(table) is not None:
@@ -208,7 +203,9 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
                 "foreign tables have no indexes (the source's own indexes serve pushed-down "
                 "quals)"
             )
-        return super().visit_create_index(create, **kw)
+        return super().visit_create_index(
+            create, include_schema=include_schema, include_table_schema=include_table_schema, **kw
+        )
 
     def visit_drop_index(self, drop, **kw):
         index = drop.element
@@ -233,28 +230,27 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
 class SQLMedInspector(Inspector):
     """SQLAlchemy's Inspector plus the SQL/MED catalog."""
 
-    def get_foreign_table_names(self) -> list[str]:
+    def _ask(self, method: str) -> Any:
         with self._operation_context() as conn:
-            return self.dialect.get_foreign_table_names(conn, info_cache=self.info_cache)
+            return getattr(self.dialect, method)(conn, info_cache=self.info_cache)
+
+    def get_foreign_table_names(self) -> list[str]:
+        return self._ask("get_foreign_table_names")
 
     def get_foreign_data_wrappers(self) -> list[dict[str, Any]]:
         """Wrappers: name, handler, validator, extension, options, comment."""
-        with self._operation_context() as conn:
-            return self.dialect.get_foreign_data_wrappers(conn, info_cache=self.info_cache)
+        return self._ask("get_foreign_data_wrappers")
 
     def get_servers(self) -> list[dict[str, Any]]:
         """Servers: name, wrapper, type, version, options, comment."""
-        with self._operation_context() as conn:
-            return self.dialect.get_servers(conn, info_cache=self.info_cache)
+        return self._ask("get_servers")
 
     def get_user_mappings(self) -> list[dict[str, Any]]:
         """User mappings: user, server, options (secrets masked)."""
-        with self._operation_context() as conn:
-            return self.dialect.get_user_mappings(conn, info_cache=self.info_cache)
+        return self._ask("get_user_mappings")
 
     def get_extensions(self) -> list[dict[str, Any]]:
-        with self._operation_context() as conn:
-            return self.dialect.get_extensions(conn, info_cache=self.info_cache)
+        return self._ask("get_extensions")
 
 
 # ---------------------------------------------------------------- execution
@@ -268,12 +264,14 @@ class SQLMedExecutionContext(SQLiteExecutionContext):
     sqlmed_statement: str | None = None
 
     def pre_exec(self) -> None:
-        super().pre_exec()
+        # (DefaultExecutionContext.pre_exec, SQLite's, does nothing: not called,
+        # as this runs for every statement)
         statement = self.statement
-        real = getattr(self.compiled, "sqlmed_statement", None) if self.isddl else None
-        if real is not None:  # the DDL compiler masked it already
-            if statement != self.compiled.string:  # a schema_translate_map applied
-                translate = self.compiled.preparer._render_schema_translates
+        compiled = self.compiled
+        real = getattr(compiled, "sqlmed_statement", None) if self.isddl else None
+        if real is not None and compiled is not None:  # the DDL compiler masked it already
+            if statement != compiled.string:  # a schema_translate_map applied
+                translate = compiled.preparer._render_schema_translates
                 real = translate(real, self.execution_options.get("schema_translate_map", {}))
             self.sqlmed_statement = real
             return
@@ -283,7 +281,7 @@ class SQLMedExecutionContext(SQLiteExecutionContext):
                 self.sqlmed_statement, self.statement = statement, masked
 
 
-def _executed(statement: str, context: Any) -> str:
+def executed(statement: str, context: Any) -> str:
     """What to send: the real text of a statement shown masked (unless an event
     handler has rewritten the statement since, then what it wrote)."""
     real = getattr(context, "sqlmed_statement", None)
@@ -292,282 +290,99 @@ def _executed(statement: str, context: Any) -> str:
     return statement
 
 
-# ------------------------------------------------------------------ dialect
-
-try:  # SQLAlchemy 2.1: SQLite's binary JSONB, read back through json()
-    from sqlalchemy.dialects.sqlite import JSONB as _SQLITE_JSONB
-except ImportError:  # pragma: no cover - SQLAlchemy 2.0
-    _SQLITE_JSONB = None
-
-_EXTRA_TYPES = {
-    "BOOL": sqltypes.BOOLEAN,
-    "BYTEA": sqltypes.LargeBinary,
-    **({"JSONB": sqltypes.JSON} if _SQLITE_JSONB is None else {}),
-    "DOUBLE PRECISION": sqltypes.DOUBLE_PRECISION,
-    "FLOAT8": sqltypes.DOUBLE_PRECISION,
-    "FLOAT4": sqltypes.REAL,
-    "INT2": sqltypes.SMALLINT,
-    "INT4": sqltypes.INTEGER,
-    "INT8": sqltypes.BIGINT,
-    "SERIAL": sqltypes.INTEGER,
-    "BIGSERIAL": sqltypes.BIGINT,
-    "TIMESTAMPTZ": sqltypes.TIMESTAMP,
-    "TIMESTAMP WITH TIME ZONE": sqltypes.TIMESTAMP,
-    "TIMESTAMP WITHOUT TIME ZONE": sqltypes.TIMESTAMP,
-    "TIME WITHOUT TIME ZONE": sqltypes.TIME,
-    "CHARACTER VARYING": sqltypes.VARCHAR,
-    "UUID": sqltypes.Uuid,
-}
-
-
-# ------------------------------------------------------ foreign column types
-# Types reflected for foreign table columns only (local tables keep SQLite's
-# own reflection): they read and write the text docs/wrappers/types.md gives.
-
-
-def _utc_offset(offset: datetime.timedelta | None) -> str:
-    seconds = int(offset.total_seconds()) if offset is not None else 0
-    sign = "-" if seconds < 0 else "+"
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
-
-
-class DashedUUID(sqltypes.TypeDecorator):
-    """``uuid``: stored as the canonical dashed text, read as :class:`uuid.UUID`."""
-
-    impl = sqltypes.String(36)
-    cache_ok = True
-
-    @property
-    def python_type(self):
-        return uuid.UUID
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
-
-    def process_literal_param(self, value, dialect):
-        return self.process_bind_param(value, dialect)
-
-    def process_result_value(self, value, dialect):
-        if value is None or isinstance(value, uuid.UUID):
-            return value
-        return uuid.UUID(str(value))
-
-
-class TimestampTZ(_SQLITE_TIMESTAMP, sqltypes.TIMESTAMP):
-    """``timestamp with time zone``: text ``YYYY-MM-DD HH:MM:SS.ffffff+00:00``.
-
-    Writes the UTC instant with its offset (a naive value is taken as UTC, the
-    session zone of the remote); reads an aware :class:`datetime.datetime`.
-    """
-
-    __visit_name__ = "TIMESTAMP"
-
-    def __init__(self, *args: Any, **kw: Any):
-        kw["timezone"] = True
-        super().__init__(*args, **kw)
-
-    def bind_processor(self, dialect):
-        def process(value):
-            if value is None:
-                return None
-            if not isinstance(value, datetime.datetime):
-                if not isinstance(value, datetime.date):
-                    raise TypeError("TimestampTZ accepts datetime and date objects")
-                value = datetime.datetime.combine(value, datetime.time())
-            if value.tzinfo is not None:
-                value = value.astimezone(datetime.UTC)
-            return value.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
-
-        return process
-
-    def result_processor(self, dialect, coltype):
-        # SQLite's DATETIME parsing (the pysqlite type skips it for native_datetime)
-        parse = _SQLITE_DATETIME.result_processor(self, dialect, coltype)
-
-        def process(value):
-            value = parse(value) if parse is not None else value
-            if isinstance(value, datetime.datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.UTC)
-            return value
-
-        return process
-
-
-class TimeTZ(_SQLITE_TIME, sqltypes.TIME):
-    """``time with time zone``: text ``HH:MM:SS.ffffff+HH:MM``, the offset kept.
-
-    Reads a :class:`datetime.time` with a fixed-offset ``tzinfo`` (UTC when the
-    text has none); a naive value is written as UTC.
-    """
-
-    __visit_name__ = "TIME"
-
-    def __init__(self, *args: Any, **kw: Any):
-        kw["timezone"] = True
-        super().__init__(*args, **kw)
-
-    def bind_processor(self, dialect):
-        def process(value):
-            if value is None:
-                return None
-            if not isinstance(value, datetime.time):
-                raise TypeError("TimeTZ accepts time objects")
-            return value.strftime("%H:%M:%S.%f") + _utc_offset(value.utcoffset())
-
-        return process
-
-    def result_processor(self, dialect, coltype):
-        parse = super().result_processor(dialect, coltype)
-
-        def process(value):
-            value = parse(value) if parse is not None else value
-            if isinstance(value, datetime.time) and value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.UTC)
-            return value
-
-        return process
-
-
-@compiles(TimestampTZ, "sqlmed")
-def _compile_timestamptz(type_, compiler, **kw):
-    return "TIMESTAMP WITH TIME ZONE"
-
-
-@compiles(TimeTZ, "sqlmed")
-def _compile_timetz(type_, compiler, **kw):
-    return "TIME WITH TIME ZONE"
-
-
-@compiles(DashedUUID, "sqlmed")
-def _compile_uuid(type_, compiler, **kw):
-    return "UUID"
-
-
-_PRECISION = r"(?:\s*\(\s*\d+\s*\))?"
-_FOREIGN_TYPES: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r".*(?:\[\s*\d*\s*\]|\bARRAY)$"), sqltypes.JSON),
-    (re.compile(r"UUID"), DashedUUID),
-    (
-        re.compile(rf"(?:TIMESTAMPTZ{_PRECISION}|TIMESTAMP{_PRECISION}\s+WITH\s+TIME\s+ZONE)"),
-        TimestampTZ,
-    ),
-    (re.compile(rf"(?:TIMETZ{_PRECISION}|TIME{_PRECISION}\s+WITH\s+TIME\s+ZONE)"), TimeTZ),
-    (re.compile(r"INTERVAL\b.*"), sqltypes.TEXT),
-]
-
-
-def _options_of(rows) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for owner, key, value in rows:
-        out.setdefault(owner, {})[key] = value
+def _options_of(rows: Iterable[Any]) -> dict[Any, dict[str, str]]:
+    """Options rows (owner columns..., name, value) as {owner: {name: value}}; an
+    owner of one column is that value, of several a tuple."""
+    out: dict[Any, dict[str, str]] = {}
+    for *owner, key, value in rows:
+        out.setdefault(owner[0] if len(owner) == 1 else tuple(owner), {})[key] = value
     return out
 
 
-class SQLMedDialect(SQLiteDialect_pysqlite):
-    """SQLite's dialect on vtables connections (APSW), with SQL/MED objects."""
+_LOCAL = (None, "main")  # the schema names of foreign tables
+
+# What reflection asks the catalog about foreign tables.
+_FOREIGN_SQL = "SELECT foreign_table_name, foreign_server_name FROM sqlmed_foreign_tables"
+_COLUMNS_SQL = (
+    "SELECT column_name, data_type, is_nullable, column_default, comment "
+    "FROM sqlmed_foreign_table_columns WHERE table_name = ? COLLATE NOCASE "
+    "ORDER BY ordinal_position"
+)
+_COLUMN_OPTIONS_SQL = (
+    "SELECT column_name, option_name, option_value FROM sqlmed_column_options "
+    "WHERE table_name = ? COLLATE NOCASE"
+)
+_KEY_SQL = (
+    "SELECT o.column_name, o.option_value FROM sqlmed_column_options o "
+    "JOIN sqlmed_foreign_table_columns c ON c.table_name = o.table_name "
+    "AND c.column_name = o.column_name "
+    "WHERE o.table_name = ? COLLATE NOCASE AND o.option_name = 'key' "
+    "ORDER BY c.ordinal_position"
+)
+_HAS_CHECKS_SQL = (
+    "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'sqlmed_fconstraint'"
+)
+_CHECKS_SQL = (
+    "SELECT name, check_sql, validated FROM main.sqlmed_fconstraint "
+    "WHERE ftable = ? COLLATE NOCASE ORDER BY connum"
+)
+_TABLE_OPTIONS_SQL = (
+    "SELECT option_name, option_value FROM sqlmed_foreign_table_options "
+    "WHERE foreign_table_name = ? COLLATE NOCASE"
+)
+_TABLE_COMMENT_SQL = (
+    "SELECT comment FROM sqlmed_foreign_tables WHERE foreign_table_name = ? COLLATE NOCASE"
+)
+
+_Reflect = Callable[..., Any]
+
+
+def _foreign_table(method: _Reflect) -> _Reflect:
+    """A reflection method about foreign tables: a local table (or one of
+    another schema) gets SQLite's own answer."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def reflect(self, connection, table_name, schema=None, **kw):
+        if not self._is_foreign(connection, table_name, schema):
+            local = getattr(super(SQLMedDialect, self), name)
+            return local(connection, table_name, schema=schema, **kw)
+        return method(self, connection, table_name, **kw)
+
+    return reflect
+
+
+class SQLMedDialect(SQLiteDialect):
+    """SQLite's dialect with SQL/MED objects: DDL, execution and reflection.
+
+    The entry point names this class; an engine gets the driver's subclass
+    (:class:`.driver.SQLMedDialect_apsw`) through :meth:`get_dialect_cls`, as
+    psycopg's dialect hands an async engine its async variant.
+    """
 
     name = "sqlmed"
-    driver = "apsw"
     supports_statement_cache = True
     ddl_compiler = SQLMedDDLCompiler
     execution_ctx_cls = SQLMedExecutionContext
     inspector = SQLMedInspector
-    ischema_names = {**ischema_names, **_EXTRA_TYPES}
-
-    construct_arguments = [
-        (sa_schema.Table, {"server": None, "options": None}),
-        (sa_schema.Column, {"options": None}),
-        (sa_schema.CheckConstraint, {"not_valid": False}),
-    ]
+    ischema_names = {**ischema_names, **EXTRA_TYPES}
+    construct_arguments = CONSTRUCT_ARGUMENTS
 
     @classmethod
-    def import_dbapi(cls):
-        from . import dbapi
+    def get_dialect_cls(cls, url: sa_url.URL) -> type[Dialect]:
+        if cls is SQLMedDialect:
+            from .driver import SQLMedDialect_apsw
 
-        return dbapi
-
-    @classmethod
-    def get_pool_class(cls, url: sa_url.URL) -> type[pool.Pool]:
-        if cls._is_url_file_db(url):
-            return pool.QueuePool
-        return pool.SingletonThreadPool
-
-    def retrieve_dbapi_version(self, dbapi) -> Any:
-        from sqlalchemy import util
-
-        return util.VersionInfo(tuple(int(p) for p in vtables.__version__.split(".")[:3]))
-
-    def create_connect_args(self, url: sa_url.URL):
-        if url.username or url.password or url.host or url.port:
-            raise exc.ArgumentError(
-                f"Invalid sqlmed URL: {url}\n"
-                "Valid forms: sqlmed:// or sqlmed:///:memory: (memory), "
-                "sqlmed:///relative/path.db, sqlmed:////absolute/path.db, "
-                "with query parameters such as ?user=alice&timeout=10"
-            )
-        accepted = [
-            ("user", str),
-            ("timeout", float),
-            ("isolation_level", str),
-            ("check_same_thread", bool),
-            ("statement_cache_size", int),
-            ("vfs", str),
-            ("uri", bool),
-        ]
-        opts: dict[str, Any] = {}
-        query = dict(url.query)
-        for key, type_ in accepted:
-            if key in query:
-                value = query.pop(key)
-                if type_ is bool:
-                    opts[key] = str(value).lower() in ("1", "true", "yes", "on")
-                else:
-                    opts[key] = type_(value)
-        uri = opts.pop("uri", False)
-        filename = url.database or ":memory:"
-        if uri:
-            if query:
-                filename += "?" + "&".join(f"{k}={query[k]}" for k in sorted(query))
-        else:
-            if query:
-                raise exc.ArgumentError(
-                    f"unknown sqlmed URL parameter(s) {', '.join(sorted(query))}; "
-                    f"known: {', '.join(k for k, _ in accepted)} (SQLite URI parameters "
-                    "need uri=true)"
-                )
-            if filename != ":memory:":
-                filename = os.path.abspath(filename)
-        opts.setdefault("check_same_thread", not self._is_url_file_db(url))
-        return [filename], opts
-
-    # -- execution: secrets shown masked (SQLMedExecutionContext), sent in the clear
-
-    def do_execute(self, cursor, statement, parameters, context=None):
-        cursor.execute(_executed(statement, context), parameters)
-
-    def do_execute_no_params(self, cursor, statement, context=None):
-        cursor.execute(_executed(statement, context))
-
-    def do_executemany(self, cursor, statement, parameters, context=None):
-        cursor.executemany(_executed(statement, context), parameters)
+            return SQLMedDialect_apsw
+        return cls
 
     # -- reflection (the catalog is read without beginning a transaction)
 
-    def _foreign_names(self, connection) -> dict[str, str]:
-        rows = catalog_rows(
-            connection,
-            "SELECT foreign_table_name, foreign_server_name FROM sqlmed_foreign_tables",
-        )
-        return {name.lower(): server for name, server in rows}
+    def _foreign_names(self, connection: Any) -> dict[str, str]:
+        return {name.lower(): server for name, server in catalog_rows(connection, _FOREIGN_SQL)}
 
-    def _is_foreign(self, connection, table_name: str, schema: str | None) -> bool:
-        if schema not in (None, "main"):
-            return False
-        return table_name.lower() in self._foreign_names(connection)
+    def _is_foreign(self, connection: Any, table_name: str, schema: str | None) -> bool:
+        return schema in _LOCAL and table_name.lower() in self._foreign_names(connection)
 
     @reflection.cache
     def get_table_names(self, connection, schema=None, sqlite_include_internal=False, **kw):
@@ -581,49 +396,21 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
 
     @reflection.cache
     def get_foreign_table_names(self, connection, schema=None, **kw) -> list[str]:
-        if schema not in (None, "main"):
+        if schema not in _LOCAL:
             return []
-        rows = catalog_rows(
-            connection, "SELECT foreign_table_name FROM sqlmed_foreign_tables ORDER BY 1"
-        )
-        return [r[0] for r in rows]
-
-    def _foreign_type(self, declared: str) -> sqltypes.TypeEngine:
-        name = " ".join(declared.split()).upper()
-        for pattern, foreign_type in _FOREIGN_TYPES:
-            if pattern.fullmatch(name):
-                return foreign_type()
-        type_ = self._resolve_type_affinity(name)
-        if isinstance(type_, sqltypes.JSON):
-            # A foreign table gives (and takes) JSON as text, whatever the source
-            # stores: SQLite's binary JSONB type would send jsonb() blobs to it.
-            return sqltypes.JSON()
-        return type_
+        return sorted(r[0] for r in catalog_rows(connection, _FOREIGN_SQL))
 
     @reflection.cache
-    def get_columns(self, connection, table_name, schema=None, **kw):
-        if not self._is_foreign(connection, table_name, schema):
-            return super().get_columns(connection, table_name, schema=schema, **kw)
-        rows = catalog_rows(
-            connection,
-            "SELECT column_name, data_type, is_nullable, column_default, comment "
-            "FROM sqlmed_foreign_table_columns WHERE table_name = ? COLLATE NOCASE "
-            "ORDER BY ordinal_position",
-            (table_name,),
-        )
-        options = _options_of(
-            catalog_rows(
-                connection,
-                "SELECT column_name, option_name, option_value FROM sqlmed_column_options "
-                "WHERE table_name = ? COLLATE NOCASE",
-                (table_name,),
-            )
-        )
+    @_foreign_table
+    def get_columns(self, connection, table_name, **kw):
+        options = _options_of(catalog_rows(connection, _COLUMN_OPTIONS_SQL, (table_name,)))
         columns = []
-        for name, declared, nullable, default, comment in rows:
+        for name, declared, nullable, default, comment in catalog_rows(
+            connection, _COLUMNS_SQL, (table_name,)
+        ):
             column = {
                 "name": name,
-                "type": self._foreign_type(declared),
+                "type": foreign_type(declared, self._resolve_type_affinity),
                 "nullable": nullable == "YES",
                 "default": default,
                 "autoincrement": False,
@@ -637,52 +424,24 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         return columns
 
     @reflection.cache
-    def get_pk_constraint(self, connection, table_name, schema=None, **kw):
+    @_foreign_table
+    def get_pk_constraint(self, connection, table_name, **kw):
         """A foreign table's key is the columns marked ``key 'true'`` (what IMPORT
         FOREIGN SCHEMA sets from the remote primary key and what its wrapper
         writes by), in column order; it has no constraint name."""
-        if not self._is_foreign(connection, table_name, schema):
-            return super().get_pk_constraint(connection, table_name, schema=schema, **kw)
-        rows = catalog_rows(
-            connection,
-            "SELECT o.column_name, o.option_value FROM sqlmed_column_options o "
-            "JOIN sqlmed_foreign_table_columns c ON c.table_name = o.table_name "
-            "AND c.column_name = o.column_name "
-            "WHERE o.table_name = ? COLLATE NOCASE AND o.option_name = 'key' "
-            "ORDER BY c.ordinal_position",
-            (table_name,),
-        )
-        keys = []
-        for name, value in rows:
-            try:
-                marked = parse_bool(value)
-            except Exception:  # noqa: BLE001 - an invalid value marks nothing
-                marked = False
-            if marked:
-                keys.append(name)
-        return {"constrained_columns": keys, "name": None}
+        rows = catalog_rows(connection, _KEY_SQL, (table_name,))
+        return {"constrained_columns": [n for n, v in rows if _marked(v)], "name": None}
 
     @reflection.cache
-    def get_check_constraints(self, connection, table_name, schema=None, **kw):
+    @_foreign_table
+    def get_check_constraints(self, connection, table_name, **kw):
         """A foreign table's CHECK constraints: their names and expressions (as
         PostgreSQL, they are declared, not enforced); a NOT VALID one has
         ``sqlmed_not_valid=True`` (so that it re-creates NOT VALID)."""
-        if not self._is_foreign(connection, table_name, schema):
-            return super().get_check_constraints(connection, table_name, schema=schema, **kw)
-        present = catalog_rows(
-            connection,
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'sqlmed_fconstraint'",
-        )
-        if not present:
+        if not catalog_rows(connection, _HAS_CHECKS_SQL):
             return []
-        rows = catalog_rows(
-            connection,
-            "SELECT name, check_sql, validated FROM main.sqlmed_fconstraint "
-            "WHERE ftable = ? COLLATE NOCASE ORDER BY connum",
-            (table_name,),
-        )
         out = []
-        for name, text, validated in rows:
+        for name, text, validated in catalog_rows(connection, _CHECKS_SQL, (table_name,)):
             item: dict[str, Any] = {"name": name, "sqltext": text}
             if not validated:
                 item["sqlmed_not_valid"] = True
@@ -690,98 +449,37 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         return out
 
     @reflection.cache
-    def get_table_options(self, connection, table_name, schema=None, **kw):
-        if not self._is_foreign(connection, table_name, schema):
-            return super().get_table_options(connection, table_name, schema=schema, **kw)
-        server = self._foreign_names(connection)[table_name.lower()]
-        options = dict(
-            catalog_rows(
-                connection,
-                "SELECT option_name, option_value FROM sqlmed_foreign_table_options "
-                "WHERE foreign_table_name = ? COLLATE NOCASE",
-                (table_name,),
-            )
-        )
-        out: dict[str, Any] = {"sqlmed_server": server}
+    @_foreign_table
+    def get_table_options(self, connection, table_name, **kw):
+        out: dict[str, Any] = {"sqlmed_server": self._foreign_names(connection)[table_name.lower()]}
+        options = dict(catalog_rows(connection, _TABLE_OPTIONS_SQL, (table_name,)))
         if options:
             out["sqlmed_options"] = options
         return out
 
     @reflection.cache
-    def get_table_comment(self, connection, table_name, schema=None, **kw):
-        if not self._is_foreign(connection, table_name, schema):
-            return super().get_table_comment(connection, table_name, schema=schema, **kw)
-        rows = catalog_rows(
-            connection,
-            "SELECT comment FROM sqlmed_foreign_tables WHERE foreign_table_name = ? COLLATE NOCASE",
-            (table_name,),
-        )
+    @_foreign_table
+    def get_table_comment(self, connection, table_name, **kw):
+        rows = catalog_rows(connection, _TABLE_COMMENT_SQL, (table_name,))
         return {"text": rows[0][0] if rows else None}
+
+    # -- the SQL/MED objects (SQLMedInspector's additions)
 
     @reflection.cache
     def get_foreign_data_wrappers(self, connection, **kw) -> list[dict[str, Any]]:
-        options = _options_of(
-            catalog_rows(connection, "SELECT * FROM sqlmed_foreign_data_wrapper_options")
-        )
-        rows = catalog_rows(
-            connection,
-            "SELECT foreign_data_wrapper_name, handler, validator, extension, comment "
-            "FROM sqlmed_foreign_data_wrappers ORDER BY 1",
-        )
-        return [
-            {
-                "name": name,
-                "handler": handler,
-                "validator": validator,
-                "extension": extension,
-                "options": options.get(name, {}),
-                "comment": comment,
-            }
-            for name, handler, validator, extension, comment in rows
-        ]
+        return _WRAPPERS.read(connection)
 
     @reflection.cache
     def get_servers(self, connection, **kw) -> list[dict[str, Any]]:
-        options = _options_of(
-            catalog_rows(connection, "SELECT * FROM sqlmed_foreign_server_options")
-        )
-        rows = catalog_rows(
-            connection,
-            "SELECT foreign_server_name, foreign_data_wrapper_name, foreign_server_type, "
-            "foreign_server_version, comment FROM sqlmed_foreign_servers ORDER BY 1",
-        )
-        return [
-            {
-                "name": name,
-                "wrapper": fdw,
-                "type": type_,
-                "version": version,
-                "options": options.get(name, {}),
-                "comment": comment,
-            }
-            for name, fdw, type_, version, comment in rows
-        ]
+        return _SERVERS.read(connection)
 
     @reflection.cache
     def get_user_mappings(self, connection, **kw) -> list[dict[str, Any]]:
-        options: dict[tuple[str, str], dict[str, str]] = {}
-        for user, server, key, value in catalog_rows(
-            connection, "SELECT * FROM sqlmed_user_mapping_options"
-        ):
-            options.setdefault((user, server), {})[key] = value
-        rows = catalog_rows(
-            connection,
-            "SELECT authorization_identifier, foreign_server_name FROM sqlmed_user_mappings "
-            "ORDER BY 2, 1",
-        )
-        return [
-            {
-                "user": "PUBLIC" if user == catalog.PUBLIC else user,
-                "server": server,
-                "options": options.get((user, server), {}),
-            }
-            for user, server in rows
-        ]
+        mappings = _USER_MAPPINGS.read(connection)
+        for mapping in mappings:
+            if mapping["user"] == catalog.PUBLIC:
+                mapping["user"] = "PUBLIC"
+        return mappings
 
     @reflection.cache
     def get_extensions(self, connection, **kw) -> list[dict[str, Any]]:
@@ -791,4 +489,63 @@ class SQLMedDialect(SQLiteDialect_pysqlite):
         return [{"name": name, "version": version} for name, version in rows]
 
 
-dialect = SQLMedDialect
+def _marked(value: str) -> bool:
+    """Whether a ``key`` option marks its column (an invalid value marks nothing)."""
+    try:
+        return bool(parse_bool(value))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class _Listing(NamedTuple):
+    """A listing of catalog objects: ``view``'s columns (the values of ``fields``)
+    under the keys of ``fields``, ordered by ``order``, each with its
+    ``options`` from ``options_view``, whose rows are the object's first
+    ``owner`` columns, then an option's name and value."""
+
+    view: str
+    fields: dict[str, str]
+    options_view: str
+    order: str = "1"
+    owner: int = 1
+
+    def read(self, connection: Any) -> list[dict[str, Any]]:
+        options = _options_of(catalog_rows(connection, f"SELECT * FROM {self.options_view}"))
+        sql = f"SELECT {', '.join(self.fields.values())} FROM {self.view} ORDER BY {self.order}"
+        out = []
+        for row in catalog_rows(connection, sql):
+            key = row[0] if self.owner == 1 else tuple(row[: self.owner])
+            item = dict(zip(self.fields, row, strict=True))
+            out.append({**item, "options": options.get(key, {})})
+        return out
+
+
+_WRAPPERS = _Listing(
+    "sqlmed_foreign_data_wrappers",
+    {
+        "name": "foreign_data_wrapper_name",
+        "handler": "handler",
+        "validator": "validator",
+        "extension": "extension",
+        "comment": "comment",
+    },
+    "sqlmed_foreign_data_wrapper_options",
+)
+_SERVERS = _Listing(
+    "sqlmed_foreign_servers",
+    {
+        "name": "foreign_server_name",
+        "wrapper": "foreign_data_wrapper_name",
+        "type": "foreign_server_type",
+        "version": "foreign_server_version",
+        "comment": "comment",
+    },
+    "sqlmed_foreign_server_options",
+)
+_USER_MAPPINGS = _Listing(
+    "sqlmed_user_mappings",
+    {"user": "authorization_identifier", "server": "foreign_server_name"},
+    "sqlmed_user_mapping_options",
+    order="2, 1",
+    owner=2,
+)

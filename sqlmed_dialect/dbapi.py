@@ -36,25 +36,47 @@ driver's logging.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import decimal
 import logging
 import re
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import apsw
 
 import vtables
-from vtables import errors as med_errors
-from vtables import secrets as med_secrets
+from vtables import Connection as RawConnection
 
-try:  # the module's own error classes (NotNullViolation is also an apsw.ConstraintError)
-    from vtables.module import NotNullViolation as _NotNullViolation
-except ImportError:  # pragma: no cover - defensive
-    _NotNullViolation = None
+from .dbtypes import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+    convert_binding,
+)
+from .errors import (
+    NATIVE,
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,  # noqa: A004 - PEP 249 name
+    map_exception,
+    translate,
+)
 
 __all__ = [
     "BINARY",
@@ -83,6 +105,7 @@ __all__ = [
     "Warning",
     "apilevel",
     "connect",
+    "map_exception",
     "paramstyle",
     "sqlite_version",
     "sqlite_version_info",
@@ -104,276 +127,63 @@ sqlite_version_info: tuple[int, ...] = tuple(
 )
 version = vtables.__version__
 
-Binary = bytes
-Date = datetime.date
-Time = datetime.time
-Timestamp = datetime.datetime
+_T = TypeVar("_T")
+# What a learned text is: (changes rows, has columns, is an INSERT or REPLACE).
+_Single = tuple[bool, bool, bool]
 
 
-def DateFromTicks(ticks: float) -> datetime.date:  # noqa: N802 - PEP 249 name
-    return Date(*time.localtime(ticks)[:3])
-
-
-def TimeFromTicks(ticks: float) -> datetime.time:  # noqa: N802 - PEP 249 name
-    return Time(*time.localtime(ticks)[3:6])
-
-
-def TimestampFromTicks(ticks: float) -> datetime.datetime:  # noqa: N802 - PEP 249 name
-    return Timestamp(*time.localtime(ticks)[:6])
-
-
-class _DBAPITypeObject:
-    """A PEP 249 type object: equal to every declared type of its kind.
-
-    ``Cursor.description`` carries SQLite's declared type (``"INTEGER"``,
-    ``"VARCHAR(20)"``, ...) as ``type_code``; it compares equal to the type
-    object of its SQLite affinity.
-    """
-
-    def __init__(self, name: str, match: Callable[[str], bool]):
-        self.name = name
-        self._match = match
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _DBAPITypeObject):
-            return other is self
-        if isinstance(other, str):
-            return self._match(other.upper())
-        return NotImplemented
-
-    def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    def __repr__(self) -> str:
-        return f"<DBAPITypeObject {self.name}>"
-
-
-def _is_datetime(t: str) -> bool:
-    return "DATE" in t or "TIME" in t
-
-
-def _is_string(t: str) -> bool:
-    return ("CHAR" in t or "CLOB" in t or "TEXT" in t) and not _is_datetime(t)
-
-
-def _is_binary(t: str) -> bool:
-    return "BLOB" in t or "BINARY" in t or "BYTEA" in t
-
-
-def _is_number(t: str) -> bool:
-    if _is_string(t) or _is_binary(t) or _is_datetime(t):
-        return False
-    return any(k in t for k in ("INT", "REAL", "FLOA", "DOUB", "NUM", "DEC", "BOOL"))
-
-
-STRING = _DBAPITypeObject("STRING", _is_string)
-BINARY = _DBAPITypeObject("BINARY", _is_binary)
-NUMBER = _DBAPITypeObject("NUMBER", _is_number)
-DATETIME = _DBAPITypeObject("DATETIME", _is_datetime)
-ROWID = _DBAPITypeObject("ROWID", lambda t: t in ("ROWID", "_ROWID_", "OID"))
-
-
-# --------------------------------------------------------------- exceptions
-
-
-class Warning(Exception):  # noqa: A001 - PEP 249 name
-    """Important warnings such as data truncation."""
-
-
-class Error(Exception):
-    """Base class of every error of this module.
-
-    ``orig`` is the exception of APSW or :mod:`vtables` it was mapped from (also
-    ``__cause__``); ``sqlstate`` is PostgreSQL's SQLSTATE when the original has
-    one, else None.
-    """
-
-    orig: BaseException | None = None
-    sqlstate: str | None = None
-
-
-class InterfaceError(Error):
-    pass
-
-
-class DatabaseError(Error):
-    pass
-
-
-class DataError(DatabaseError):
-    pass
-
-
-class OperationalError(DatabaseError):
-    pass
-
-
-class IntegrityError(DatabaseError):
-    pass
-
-
-class InternalError(DatabaseError):
-    pass
-
-
-class ProgrammingError(DatabaseError):
-    pass
-
-
-class NotSupportedError(DatabaseError):
-    pass
-
-
-_APSW_MAP: tuple[tuple[type[BaseException], type[Error]], ...] = (
-    (apsw.ConstraintError, IntegrityError),
-    (apsw.BindingsError, ProgrammingError),
-    (apsw.CursorClosedError, ProgrammingError),
-    (apsw.ConnectionClosedError, ProgrammingError),
-    (apsw.ThreadingViolationError, ProgrammingError),
-    (apsw.IncompleteExecutionError, ProgrammingError),
-    (apsw.ExecutionCompleteError, ProgrammingError),
-    (apsw.ForkingViolationError, ProgrammingError),
-    (apsw.ConnectionNotClosedError, ProgrammingError),
-    (apsw.MisuseError, InterfaceError),
-    (apsw.MismatchError, DataError),
-    (apsw.TooBigError, DataError),
-    (apsw.RangeError, DataError),
-    (apsw.InternalError, InternalError),
-    (apsw.NotFoundError, InternalError),
-    (apsw.SQLError, OperationalError),
-    (apsw.BusyError, OperationalError),
-    (apsw.LockedError, OperationalError),
-    (apsw.IOError, OperationalError),
-    (apsw.FullError, OperationalError),
-    (apsw.CantOpenError, OperationalError),
-    (apsw.AbortError, OperationalError),
-    (apsw.PermissionsError, OperationalError),
-    (apsw.ReadOnlyError, OperationalError),
-    (apsw.InterruptError, OperationalError),
-    (apsw.ProtocolError, OperationalError),
-    (apsw.EmptyError, OperationalError),
-    (apsw.SchemaChangeError, OperationalError),
-    (apsw.ExtensionLoadingError, OperationalError),
-    (apsw.AuthError, OperationalError),
-    (apsw.NoMemError, OperationalError),
-)
-
-_MED_MAP: tuple[tuple[type[BaseException], type[Error]], ...] = (
-    *(((_NotNullViolation, IntegrityError),) if _NotNullViolation is not None else ()),
-    (med_errors.SQLMedSyntaxError, ProgrammingError),
-    (med_errors.DuplicateObjectError, ProgrammingError),
-    (med_errors.UndefinedObjectError, ProgrammingError),
-    (med_errors.DependentObjectsError, ProgrammingError),
-    (med_errors.InvalidOptionError, ProgrammingError),
-    (med_errors.FeatureNotSupportedError, NotSupportedError),
-    (med_errors.WrapperError, OperationalError),
-    (med_errors.SQLMedError, OperationalError),
-)
-
-
-def map_exception(exc: BaseException) -> Error | None:
-    """The PEP 249 exception for an exception of APSW or vtables (None: not ours)."""
-    if isinstance(exc, Error):
-        return exc
-    cls: type[Error] | None = None
-    if isinstance(exc, med_errors.SQLMedError):
-        cls = next((c for k, c in _MED_MAP if isinstance(exc, k)), OperationalError)
-        state = getattr(exc, "sqlstate", "") or ""
-        if state.startswith("23"):  # a source's integrity constraint, as PostgreSQL classes it
-            cls = IntegrityError
-        elif state.startswith("22"):
-            cls = DataError
-    elif isinstance(exc, apsw.Error):
-        cls = next((c for k, c in _APSW_MAP if isinstance(exc, k)), DatabaseError)
-    if cls is None:
-        return None
-    mapped = cls(str(exc))
-    mapped.orig = exc
-    mapped.sqlstate = getattr(exc, "sqlstate", None)
-    for attr in ("result", "extendedresult", "error_offset"):
-        if hasattr(exc, attr):
-            setattr(mapped, attr, getattr(exc, attr))
-    return mapped
-
-
-@contextlib.contextmanager
-def _translated(sql: str | None = None) -> Iterator[None]:
-    """Map APSW's and vtables' exceptions; secret option values of ``sql`` that
-    a message quotes are masked, in the mapped exception and in its cause."""
-    try:
-        yield
-    except Error:
-        raise
-    except (apsw.Error, med_errors.SQLMedError) as exc:
-        if sql is not None and exc.args and isinstance(exc.args[0], str):
-            message = med_secrets.mask_text(exc.args[0], sql)
-            if message != exc.args[0]:
-                exc.args = (message, *exc.args[1:])
-        mapped = map_exception(exc)
-        raise mapped from exc
-
-
-# ------------------------------------------------------------------ binding
-
-
-def _convert_binding(cursor: apsw.Cursor, num: int, value: Any) -> Any:
-    """APSW's hook for values it cannot bind itself."""
-    if isinstance(value, datetime.datetime):
-        text = (
-            f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-        )
-        offset = value.utcoffset()
-        if offset is not None:
-            text += _offset_text(offset)
-        return text
-    if isinstance(value, datetime.date):
-        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-    if isinstance(value, datetime.time):
-        text = f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-        offset = value.utcoffset()
-        if offset is not None:
-            text += _offset_text(offset)
-        return text
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise ProgrammingError(
-        f"Error binding parameter {num}: type {type(value).__name__!r} is not supported"
-    )
-
-
-def _description(columns: tuple[tuple[str, str], ...]) -> tuple[tuple[Any, ...], ...] | None:
-    """PEP 249's seven items per column from APSW's (name, declared type)."""
-    return (
-        tuple((name, decltype, None, None, None, None, None) for name, decltype in columns) or None
-    )
-
-
-def _offset_text(offset: datetime.timedelta) -> str:
-    sign = "-" if offset < datetime.timedelta(0) else "+"
-    minutes = abs(int(offset.total_seconds())) // 60
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+def _exhaust(rows: Iterable[Any]) -> None:
+    for _ in rows:
+        pass
 
 
 _cursor_execute = apsw.Cursor.execute  # SQLite's own execute: no SQL/MED routing
 
-# ------------------------------------------------------- statement kinds
+# ------------------------------------------------- what a text is, remembered
+# Both depend on the text (or the columns) alone; SQLAlchemy sends the same
+# few texts again and again, so a dict lookup replaces the work.  Bounded: a
+# program that builds texts without end empties them now and then.
 
+_CACHE_SIZE = 2048
+_SPARE_CURSORS = 4
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.S)
 _WORD = re.compile(r"[A-Za-z_]+")
 # The statements an implicit BEGIN comes before (sqlite3's legacy rule).
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+_INSERTS = frozenset({"INSERT", "REPLACE"})
+# What Cursor.execute may run without the tracer, once seen to be one statement.
+_UNTRACED = _DML | {"SELECT"}
+_SCHEMA = frozenset({"CREATE", "DROP", "ALTER", "IMPORT", "ATTACH", "DETACH"})
+_kinds: dict[str, str] = {}
+_descriptions: dict[tuple[tuple[str, str], ...], tuple[tuple[Any, ...], ...] | None] = {}
 
 
 def _first_keyword(sql: str) -> str:
-    match = _WORD.match(sql, _LEADING.match(sql).end())
+    leading = _LEADING.match(sql)
+    match = _WORD.match(sql, leading.end() if leading else 0)
     return match.group(0).upper() if match else ""
+
+
+def _kind(sql: str) -> str:
+    """The first keyword of ``sql``, upper case ("" for none)."""
+    kind = _kinds.get(sql)
+    if kind is None:
+        if len(_kinds) >= _CACHE_SIZE:
+            _kinds.clear()
+        kind = _kinds[sql] = _first_keyword(sql)
+    return kind
+
+
+def _description(columns: tuple[tuple[str, str], ...]) -> tuple[tuple[Any, ...], ...] | None:
+    """PEP 249's seven items per column from APSW's (name, declared type)."""
+    try:
+        return _descriptions[columns]
+    except KeyError:
+        if len(_descriptions) >= _CACHE_SIZE:
+            _descriptions.clear()
+        described = tuple((name, decl, None, None, None, None, None) for name, decl in columns)
+        _descriptions[columns] = described or None
+        return described or None
 
 
 _ISOLATION_LEVELS = ("", "DEFERRED", "IMMEDIATE", "EXCLUSIVE")
@@ -411,8 +221,10 @@ def connect(
     ``isolation_level=None`` means autocommit, as in :mod:`sqlite3`.
     """
     level = _check_isolation_level(isolation_level)
-    with _translated():
+    try:
         raw = vtables.connect(database, user=user, timeout=timeout, **kwargs)
+    except NATIVE as exc:
+        raise translate(exc) from exc
     return Connection(
         raw,
         isolation_level=level,
@@ -437,28 +249,32 @@ class Connection:
 
     def __init__(
         self,
-        raw: vtables.Connection,
+        raw: RawConnection,
         *,
         isolation_level: str | None = "DEFERRED",
         autocommit: bool = False,
         check_same_thread: bool = True,
     ):
-        self._raw: vtables.Connection | None = raw
-        self._notices_seen = len(raw.notices)  # those of raw.notices already logged
+        self._raw: RawConnection | None = raw
+        self._notices = raw.notices  # the connection's list, which notices are added to
+        self._notices_seen = len(self._notices)  # those already logged
         self._isolation_level = _check_isolation_level(isolation_level)
         self._autocommit = bool(autocommit)
         self.check_same_thread = check_same_thread
         self._thread = threading.get_ident()
-        self._lock: contextlib.AbstractContextManager[Any] = (
-            contextlib.nullcontext() if check_same_thread else threading.RLock()
-        )
+        # Calls from several threads are serialised (with check_same_thread,
+        # one thread makes them all: the lock, in C, costs next to nothing).
+        self._lock = threading.RLock()
+        self._spare: list[apsw.Cursor] = []  # see Cursor.close
+        self._single: dict[str, _Single] = {}  # see _learn
 
     # ----------------------------------------------------------- plumbing
 
     @property
-    def vtables(self) -> vtables.Connection:
+    def vtables(self) -> RawConnection:
         """The underlying :class:`vtables.Connection` (an ``apsw.Connection``)."""
-        return self._live()
+        self._check_thread()
+        return self._open()
 
     def _check_thread(self) -> None:
         if self.check_same_thread and threading.get_ident() != self._thread:
@@ -468,65 +284,91 @@ class Connection:
                 f"{threading.get_ident()}."
             )
 
-    def _live(self) -> vtables.Connection:
-        self._check_thread()
+    def _open(self) -> RawConnection:
         if self._raw is None:
             raise ProgrammingError("Cannot operate on a closed database.")
         return self._raw
 
-    @contextlib.contextmanager
-    def _guard(self, sql: str | None = None) -> Iterator[vtables.Connection]:
-        """Thread check, lock, closed check and exception mapping for one call;
-        the notices the call raised are logged at its end, failed or not."""
-        self._check_thread()
-        with self._lock, _translated(sql):
-            raw = self._live()
-            try:
-                yield raw
-            finally:
-                self._log_notices(raw)
+    def _checked_raw(self) -> RawConnection:
+        """The vtables connection for a call from this thread (the lock held)."""
+        if self.check_same_thread and threading.get_ident() != self._thread:
+            self._check_thread()
+        raw = self._raw
+        if raw is None:
+            raise ProgrammingError("Cannot operate on a closed database.")
+        return raw
 
-    def _log_notices(self, raw: vtables.Connection) -> None:
-        notices = raw.notices
+    def _log_notices(self) -> None:
+        """Log the notices that the call which has just ended raised."""
+        notices = self._notices
         for message in notices[self._notices_seen :]:
             notice_logger.info("NOTICE:  %s", message)
         self._notices_seen = len(notices)
 
-    def _begin_if_needed(self, raw: vtables.Connection, kind: str, prepared: apsw.Cursor) -> None:
-        """The implicit BEGIN before a statement that changes rows (``kind`` is its
-        first keyword; ``prepared``, the statement, tells whether a WITH writes).
+    def _call(self, fn: Callable[..., _T], *args: Any, sql: str | None = None) -> _T:
+        """``fn(*args)`` as one call of this connection's: on the thread that may
+        make it, serialised with the other threads', the connection open, APSW's
+        and vtables' exceptions translated (``sql``: the text that ran), the
+        notices it raised logged at its end.  Cursor.execute and fetchall, the
+        hot calls, write this out."""
+        with self._lock:
+            self._checked_raw()
+            try:
+                return fn(*args)
+            except NATIVE as exc:
+                raise translate(exc, sql) from exc
+            finally:
+                if len(self._notices) != self._notices_seen:
+                    self._log_notices()
 
-        Called from ``Cursor._trace`` as each statement is about to run, so that
-        each statement of a script is decided on its own.
-        """
-        if self._autocommit or raw.in_transaction:
-            return
-        if kind in _DML or (kind == "WITH" and not prepared.is_readonly):
+    def _learn(self, sql: str, kind: str, columns: bool) -> None:
+        """Remember that ``sql`` is one SELECT or DML statement (``columns``: with
+        columns), which Cursor.execute runs without the tracer from now on."""
+        if len(self._single) >= _CACHE_SIZE:
+            self._single.clear()
+        self._single[sql] = (kind in _DML, columns, kind in _INSERTS)
+
+    def _new_cursor(self) -> apsw.Cursor:
+        cursor = self._open().cursor()
+        cursor.convert_binding = convert_binding
+        return cursor
+
+    def _begin_if_needed(self, raw: RawConnection) -> None:
+        """The implicit BEGIN before a statement that changes rows; called from
+        ``Cursor._trace`` as each statement is about to run, so that each
+        statement of a text is decided on its own."""
+        if not self._autocommit and not raw.in_transaction:
             raw.execute(f"BEGIN {self._isolation_level or ''}".rstrip())
 
     # ------------------------------------------------------------- PEP 249
 
     def cursor(self) -> Cursor:
-        with self._guard():
+        if self.check_same_thread and threading.get_ident() != self._thread:
+            self._check_thread()
+        with self._lock:
             return Cursor(self)
 
+    def _end(self, statement: str) -> None:
+        raw = self._open()
+        if raw.in_transaction:
+            raw.execute(statement)
+
     def commit(self) -> None:
-        with self._guard() as raw:
-            if raw.in_transaction:
-                raw.execute("COMMIT")
+        self._call(self._end, "COMMIT")
 
     def rollback(self) -> None:
-        with self._guard() as raw:
-            if raw.in_transaction:
-                raw.execute("ROLLBACK")
+        self._call(self._end, "ROLLBACK")
 
     def close(self) -> None:
         self._check_thread()
         with self._lock:
             raw, self._raw = self._raw, None
+            self._spare.clear()
             if raw is not None:
-                with _translated():
+                try:
                     raw.close()
+                except NATIVE as exc:
+                    raise translate(exc) from exc
 
     @property
     def closed(self) -> bool:
@@ -536,6 +378,8 @@ class Connection:
 
     @property
     def autocommit(self) -> bool:
+        """Whether each statement commits on its own (no implicit BEGIN);
+        turning it on commits the open transaction."""
         return self._autocommit
 
     @autocommit.setter
@@ -550,24 +394,13 @@ class Connection:
         """``None`` in autocommit mode, else what follows the implicit BEGIN."""
         return None if self._autocommit else self._isolation_level
 
-    @isolation_level.setter
-    def isolation_level(self, value: str | None) -> None:
-        level = _check_isolation_level(value)
-        if level is None:
-            self.autocommit = True
-        else:
-            self._isolation_level = level
-            self._autocommit = False
-
     @property
     def in_transaction(self) -> bool:
-        with self._guard() as raw:
-            return raw.in_transaction
+        return self._call(lambda: self._open().in_transaction)
 
     @property
     def total_changes(self) -> int:
-        with self._guard() as raw:
-            return raw.total_changes()
+        return self._call(lambda: self._open().total_changes())
 
     # ------------------------------------------------------------ shortcuts
 
@@ -582,20 +415,11 @@ class Connection:
         self.commit()
         cur = self.cursor()
         cur._script = True  # no implicit BEGIN inside a script
-        with self._guard(script):
-            for _ in cur._apsw.execute(script):
-                pass
+        self._single.clear()  # a script may change the schema
+        apsw_cursor = cur._checked()
+        cur._trace_on(apsw_cursor)
+        self._call(lambda: _exhaust(apsw_cursor.execute(script)), sql=script)
         return cur
-
-    def create_function(
-        self, name: str, narg: int, func: Callable[..., Any], *, deterministic: bool = False
-    ) -> None:
-        """Register a scalar SQL function (as :meth:`sqlite3.Connection.create_function`)."""
-        with self._guard() as raw:
-            if func is None:
-                raw.create_scalar_function(name, None, narg)
-            else:
-                raw.create_scalar_function(name, func, narg, deterministic=deterministic)
 
     def __enter__(self) -> Connection:
         return self
@@ -618,52 +442,62 @@ class Connection:
 class Cursor:
     """A PEP 249 cursor around a :class:`vtables.Cursor`."""
 
+    arraysize = 1
+    # The state of the call under way, reset by each execute (see _reset).
+    _rows: apsw.Cursor | None = None
+    _peeked: tuple[Any, ...] | None = None  # the next row, already stepped to
+    _pending_dml = False  # the statement last traced changes rows
+    _traced: str | None = None  # the text last traced in this execute call
+    _traced_bindings: Any = None
+    _traced_dml = False
+    _changes = 0
+    _any_dml = False
+    _statements = 0  # the statements traced in this execute call
+    _probing = False  # _describe_again is preparing the statement again
+    _script = False  # executescript: statements run as they are
+    _tracing = False  # the APSW cursor's exec_trace is _trace
+
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.arraysize = 1
         self.rowcount = -1
         self.lastrowid: int | None = None
-        self._description: tuple[tuple[Any, ...], ...] | None = None
-        self._apsw: apsw.Cursor | None = connection._live().cursor()
-        self._apsw.exec_trace = self._trace
-        self._apsw.convert_binding = _convert_binding
-        self._rows: apsw.Cursor | None = None
-        self._peeked: tuple[Any, ...] | None = None  # the next row, already stepped to
-        self._pending_dml = False  # the statement last traced changes rows
-        self._traced: str | None = None  # the text last traced in this execute call
-        self._traced_bindings: Any = None
-        self._traced_dml = False
-        self._probing = False  # _describe_again is preparing the statement again
-        self._script = False  # executescript: statements run as they are
-        self._changes = 0
-        self._any_dml = False
+        #: PEP 249's seven items per column of the statement that ran (None: no rows).
+        self.description: tuple[tuple[Any, ...], ...] | None = None
+        # SQLAlchemy opens a cursor per statement, and making an APSW cursor
+        # costs as much as a short statement: one a closed cursor left serves.
+        spare = connection._spare
+        self._apsw: apsw.Cursor | None = spare.pop() if spare else connection._new_cursor()
 
     # ----------------------------------------------------------- plumbing
 
     def _trace(self, cursor: apsw.Cursor, sql: str, bindings: Any) -> bool:
         """Called by APSW as each statement (and binding set) is about to run."""
         if self._probing:  # _describe_again: learn the columns, run nothing
-            self._description = _description(cursor.get_description())
+            self.description = _description(cursor.get_description())
             return False
+        raw = self.connection._raw
+        assert raw is not None  # a statement runs: the connection is open
         if self._pending_dml:  # the previous statement has completed: count its changes
-            self._changes += self.connection._raw.changes()
+            self._changes += raw.changes()
         if sql == self._traced:  # executemany's next binding set: nothing new to learn
             self._pending_dml = self._traced_dml
             return True
         self._traced = sql
         self._traced_bindings = bindings
-        kind = _first_keyword(sql)
-        if (kind in _DML or kind == "WITH") and not self._script:
-            self.connection._begin_if_needed(self.connection._raw, kind, cursor)
-        self._pending_dml = kind in _DML or (kind == "WITH" and not cursor.is_readonly)
-        self._any_dml = self._any_dml or self._pending_dml
-        self._traced_dml = self._pending_dml
+        self._statements += 1
+        kind = _kind(sql)
+        dml = kind in _DML or (kind == "WITH" and not cursor.is_readonly)
+        if dml:
+            self._any_dml = True
+            if not self._script:
+                self.connection._begin_if_needed(raw)
+        self._pending_dml = self._traced_dml = dml
         # What SQLite says before the first step; a cached statement that the
         # step prepares again (the schema changed) may say otherwise: see _after.
-        self._description = _description(cursor.get_description())
+        self.description = _description(cursor.get_description())
         return True
 
-    def _describe_again(self, cur: apsw.Cursor) -> None:
+    def _describe_again(self, cur: apsw.Cursor, sql: str) -> None:
         """The columns of the statement that has just completed without a row.
 
         Its first step prepared it again if the schema had changed since it was
@@ -673,23 +507,18 @@ class Cursor:
         columns and stops it before it runs.
         """
         self._probing = True
+        tracer, cur.exec_trace = cur.exec_trace, self._trace
         try:
-            _cursor_execute(cur, self._traced, self._traced_bindings)
+            _cursor_execute(cur, sql, self._traced_bindings)
         except apsw.ExecTraceAbort:
             pass
         except apsw.Error:  # cannot be prepared alone: keep what the trace saw
             pass
         finally:
             self._probing = False
+            cur.exec_trace = tracer
 
-    def _settle(self) -> None:
-        """Count the rows changed by the statement that has just completed."""
-        if self._pending_dml:
-            self._changes += self.connection._raw.changes()
-            self._pending_dml = False
-
-    def _check(self) -> apsw.Cursor:
-        self.connection._check_thread()
+    def _checked(self) -> apsw.Cursor:
         if self._apsw is None:
             raise ProgrammingError("Cannot operate on a closed cursor.")
         return self._apsw
@@ -699,84 +528,147 @@ class Cursor:
         self._traced_bindings = None
         self._rows = None
         self._peeked = None
-        self._description = None
+        self.description = None
         self._pending_dml = False
         self._any_dml = False
         self._changes = 0
+        self._statements = 0
         self.rowcount = -1
 
-    def _after(
-        self, raw: vtables.Connection, cur: apsw.Cursor, sql: str, describe: bool = True
-    ) -> None:
+    def _trace_on(self, cur: apsw.Cursor) -> None:
+        if not self._tracing:
+            cur.exec_trace = self._trace
+            self._tracing = True
+
+    def _after(self, raw: RawConnection, cur: apsw.Cursor, sql: str, columns: bool) -> None:
+        """After the first step of ``sql``: its rows, or (it has completed) its
+        changes; ``columns``: whether it has columns, for a description that
+        the first step may have made stale."""
         try:
             description = cur.description  # the live one, after the first step
         except apsw.ExecutionCompleteError:  # the statement has completed
             self._finish()
-            if describe and self._description is not None and self._traced is not None:
-                self._describe_again(cur)
+            if columns and self._traced is not None:
+                self._describe_again(cur, self._traced)
         else:
-            self._description = description or None
+            self.description = description or None
             self._rows = cur
-        if _first_keyword(sql) in ("INSERT", "REPLACE"):
+        if _kind(sql) in _INSERTS:
             self.lastrowid = raw.last_insert_rowid()
 
+    def _run(self, raw: RawConnection, cur: apsw.Cursor, sql: str, parameters: Any) -> None:
+        """Execute ``sql`` with the tracer, which decides the implicit BEGIN, the
+        description and the changes of each statement as it comes; a text found
+        to be one SELECT or DML statement runs without it the next time."""
+        self._reset()
+        self._trace_on(cur)
+        cur.execute(sql, parameters or None)
+        self._after(raw, cur, sql, self.description is not None)
+        kind = _kind(sql)
+        if kind in _SCHEMA:  # DDL, SQL/MED's included: what was learned may no longer hold
+            self.connection._single.clear()
+        elif kind in _UNTRACED and self._statements == 1 and self._traced == sql:
+            self.connection._learn(sql, kind, self.description is not None)
+
+    def _run_single(
+        self, raw: RawConnection, cur: apsw.Cursor, sql: str, parameters: Any, single: _Single
+    ) -> bool:
+        """Execute ``sql``, a text learned to be one statement, without the
+        tracer: what it would decide is known.  False (and nothing done) when it
+        must come first: the implicit BEGIN of a DML statement comes after
+        SQLite has prepared it."""
+        dml, columns, insert = single
+        if dml and not (self.connection._autocommit or raw.in_transaction):
+            return False
+        self._reset()
+        if self._tracing:
+            cur.exec_trace = None
+            self._tracing = False
+        self._any_dml = self._pending_dml = dml
+        self._traced, self._traced_bindings = sql, parameters or None
+        cur.execute(sql, self._traced_bindings)
+        if not columns:  # no columns, no rows: it has completed
+            self._finish()
+        else:
+            try:
+                self.description = cur.description or None
+                self._rows = cur
+            except apsw.ExecutionCompleteError:
+                self._finish()
+                self._describe_again(cur, sql)
+        if insert:
+            self.lastrowid = raw.last_insert_rowid()
+        return True
+
     def _finish(self) -> None:
+        """The statement has completed: count the rows it changed."""
         self._rows = None
-        self._settle()
+        if self._pending_dml:
+            raw = self.connection._raw
+            assert raw is not None  # a statement has run: the connection is open
+            self._changes += raw.changes()
+            self._pending_dml = False
         self.rowcount = self._changes if self._any_dml else -1
+
+    def _run_many(self, cur: apsw.Cursor, sql: str, parameters: Any) -> None:
+        self._reset()
+        self._trace_on(cur)
+        cur.executemany(sql, parameters)
+        self._after(self.connection._open(), cur, sql, False)
 
     # ------------------------------------------------------------- PEP 249
 
-    @property
-    def description(self) -> tuple[tuple[Any, ...], ...] | None:
-        return self._description
-
     def execute(self, sql: str, parameters: Any = ()) -> Cursor:
-        cur = self._check()
-        with self.connection._guard(sql) as raw:
-            self._reset()
-            cur.execute(sql, parameters if parameters else None)
-            self._after(raw, cur, sql)
+        # The hot path of every statement: Connection._call written out.
+        cur = self._apsw
+        if cur is None:
+            raise ProgrammingError("Cannot operate on a closed cursor.")
+        connection = self.connection
+        with connection._lock:
+            raw = connection._checked_raw()
+            try:
+                single = connection._single.get(sql)
+                if single is None or not self._run_single(raw, cur, sql, parameters, single):
+                    self._run(raw, cur, sql, parameters)
+            except NATIVE as exc:
+                raise translate(exc, sql) from exc
+            finally:
+                if len(connection._notices) != connection._notices_seen:
+                    connection._log_notices()
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Any]) -> Cursor:
-        cur = self._check()
-        with self.connection._guard(sql) as raw:
-            self._reset()
-            params = seq_of_parameters
-            if not isinstance(params, Sequence):
-                params = list(params)
-            if not params:
-                return self
-            cur.executemany(sql, params)
-            self._after(raw, cur, sql, describe=False)
-            # executemany is for statements that return no rows, as in sqlite3
-            if self._rows is not None:
-                for _ in self._rows:
-                    pass
-                self._finish()
+        cur = self._checked()
+        params = seq_of_parameters
+        if not isinstance(params, Sequence):
+            params = list(params)
+        if not params:
+            self.connection._call(self._reset)
+            return self
+        self.connection._call(self._run_many, cur, sql, params, sql=sql)
+        # executemany is for statements that return no rows, as in sqlite3
+        if self._rows is not None:
+            self.connection._call(self._rest, self._rows, sql=sql)
         return self
 
+    def _next(self, rows: apsw.Cursor) -> tuple[Any, ...] | None:
+        row = self._peeked
+        self._peeked = None
+        if row is None:
+            row = next(rows, None)
+        # Step ahead, as sqlite3 does: once the last row is fetched the
+        # statement is complete and releases its read lock.
+        if row is not None:
+            self._peeked = next(rows, None)
+        if self._peeked is None:
+            self._finish()
+        return row
+
     def fetchone(self) -> tuple[Any, ...] | None:
-        self._check()
+        self._checked()
         if self._rows is None:
             return None
-        with self.connection._guard():
-            row = self._peeked
-            self._peeked = None
-            if row is None:
-                try:
-                    row = next(self._rows)
-                except StopIteration:
-                    self._finish()
-                    return None
-            # Step ahead, as sqlite3 does: once the last row is fetched the
-            # statement is complete and releases its read lock.
-            try:
-                self._peeked = next(self._rows)
-            except StopIteration:
-                self._finish()
-            return row
+        return self.connection._call(self._next, self._rows)
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         if size is None:
@@ -789,16 +681,32 @@ class Cursor:
             rows.append(row)
         return rows
 
+    def _rest(self, rows: apsw.Cursor) -> list[tuple[Any, ...]]:
+        out = [] if self._peeked is None else [self._peeked]
+        self._peeked = None
+        out.extend(rows)
+        self._finish()
+        return out
+
     def fetchall(self) -> list[tuple[Any, ...]]:
-        self._check()
-        if self._rows is None:
+        rows = self._rows
+        if rows is None:  # none left, or the cursor is closed
+            self._checked()
             return []
-        with self.connection._guard():
-            rows = [] if self._peeked is None else [self._peeked]
-            self._peeked = None
-            rows.extend(self._rows)
-            self._finish()
-            return rows
+        connection = self.connection
+        with connection._lock:
+            connection._checked_raw()
+            try:
+                out = [] if self._peeked is None else [self._peeked]
+                self._peeked = None
+                out.extend(rows)
+                self._finish()
+            except NATIVE as exc:
+                raise translate(exc) from exc
+            finally:
+                if len(connection._notices) != connection._notices_seen:
+                    connection._log_notices()
+        return out
 
     def __iter__(self) -> Cursor:
         return self
@@ -810,12 +718,21 @@ class Cursor:
         return row
 
     def close(self) -> None:
-        self.connection._check_thread()
+        connection = self.connection
+        if connection.check_same_thread and threading.get_ident() != connection._thread:
+            connection._check_thread()
         cur, self._apsw = self._apsw, None
+        complete = self._rows is None
         self._rows = self._peeked = None
-        if cur is not None and self.connection._raw is not None:
-            with self.connection._lock, _translated():
-                cur.close()
+        if cur is None or connection._raw is None:
+            return
+        if complete and len(connection._spare) < _SPARE_CURSORS:
+            if self._tracing:
+                cur.exec_trace = None
+                self._tracing = False
+            connection._spare.append(cur)  # for the next cursor: see __init__
+        else:
+            connection._call(cur.close)
 
     def setinputsizes(self, sizes: Any) -> None:
         pass

@@ -44,7 +44,7 @@ def _is_file(database: str | None) -> bool:
 def _schema_file(database: str | None, follower_ident: str | None) -> str:
     """The file attached as ``test_schema``: one per main database, so that a
     run over several URLs (``--db sqlmed --db sqlmed_file``) keeps them apart."""
-    if _is_file(database):  # a worker's file name already carries its ident
+    if database and _is_file(database):  # a worker's file name already carries its ident
         stem = os.path.splitext(os.path.basename(database))[0]
     else:
         stem = f"{follower_ident}_sqlmed" if follower_ident else "sqlmed"
@@ -88,7 +88,7 @@ def _post_configure_testing_engine(url, engine, options, scope):
     # must see a :memory: database's tables (the pools can hand it over)
     if options.get("sqlite_share_pool") and hasattr(engine.pool, "_transfer_from"):
         options["use_reaper"] = False
-        engine.pool._transfer_from(config.db.pool)
+        engine.pool._transfer_from(config.db.pool)  # type: ignore[attr-defined]
 
 
 @create_db.for_db("sqlmed")

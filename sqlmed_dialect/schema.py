@@ -10,19 +10,22 @@ shown), so ``conn.execute(CreateServer(server))`` works too.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import ExecutableDDLElement, MetaData
+from sqlglot import exp
 
 from . import printer
-from .base import MASK, catalog_rows, is_secret_option
+from .base import catalog_rows
+from .options import shown_options
 
 _KEY = "sqlmed_objects"
 
 
-def _register(metadata: MetaData | None, obj: Any) -> None:
+def _register(metadata: MetaData | None, obj: _MedObject) -> None:
     if metadata is None:
         return
     objects = metadata.info.get(_KEY)
@@ -33,26 +36,125 @@ def _register(metadata: MetaData | None, obj: Any) -> None:
     objects.append(obj)
 
 
-def _shown_options(options: dict[str, str], wrapper: str | None, kind: str) -> dict[str, str]:
-    return {
-        k: (MASK if is_secret_option(k, wrapper, kind) else v) for k, v in (options or {}).items()
-    }
+# ------------------------------------------------------------- DDL elements
+
+
+class _MedDDL(ExecutableDDLElement):
+    """A SQL/MED statement about a schema object, which builds its tree."""
+
+    def __init__(self, element: Any, *, if_exists: bool = False, cascade: bool = False):
+        self.element = element
+        self.if_exists = if_exists
+        self.cascade = cascade
+
+    def tree(self) -> exp.Expression:
+        raise NotImplementedError
+
+
+class _Create(_MedDDL):
+    def tree(self) -> exp.Expression:
+        return self.element.create_tree()
+
+
+class _Drop(_MedDDL):
+    def tree(self) -> exp.Expression:
+        return self.element.drop_tree(if_exists=self.if_exists, cascade=self.cascade)
+
+
+class CreateExtension(_Create):
+    pass
+
+
+class DropExtension(_Drop):
+    pass
+
+
+class CreateForeignDataWrapper(_Create):
+    pass
+
+
+class DropForeignDataWrapper(_Drop):
+    pass
+
+
+class CreateServer(_Create):
+    pass
+
+
+class DropServer(_Drop):
+    pass
+
+
+class CreateUserMapping(_Create):
+    pass
+
+
+class DropUserMapping(_Drop):
+    pass
+
+
+@compiles(_Create)
+@compiles(_Drop)
+def _compile(element: _MedDDL, compiler: Any, **kw: Any) -> str:
+    return printer.shown(compiler, element.tree())
+
+
+# ------------------------------------------------------------------ objects
 
 
 class _MedObject:
-    kind = ""
-    create_order = 0
+    """An object of the SQL/MED catalog: its DDL elements, and the catalog
+    query (``exists_sql``, one parameter: the name) that says it exists."""
 
-    def exists(self, connection) -> bool:
+    kind = ""  # also whose option specs (spaces as underscores) tell the secrets
+    keyword = ""  # what DROP names it
+    create_order = 0
+    exists_sql = ""
+    create_element: ClassVar[type[_MedDDL]]
+    drop_element: ClassVar[type[_MedDDL]]
+    name: str
+    options: dict[str, str]
+
+    def _attach(self, metadata: MetaData | None, options: Mapping[str, str] | None) -> None:
+        self.options = dict(options or {})
+        _register(metadata, self)
+
+    def _options_wrapper(self) -> str | None:
+        """The wrapper whose option specs tell the secret options."""
+        return None
+
+    def _repr_args(self) -> list[str]:
+        return [repr(self.name)]
+
+    def __repr__(self) -> str:
+        shown = shown_options(self.options, self._options_wrapper(), self.kind.replace(" ", "_"))
+        return f"{type(self).__name__}({', '.join(self._repr_args())}, options={shown!r})"
+
+    def _exists_parameters(self, connection: Any) -> tuple[Any, ...]:
+        return (self.name,)
+
+    def exists(self, connection: Any) -> bool:
+        return bool(catalog_rows(connection, self.exists_sql, self._exists_parameters(connection)))
+
+    def create_tree(self) -> exp.Expression:
         raise NotImplementedError
 
-    def create(self, bind, checkfirst: bool = False) -> None:
+    def drop_tree(self, *, if_exists: bool, cascade: bool) -> exp.Expression:
+        return printer.drop(self.keyword, [self.name], if_exists=if_exists, cascade=cascade)
+
+    def _create_ddl(self) -> _MedDDL:
+        return self.create_element(self)
+
+    def _drop_ddl(self) -> _MedDDL:
+        return self.drop_element(self)
+
+    def create(self, bind: Any, checkfirst: bool = False) -> None:
         """Create this object (unless ``checkfirst`` and it exists)."""
         with _connection(bind) as conn:
             if not (checkfirst and self.exists(conn)):
                 conn.execute(self._create_ddl())
 
-    def drop(self, bind, checkfirst: bool = False) -> None:
+    def drop(self, bind: Any, checkfirst: bool = False) -> None:
         """Drop this object (unless ``checkfirst`` and it does not exist)."""
         with _connection(bind) as conn:
             if not checkfirst or self.exists(conn):
@@ -62,17 +164,17 @@ class _MedObject:
 class _connection:  # noqa: N801 - used as a function
     """A Connection from a Connection or an Engine (committing at the end)."""
 
-    def __init__(self, bind):
+    def __init__(self, bind: Any):
         self.bind = bind
-        self._ctx = None
+        self._ctx: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         if hasattr(bind := self.bind, "begin") and not hasattr(bind, "in_transaction"):
             self._ctx = bind.begin()
             return self._ctx.__enter__()
         return bind
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> Any:
         if self._ctx is not None:
             return self._ctx.__exit__(*exc)
         return False
@@ -82,21 +184,16 @@ class Extension(_MedObject):
     """``CREATE EXTENSION name``: installs a builtin or registered wrapper."""
 
     kind = "extension"
+    keyword = "EXTENSION"
     create_order = 0
+    exists_sql = "SELECT 1 FROM sqlmed_extensions WHERE extension_name = ?"
 
     def __init__(self, name: str, metadata: MetaData | None = None):
         self.name = name
-        _register(metadata, self)
+        self._attach(metadata, None)
 
-    def exists(self, connection) -> bool:
-        sql = "SELECT 1 FROM sqlmed_extensions WHERE extension_name = ?"
-        return bool(catalog_rows(connection, sql, (self.name,)))
-
-    def _create_ddl(self):
-        return CreateExtension(self)
-
-    def _drop_ddl(self):
-        return DropExtension(self)
+    def create_tree(self) -> exp.Expression:
+        return printer.create_extension(self.name)
 
     def __repr__(self) -> str:
         return f"Extension({self.name!r})"
@@ -106,50 +203,43 @@ class ForeignDataWrapper(_MedObject):
     """``CREATE FOREIGN DATA WRAPPER name [HANDLER h] [VALIDATOR v] [OPTIONS (...)]``."""
 
     kind = "wrapper"
+    keyword = "FOREIGN DATA WRAPPER"
     create_order = 1
+    exists_sql = "SELECT 1 FROM sqlmed_foreign_data_wrappers WHERE foreign_data_wrapper_name = ?"
 
     def __init__(
         self,
         name: str,
         metadata: MetaData | None = None,
         *,
+        options: Mapping[str, str] | None = None,
         handler: str | None = None,
         validator: str | None = None,
-        options: dict[str, str] | None = None,
     ):
         self.name = name
         self.handler = handler
         self.validator = validator
-        self.options = dict(options or {})
-        _register(metadata, self)
+        self._attach(metadata, options)
 
-    def exists(self, connection) -> bool:
-        sql = "SELECT 1 FROM sqlmed_foreign_data_wrappers WHERE foreign_data_wrapper_name = ?"
-        return bool(catalog_rows(connection, sql, (self.name,)))
+    def _options_wrapper(self) -> str | None:
+        return self.name
 
-    def _create_ddl(self):
-        return CreateForeignDataWrapper(self)
+    def _repr_args(self) -> list[str]:
+        return [repr(self.name), f"handler={self.handler!r}", f"validator={self.validator!r}"]
 
-    def _drop_ddl(self):
-        return DropForeignDataWrapper(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"ForeignDataWrapper({self.name!r}, handler={self.handler!r}, "
-            f"validator={self.validator!r}, "
-            f"options={_shown_options(self.options, self.name, 'wrapper')!r})"
+    def create_tree(self) -> exp.Expression:
+        return printer.create_fdw(
+            self.name, handler=self.handler, validator=self.validator, options_=self.options
         )
-
-
-def _wrapper_name(wrapper: str | ForeignDataWrapper | Extension) -> str:
-    return wrapper if isinstance(wrapper, str) else wrapper.name
 
 
 class ForeignServer(_MedObject):
     """``CREATE SERVER name [TYPE t] [VERSION v] FOREIGN DATA WRAPPER w [OPTIONS (...)]``."""
 
     kind = "server"
+    keyword = "SERVER"
     create_order = 2
+    exists_sql = "SELECT 1 FROM sqlmed_foreign_servers WHERE foreign_server_name = ?"
 
     def __init__(
         self,
@@ -157,35 +247,30 @@ class ForeignServer(_MedObject):
         wrapper: str | ForeignDataWrapper | Extension,
         metadata: MetaData | None = None,
         *,
+        options: Mapping[str, str] | None = None,
         type: str | None = None,  # noqa: A002 - the SQL keyword
         version: str | None = None,
-        options: dict[str, str] | None = None,
     ):
         self.name = name
-        self.wrapper = _wrapper_name(wrapper)
+        self.wrapper = wrapper if isinstance(wrapper, str) else wrapper.name
         self.type = type
         self.version = version
-        self.options = dict(options or {})
-        _register(metadata, self)
+        self._attach(metadata, options)
 
-    def exists(self, connection) -> bool:
-        sql = "SELECT 1 FROM sqlmed_foreign_servers WHERE foreign_server_name = ?"
-        return bool(catalog_rows(connection, sql, (self.name,)))
-
-    def _create_ddl(self):
-        return CreateServer(self)
-
-    def _drop_ddl(self):
-        return DropServer(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"ForeignServer({self.name!r}, {self.wrapper!r}, "
-            f"options={_shown_options(self.options, self.wrapper, 'server')!r})"
+    def create_tree(self) -> exp.Expression:
+        return printer.create_server(
+            self.name,
+            self.wrapper,
+            type_=self.type,
+            version=self.version,
+            options_=self.options,
         )
 
+    def _options_wrapper(self) -> str | None:
+        return self.wrapper
 
-_USER_KEYWORDS = printer.USER_KEYWORDS
+    def _repr_args(self) -> list[str]:
+        return [repr(self.name), repr(self.wrapper)]
 
 
 class UserMapping(_MedObject):
@@ -197,6 +282,10 @@ class UserMapping(_MedObject):
 
     kind = "user mapping"
     create_order = 3
+    exists_sql = (
+        "SELECT 1 FROM sqlmed_user_mappings WHERE authorization_identifier = ? "
+        "AND foreign_server_name = ?"
+    )
 
     def __init__(
         self,
@@ -204,144 +293,41 @@ class UserMapping(_MedObject):
         user: str = "PUBLIC",
         metadata: MetaData | None = None,
         *,
-        options: dict[str, str] | None = None,
+        options: Mapping[str, str] | None = None,
     ):
         self.server = server if isinstance(server, str) else server.name
         self._wrapper = None if isinstance(server, str) else server.wrapper
         self.user = user
-        self.options = dict(options or {})
-        _register(metadata, self)
+        self._attach(metadata, options)
 
-    def exists(self, connection) -> bool:
+    def _exists_parameters(self, connection: Any) -> tuple[Any, ...]:
         user = self.user
         if user.upper() == "PUBLIC":
             user = "public"
-        elif user.upper() in _USER_KEYWORDS:
+        elif user.upper() in printer.USER_KEYWORDS:
             user = connection.connection.dbapi_connection.vtables.user
-        sql = (
-            "SELECT 1 FROM sqlmed_user_mappings WHERE authorization_identifier = ? "
-            "AND foreign_server_name = ?"
-        )
-        return bool(catalog_rows(connection, sql, (user, self.server)))
+        return (user, self.server)
 
-    def _create_ddl(self):
-        return CreateUserMapping(self)
+    def _options_wrapper(self) -> str | None:
+        return self._wrapper
 
-    def _drop_ddl(self):
-        return DropUserMapping(self)
+    def _repr_args(self) -> list[str]:
+        return [repr(self.server), f"user={self.user!r}"]
 
-    def __repr__(self) -> str:
-        shown = _shown_options(self.options, self._wrapper, "user_mapping")
-        return f"UserMapping({self.server!r}, user={self.user!r}, options={shown!r})"
+    def create_tree(self) -> exp.Expression:
+        return printer.create_user_mapping(self.user, self.server, self.options)
+
+    def drop_tree(self, *, if_exists: bool, cascade: bool) -> exp.Expression:
+        return printer.drop_user_mapping(self.user, self.server, if_exists=if_exists)
 
 
-# ------------------------------------------------------------- DDL elements
-
-
-class _MedDDL(ExecutableDDLElement):
-    def __init__(self, element: _MedObject, *, if_exists: bool = False, cascade: bool = False):
-        self.element = element
-        self.if_exists = if_exists
-        self.cascade = cascade
-
-
-class CreateExtension(_MedDDL):
-    pass
-
-
-class DropExtension(_MedDDL):
-    pass
-
-
-class CreateForeignDataWrapper(_MedDDL):
-    pass
-
-
-class DropForeignDataWrapper(_MedDDL):
-    pass
-
-
-class CreateServer(_MedDDL):
-    pass
-
-
-class DropServer(_MedDDL):
-    pass
-
-
-class CreateUserMapping(_MedDDL):
-    pass
-
-
-class DropUserMapping(_MedDDL):
-    pass
-
-
-@compiles(CreateExtension)
-def _create_extension(element, compiler, **kw):
-    return printer.shown(compiler, printer.create_extension(element.element.name))
-
-
-@compiles(DropExtension)
-def _drop_extension(element, compiler, **kw):
-    tree = printer.drop(
-        "EXTENSION", [element.element.name], if_exists=element.if_exists, cascade=element.cascade
-    )
-    return printer.shown(compiler, tree)
-
-
-@compiles(CreateForeignDataWrapper)
-def _create_fdw(element, compiler, **kw):
-    fdw = element.element
-    tree = printer.create_fdw(
-        fdw.name, handler=fdw.handler, validator=fdw.validator, options_=fdw.options
-    )
-    return printer.shown(compiler, tree)
-
-
-@compiles(DropForeignDataWrapper)
-def _drop_fdw(element, compiler, **kw):
-    tree = printer.drop(
-        "FOREIGN DATA WRAPPER",
-        [element.element.name],
-        if_exists=element.if_exists,
-        cascade=element.cascade,
-    )
-    return printer.shown(compiler, tree)
-
-
-@compiles(CreateServer)
-def _create_server(element, compiler, **kw):
-    server = element.element
-    tree = printer.create_server(
-        server.name,
-        server.wrapper,
-        type_=server.type,
-        version=server.version,
-        options_=server.options,
-    )
-    return printer.shown(compiler, tree)
-
-
-@compiles(DropServer)
-def _drop_server(element, compiler, **kw):
-    tree = printer.drop(
-        "SERVER", [element.element.name], if_exists=element.if_exists, cascade=element.cascade
-    )
-    return printer.shown(compiler, tree)
-
-
-@compiles(CreateUserMapping)
-def _create_user_mapping(element, compiler, **kw):
-    um = element.element
-    return printer.shown(compiler, printer.create_user_mapping(um.user, um.server, um.options))
-
-
-@compiles(DropUserMapping)
-def _drop_user_mapping(element, compiler, **kw):
-    um = element.element
-    tree = printer.drop_user_mapping(um.user, um.server, if_exists=element.if_exists)
-    return printer.shown(compiler, tree)
+for _object, _create, _drop in (
+    (Extension, CreateExtension, DropExtension),
+    (ForeignDataWrapper, CreateForeignDataWrapper, DropForeignDataWrapper),
+    (ForeignServer, CreateServer, DropServer),
+    (UserMapping, CreateUserMapping, DropUserMapping),
+):
+    _object.create_element, _object.drop_element = _create, _drop
 
 
 # ------------------------------------------------------- create_all/drop_all
@@ -352,13 +338,13 @@ def objects_of(metadata: MetaData) -> list[_MedObject]:
     return sorted(metadata.info.get(_KEY, ()), key=lambda o: o.create_order)
 
 
-def _create_all(metadata: MetaData, connection, checkfirst: bool = True, **kw) -> None:
+def _create_all(metadata: MetaData, connection: Any, checkfirst: bool = True, **kw: Any) -> None:
     for obj in objects_of(metadata):
         if not (checkfirst and obj.exists(connection)):
             connection.execute(obj._create_ddl())
 
 
-def _drop_all(metadata: MetaData, connection, checkfirst: bool = True, **kw) -> None:
+def _drop_all(metadata: MetaData, connection: Any, checkfirst: bool = True, **kw: Any) -> None:
     for obj in reversed(objects_of(metadata)):
         if not checkfirst or obj.exists(connection):
             connection.execute(obj._drop_ddl())

@@ -283,11 +283,8 @@ def test_commit_persists_across_reconnect(tmp_path):
     c.close()
 
 
-def test_uncommitted_is_invisible_to_other_connection(tmp_path):
-    path = str(tmp_path / "app.db")
-    a = dbapi.connect(path)
-    b = dbapi.connect(path, timeout=0.05)
-    a.execute("CREATE TABLE t (a)")
+def test_uncommitted_is_invisible_to_other_connection(two_connections):
+    a, b = two_connections(timeout=0.05)
     a.commit()
     a.execute("INSERT INTO t VALUES (1)")
     assert b.execute("SELECT count(*) FROM t").fetchone() == (0,)
@@ -297,8 +294,38 @@ def test_uncommitted_is_invisible_to_other_connection(tmp_path):
     with pytest.raises(dbapi.OperationalError, match="locked"):
         b.execute("INSERT INTO t VALUES (3)")
     b.rollback()
-    a.close()
-    b.close()
+
+
+def test_a_statement_seen_before_still_begins_a_transaction(conn):
+    # the second time a text runs, it runs without the tracer where it may
+    for _ in range(2):
+        conn.execute("INSERT INTO t (name) VALUES (?)", (str(_),))
+        assert conn.in_transaction
+        conn.commit()
+        assert not conn.in_transaction
+    cur = conn.execute("UPDATE t SET n = 1")
+    assert cur.rowcount == 2
+    assert conn.in_transaction
+    conn.rollback()
+    assert conn.execute("UPDATE t SET n = 1").rowcount == 2  # again: BEGIN and count
+    assert conn.in_transaction
+    conn.rollback()
+    cur = conn.execute("SELECT name FROM t WHERE 0")
+    assert [d[0] for d in cur.description] == ["name"]  # no rows, still described
+    cur = conn.execute("SELECT name FROM t WHERE 0")
+    assert [d[0] for d in cur.description] == ["name"]
+
+
+def test_a_cursor_closed_with_rows_left_holds_no_lock(two_connections):
+    a, b = two_connections(timeout=0.05)
+    a.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+    a.commit()
+    cur = a.execute("SELECT a FROM t")
+    assert cur.fetchone() == (1,)
+    cur.close()  # its statement is reset, not kept for the next cursor
+    b.execute("INSERT INTO t VALUES (3)")
+    b.commit()
+    assert a.execute("SELECT count(*) FROM t").fetchone() == (3,)
 
 
 def test_autocommit_mode(tmp_path):

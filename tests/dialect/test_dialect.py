@@ -125,6 +125,27 @@ def test_entry_point_and_urls(tmp_path, monkeypatch):
 # ------------------------------------------------------ DDL and create_all
 
 
+def test_the_dialect_on_sqlalchemys_seams():
+    """As SQLAlchemy's sqlite dialects: the backend in base, the driver apart."""
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    from sqlmed_dialect.driver import SQLMedDialect_apsw
+
+    assert SQLMedDialect.__bases__ == (SQLiteDialect,)
+    assert not issubclass(SQLMedDialect_apsw, SQLiteDialect_pysqlite)
+    engine = sa.create_engine("sqlmed://")
+    assert type(engine.dialect) is SQLMedDialect_apsw
+    assert (engine.dialect.name, engine.dialect.driver) == ("sqlmed", "apsw")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.floor(2.5))) == 2
+        assert conn.scalar(sa.select(sa.literal("abc").regexp_match("^a.c$"))) == 1
+        conn.rollback()
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        assert conn.connection.dbapi_connection.autocommit
+    engine.dispose()
+
+
 def test_foreign_table_ddl():
     metadata = sa.MetaData()
     t = sa.Table(

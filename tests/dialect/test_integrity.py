@@ -144,11 +144,8 @@ def test_ddl_then_detach_as_with_sqlite3(tmp_path):
         c.close()
 
 
-def test_ddl_is_visible_to_another_connection_without_commit(tmp_path):
-    path = str(tmp_path / "app.db")
-    a = dbapi.connect(path)
-    b = dbapi.connect(path, timeout=0.1)
-    a.execute("CREATE TABLE t (a)")
+def test_ddl_is_visible_to_another_connection_without_commit(two_connections):
+    a, b = two_connections(timeout=0.1)
     assert not a.in_transaction
     assert b.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchall() == [("t",)]
     a.execute("CREATE FOREIGN DATA WRAPPER w")
@@ -169,8 +166,6 @@ def test_ddl_is_visible_to_another_connection_without_commit(tmp_path):
     assert a.execute("SELECT name FROM sqlite_master WHERE name IN ('t', 'u')").fetchall() == [
         ("t",)
     ]
-    a.close()
-    b.close()
 
 
 def test_sqlalchemy_ddl_autocommits_at_the_driver_as_on_sqlite(tmp_path):

@@ -13,6 +13,7 @@ from sqlalchemy import orm
 from sqlalchemy.ext.automap import automap_base
 
 from tests.pgserver import PostgresServer
+from tests.pgserver import remote as remote_pg
 
 
 @pytest.fixture
@@ -55,16 +56,21 @@ def pk(engine, table: str) -> dict:
     return sa.inspect(engine).get_pk_constraint(table)
 
 
-def test_sqlite_fdw_import_reflects_keys_and_automap_writes(engine, remote):
+def import_remote(engine, wrapper: str, server_options: str) -> None:
+    """IMPORT FOREIGN SCHEMA of ``remote`` through ``wrapper``; the keys reflected."""
     run(
         engine,
-        f"CREATE EXTENSION sqlite_fdw;"
-        f"CREATE SERVER lib FOREIGN DATA WRAPPER sqlite_fdw OPTIONS (database '{remote}');"
-        f"IMPORT FOREIGN SCHEMA main FROM SERVER lib INTO main",
+        f"CREATE EXTENSION {wrapper};"
+        f"CREATE SERVER lib FOREIGN DATA WRAPPER {wrapper} OPTIONS ({server_options});"
+        "IMPORT FOREIGN SCHEMA main FROM SERVER lib INTO main",
     )
     assert pk(engine, "books") == {"constrained_columns": ["id"], "name": None}
     assert pk(engine, "lines") == {"constrained_columns": ["order_id", "line"], "name": None}
     assert pk(engine, "notes") == {"constrained_columns": [], "name": None}
+
+
+def test_sqlite_fdw_import_reflects_keys_and_automap_writes(engine, remote):
+    import_remote(engine, "sqlite_fdw", f"database '{remote}'")
     table = sa.Table("lines", sa.MetaData(), autoload_with=engine)
     assert [c.name for c in table.primary_key] == ["order_id", "line"]
 
@@ -107,15 +113,7 @@ def test_hand_written_foreign_table_reflects_marked_keys_only(engine, remote):
 
 
 def test_sqlalchemy_fdw_import_marks_the_remote_key(engine, remote):
-    run(
-        engine,
-        f"CREATE EXTENSION sqlalchemy_fdw;"
-        f"CREATE SERVER lib FOREIGN DATA WRAPPER sqlalchemy_fdw OPTIONS (url 'sqlite:///{remote}');"
-        f"IMPORT FOREIGN SCHEMA main FROM SERVER lib INTO main",
-    )
-    assert pk(engine, "books") == {"constrained_columns": ["id"], "name": None}
-    assert pk(engine, "lines") == {"constrained_columns": ["order_id", "line"], "name": None}
-    assert pk(engine, "notes") == {"constrained_columns": [], "name": None}
+    import_remote(engine, "sqlalchemy_fdw", f"url 'sqlite:///{remote}'")
     base = automap_base()
     base.prepare(autoload_with=engine)
     Line = base.classes.lines
@@ -141,21 +139,20 @@ def test_sqlalchemy_fdw_writes_by_marked_key_when_the_remote_has_none(engine, re
 
 @pytest.fixture(scope="module")
 def pg():
-    server = PostgresServer()
-    try:
+    with PostgresServer() as server:
         server.dsn = f"host={server.host} port={server.port} user=postgres dbname=postgres"
-        with psycopg.connect(server.dsn, autocommit=True) as c:
-            c.execute("""
-                CREATE SCHEMA shop;
-                CREATE TABLE shop.items (name text, id integer PRIMARY KEY, qty int);
-                INSERT INTO shop.items VALUES ('ann', 1, 10), ('bob', 2, 20);
-                CREATE TABLE shop.pairs (a int, b int, c int, PRIMARY KEY (b, a));
-                CREATE TABLE shop.loose (v int);
-                CREATE VIEW shop.item_names AS SELECT name FROM shop.items;
-            """)
+        remote_pg(
+            server,
+            """
+            CREATE SCHEMA shop;
+            CREATE TABLE shop.items (name text, id integer PRIMARY KEY, qty int);
+            INSERT INTO shop.items VALUES ('ann', 1, 10), ('bob', 2, 20);
+            CREATE TABLE shop.pairs (a int, b int, c int, PRIMARY KEY (b, a));
+            CREATE TABLE shop.loose (v int);
+            CREATE VIEW shop.item_names AS SELECT name FROM shop.items;
+            """,
+        )
         yield server
-    finally:
-        server.stop()
 
 
 def test_postgres_fdw_import_reflects_keys_and_automap_writes(engine, pg):
