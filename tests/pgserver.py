@@ -137,6 +137,17 @@ if __name__ == "__main__":
         print(pg.psql("SELECT version()").strip(), f"({time.perf_counter() - start:.1f}s)")
 
 
+def serving(prepare, *, passwords: bool = True):
+    """A server fixture's body: a new server, made ready by ``prepare(server)``,
+    yielded, and stopped afterwards (also when ``prepare`` fails)."""
+    server = PostgresServer(passwords=passwords)
+    try:
+        prepare(server)
+        yield server
+    finally:
+        server.stop()
+
+
 def remote(server, query, params=None):
     """Run ``query`` on ``server`` as its ``dsn`` says; its rows, if it has any."""
     import psycopg

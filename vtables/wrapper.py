@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from itertools import islice
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .errors import FeatureNotSupportedError, InvalidOptionError
 
@@ -224,6 +224,9 @@ class SortKey:
     descending: bool = False
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True)
 class TableContext:
     """Where a wrapper instance serves, given to it at construction.
@@ -245,6 +248,14 @@ class TableContext:
     notify: Callable[[str], None] | None = None
     #: the connection's current user
     user: str = ""
+
+    def shared_state(self, key: str, make: Callable[[], _T]) -> _T:
+        """The state ``shared`` under ``key`` (a remote connection, say), made by
+        ``make()`` when there is none yet; an error ``make`` raises stores nothing."""
+        state = self.shared.get(key)
+        if state is None:
+            state = self.shared[key] = make()
+        return state
 
 
 @dataclass(frozen=True)

@@ -238,14 +238,12 @@ def test_server_rules(setup):
     )
     setup.execute("CREATE SERVER IF NOT EXISTS s FOREIGN DATA WRAPPER memory_fdw")
     assert setup.notices[-1] == 'server "s" already exists, skipping'
-    fails(
-        setup,
-        "CREATE SERVER t FOREIGN DATA WRAPPER nope",
-        UndefinedObjectError,
-        'foreign-data wrapper "nope" does not exist',
-    )
-    fails(setup, "ALTER SERVER nope VERSION '2'", UndefinedObjectError, 'server "nope" does not')
-    fails(setup, "DROP SERVER nope", UndefinedObjectError, 'server "nope" does not exist')
+    for sql, fragment in [
+        ("CREATE SERVER t FOREIGN DATA WRAPPER nope", 'foreign-data wrapper "nope" does not exist'),
+        ("ALTER SERVER nope VERSION '2'", 'server "nope" does not'),
+        ("DROP SERVER nope", 'server "nope" does not exist'),
+    ]:
+        fails(setup, sql, UndefinedObjectError, fragment)
     setup.execute("CREATE SERVER t TYPE 'test' VERSION '1.0' FOREIGN DATA WRAPPER memory_fdw")
     t = catalog.get_server(setup, "t")
     assert (t.type, t.version) == ("test", "1.0")

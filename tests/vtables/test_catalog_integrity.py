@@ -74,20 +74,14 @@ def nasty_ddl(n: str) -> str:
     """
 
 
-CATALOG_TABLES = (
-    "sqlmed_extension",
-    "sqlmed_fdw",
-    "sqlmed_server",
-    "sqlmed_user_mapping",
-    "sqlmed_ftable",
-    "sqlmed_fcolumn",
-)
+#: What a dump must recreate: every catalog table but the change token (a fresh one).
+CONTENT_TABLES = [t for t in catalog.CATALOG_TABLES if t != "sqlmed_generation"]
 
 
 def catalog_rows(conn) -> dict:
     """Every catalog row, with the options a dump leaves out (secrets) removed."""
     out = {}
-    for table in CATALOG_TABLES:
+    for table in CONTENT_TABLES:
         names = [r[1] for r in conn.execute(f"PRAGMA main.table_info({table})")]
         rows = []
         for row in conn.execute(f"SELECT * FROM main.{table}"):

@@ -28,18 +28,23 @@ def test_an_options_list_is_applied_in_order(conn):
         conn.execute("CREATE SERVER t FOREIGN DATA WRAPPER memory_fdw OPTIONS (host 'a', host 'b')")
 
 
-@pytest.fixture
-def remote(tmp_path):
-    path = str(tmp_path / "remote.db")
-    db = apsw.Connection(path)
-    db.execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)")
+def sqlite_server(tmp_path, remote_sql: str, local_sql: str = "", server: str = "arch"):
+    """A local database whose sqlite_fdw server ``server`` reads a new remote
+    file ``remote.db`` made by ``remote_sql``; ``local_sql`` runs after."""
+    db = apsw.Connection(str(tmp_path / "remote.db"))
+    db.execute(remote_sql)
     db.close()
     c = vtables.connect(str(tmp_path / "local.db"))
     c.execute(
-        f"CREATE EXTENSION sqlite_fdw;"
-        f" CREATE SERVER arch FOREIGN DATA WRAPPER sqlite_fdw OPTIONS (database '{path}')"
+        f"CREATE EXTENSION sqlite_fdw; CREATE SERVER {server} FOREIGN DATA WRAPPER sqlite_fdw"
+        f" OPTIONS (database '{tmp_path / 'remote.db'}');" + local_sql
     )
     return c
+
+
+@pytest.fixture
+def remote(tmp_path):
+    return sqlite_server(tmp_path, "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)")
 
 
 def test_sqlite_fdw_import_refuses_an_unknown_schema(remote):
@@ -157,20 +162,15 @@ def test_a_statement_that_fails_sends_none_of_its_rows(batching):
 
 @pytest.fixture
 def lite(tmp_path):
-    path = str(tmp_path / "remote.db")
-    db = apsw.Connection(path)
-    db.execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, c7 TEXT, n INTEGER, ts TEXT)")
-    db.close()
-    c = vtables.connect(str(tmp_path / "local.db"))
-    c.execute(
-        f"CREATE EXTENSION sqlite_fdw;"
-        f" CREATE SERVER arch FOREIGN DATA WRAPPER sqlite_fdw OPTIONS (database '{path}');"
+    c = sqlite_server(
+        tmp_path,
+        "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, c7 TEXT, n INTEGER, ts TEXT)",
         " CREATE FOREIGN TABLE items (id integer NOT NULL OPTIONS (key 'true'), name text,"
         "   c7 char(10) DEFAULT 'ft2', n int DEFAULT 1 + 2, ts timestamp DEFAULT now())"
-        "   SERVER arch"
+        "   SERVER arch",
     )
     c.remote = lambda: (
-        apsw.Connection(path)
+        apsw.Connection(str(tmp_path / "remote.db"))
         .execute("SELECT id, name, c7, n, ts IS NOT NULL FROM items ORDER BY id")
         .fetchall()
     )
@@ -271,18 +271,12 @@ def test_rollback_to_forgets_what_an_insert_became(lite):
 def test_quals_with_another_collation_are_left_to_sqlite(tmp_path, where):
     # item 6 (pushdown respects collation): a COLLATE NOCASE comparison was
     # pushed as a plain, exact = and the rows SQLite would keep were lost
-    path = str(tmp_path / "r.db")
-    db = apsw.Connection(path)
-    db.execute(
+    c = sqlite_server(
+        tmp_path,
         "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
-        " INSERT INTO t VALUES (1, 'ann'), (2, 'ANN'), (3, 'bob'), (4, 'Bob'), (5, 'ann  ')"
-    )
-    db.close()
-    c = vtables.connect(str(tmp_path / "l.db"))
-    c.execute(
-        f"CREATE EXTENSION sqlite_fdw; CREATE SERVER s FOREIGN DATA WRAPPER sqlite_fdw"
-        f" OPTIONS (database '{path}'); IMPORT FOREIGN SCHEMA main FROM SERVER s INTO main;"
-        " CREATE TABLE lt AS SELECT * FROM t"
+        " INSERT INTO t VALUES (1, 'ann'), (2, 'ANN'), (3, 'bob'), (4, 'Bob'), (5, 'ann  ')",
+        " IMPORT FOREIGN SCHEMA main FROM SERVER s INTO main; CREATE TABLE lt AS SELECT * FROM t",
+        server="s",
     )
     query = "SELECT id FROM {} WHERE " + where + " ORDER BY id LIMIT 5"
     want = c.execute(query.format("lt")).fetchall()
@@ -294,21 +288,15 @@ def test_quals_with_another_collation_are_left_to_sqlite(tmp_path, where):
 
 def test_a_foreign_column_declared_with_a_collation(tmp_path):
     # item 6: COLLATE in a foreign column definition was a syntax error
-    path = str(tmp_path / "r.db")
-    db = apsw.Connection(path)
-    db.execute(
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, w TEXT);"
-        " INSERT INTO t VALUES (1, 'ann', 'x '), (2, 'ANN', 'x'), (3, 'bob', 'y'), (4, 'Bob', 'y ')"
-    )
-    db.close()
-    c = vtables.connect(str(tmp_path / "l.db"))
-    c.execute(
-        f"CREATE EXTENSION sqlite_fdw; CREATE SERVER s FOREIGN DATA WRAPPER sqlite_fdw"
-        f" OPTIONS (database '{path}');"
+    c = sqlite_server(
+        tmp_path,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, w TEXT); INSERT INTO t VALUES"
+        " (1, 'ann', 'x '), (2, 'ANN', 'x'), (3, 'bob', 'y'), (4, 'Bob', 'y ')",
         ' CREATE FOREIGN TABLE ft (id integer COLLATE "C", v text COLLATE nocase,'
         "   w text COLLATE RTRIM NOT NULL) SERVER s OPTIONS (table 't');"
         " CREATE TABLE lt (id integer, v text COLLATE NOCASE, w text COLLATE RTRIM NOT NULL);"
-        " INSERT INTO lt SELECT * FROM ft"
+        " INSERT INTO lt SELECT * FROM ft",
+        server="s",
     )
     for query in (
         "SELECT id FROM {} WHERE v = 'ann' ORDER BY id",

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vtables
-from tests.pgserver import Log, PostgresServer, registering, remote
+from tests.helpers import refuses
+from tests.pgserver import Log, PostgresServer, registering, remote, serving
 from tests.vtables.differential import queries
 from vtables import catalog
 from vtables.wrappers import postgres_fdw
@@ -55,35 +56,34 @@ def _sql(conn_str: str, script: str) -> None:
         c.execute(script)
 
 
+def _prepare(server: PostgresServer) -> None:
+    """Role ``fdw`` owning database ``shop`` (statements logged), REMOTE_SCHEMA in
+    it, and PostgreSQL's own postgres_fdw looping back to it (``remote_ft``)."""
+    admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
+    _sql(admin, f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
+    _sql(admin, "CREATE DATABASE shop OWNER fdw")
+    _sql(admin, "ALTER ROLE fdw SET log_statement = 'all'")
+    shop_admin = admin.replace("dbname=postgres", "dbname=shop")
+    _sql(shop_admin, "CREATE EXTENSION postgres_fdw")
+    _sql(
+        shop_admin,
+        "CREATE SERVER loop FOREIGN DATA WRAPPER postgres_fdw "
+        f"OPTIONS (host '{server.host}', port '{server.port}', dbname 'shop');"
+        "GRANT USAGE ON FOREIGN SERVER loop TO fdw;"
+        f"CREATE USER MAPPING FOR fdw SERVER loop OPTIONS (user 'fdw', password '{PASSWORD}')",
+    )
+    server.dsn = f"host={server.host} port={server.port} user=fdw password={PASSWORD} dbname=shop"
+    _sql(server.dsn, REMOTE_SCHEMA)
+    _sql(
+        server.dsn,
+        "CREATE FOREIGN TABLE remote_ft (id int) SERVER loop OPTIONS (table_name 'items')",
+    )
+
+
 @pytest.fixture(scope="session")
 def pg():
     """One server for the whole session; it must start (no skip)."""
-    server = PostgresServer(passwords=True)
-    try:
-        admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
-        _sql(admin, f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
-        _sql(admin, "CREATE DATABASE shop OWNER fdw")
-        _sql(admin, "ALTER ROLE fdw SET log_statement = 'all'")
-        shop_admin = admin.replace("dbname=postgres", "dbname=shop")
-        _sql(shop_admin, "CREATE EXTENSION postgres_fdw")
-        _sql(
-            shop_admin,
-            "CREATE SERVER loop FOREIGN DATA WRAPPER postgres_fdw "
-            f"OPTIONS (host '{server.host}', port '{server.port}', dbname 'shop');"
-            "GRANT USAGE ON FOREIGN SERVER loop TO fdw;"
-            f"CREATE USER MAPPING FOR fdw SERVER loop OPTIONS (user 'fdw', password '{PASSWORD}')",
-        )
-        server.dsn = (
-            f"host={server.host} port={server.port} user=fdw password={PASSWORD} dbname=shop"
-        )
-        _sql(server.dsn, REMOTE_SCHEMA)
-        _sql(
-            server.dsn,
-            "CREATE FOREIGN TABLE remote_ft (id int) SERVER loop OPTIONS (table_name 'items')",
-        )
-        yield server
-    finally:
-        server.stop()
+    yield from serving(_prepare)
 
 
 _registered = registering(PostgresFdw)
@@ -380,35 +380,38 @@ def test_savepoints_follow_local_ones(lite, pg, scratch):
 
 
 def test_an_error_aborts_the_remote_transaction_as_in_postgresql(lite, pg, scratch):
+    insert = "INSERT INTO w (id, flag) VALUES ({}, 0)".format
     lite.execute("BEGIN")
-    lite.execute("INSERT INTO w (id, flag) VALUES (700, 0)")
-    with pytest.raises(vtables.WrapperError, match="duplicate key"):
-        lite.execute("INSERT INTO w (id, flag) VALUES (1, 0)")
-    with pytest.raises(vtables.WrapperError, match="was aborted by an earlier error"):
-        lite.execute("INSERT INTO w (id, flag) VALUES (701, 0)")
-    with pytest.raises(vtables.WrapperError, match="remote COMMIT failed"):
-        lite.execute("COMMIT")  # never a silent remote rollback behind a local commit
+    lite.execute(insert(700))
+    refuses(
+        lite,
+        (insert(1), vtables.WrapperError, "duplicate key"),
+        (insert(701), vtables.WrapperError, "was aborted by an earlier error"),
+        # never a silent remote rollback behind a local commit
+        ("COMMIT", vtables.WrapperError, "remote COMMIT failed"),
+    )
     assert not lite.in_transaction
     assert remote(pg, f"SELECT count(*) FROM {scratch} WHERE id >= 700")[0][0] == 0
     # a savepoint taken before the error recovers the remote transaction
     lite.execute("BEGIN; SAVEPOINT a")
-    lite.execute("INSERT INTO w (id, flag) VALUES (702, 0)")
-    with pytest.raises(vtables.WrapperError, match="duplicate key"):
-        lite.execute("INSERT INTO w (id, flag) VALUES (1, 0)")
+    lite.execute(insert(702))
+    refuses(lite, (insert(1), vtables.WrapperError, "duplicate key"))
     lite.execute("ROLLBACK TO a")
-    lite.execute("INSERT INTO w (id, flag) VALUES (703, 0)")
+    lite.execute(insert(703))
     lite.execute("COMMIT")
     assert remote(pg, f"SELECT id FROM {scratch} WHERE id >= 700") == [(703,)]
 
 
 def test_remote_errors_and_updatable_false(lite, pg, scratch):
+    insert = "INSERT INTO w (id, flag) VALUES ({}, 0)".format
     with pytest.raises(vtables.WrapperError, match='remote table "public"."w_.*" on server "shop"'):
-        lite.execute("INSERT INTO w (id, flag) VALUES (1, 0)")
+        lite.execute(insert(1))
     lite.execute("ALTER FOREIGN TABLE w OPTIONS (ADD updatable 'false')")
-    with pytest.raises(vtables.FeatureNotSupportedError, match="does not allow inserts"):
-        lite.execute("INSERT INTO w (id, flag) VALUES (500, 0)")
-    with pytest.raises(vtables.FeatureNotSupportedError, match="does not allow deletes"):
-        lite.execute("DELETE FROM w WHERE id = 1")
+    refuses(
+        lite,
+        (insert(500), vtables.FeatureNotSupportedError, "does not allow inserts"),
+        ("DELETE FROM w WHERE id = 1", vtables.FeatureNotSupportedError, "does not allow deletes"),
+    )
     lite.execute("ALTER SERVER shop OPTIONS (ADD updatable 'false')")
     lite.execute("ALTER FOREIGN TABLE w OPTIONS (SET updatable 'true')")  # the table's wins
     lite.execute("UPDATE w SET name = name WHERE id = 1")
@@ -497,23 +500,24 @@ def test_unreachable_server_and_missing_objects(lite, pg):
         CREATE FOREIGN TABLE ghost (x int) SERVER shop OPTIONS (table_name 'no_such_table');
         CREATE FOREIGN TABLE wrongcol (nope int) SERVER shop OPTIONS (table_name 'items');
     """)
-    with pytest.raises(vtables.WrapperError, match='could not connect to server "gone"') as info:
-        lite.execute("SELECT * FROM lost").fetchall()
-    assert PASSWORD not in str(info.value)
-    with pytest.raises(vtables.UndefinedObjectError, match='"public"."no_such_table" does not'):
-        lite.execute("SELECT * FROM ghost").fetchall()
-    with pytest.raises(vtables.UndefinedObjectError, match='column "nope" does not exist'):
-        lite.execute("SELECT * FROM wrongcol").fetchall()
+    lost, _, _ = refuses(
+        lite,
+        ("SELECT * FROM lost", vtables.WrapperError, 'could not connect to server "gone"'),
+        ("SELECT * FROM ghost", vtables.UndefinedObjectError, '"public"."no_such_table" does not'),
+        ("SELECT * FROM wrongcol", vtables.UndefinedObjectError, 'column "nope" does not exist'),
+    )
+    assert PASSWORD not in str(lost)
 
 
 def test_bad_options_are_refused(lite):
-    with pytest.raises(vtables.InvalidOptionError, match="expected an integer"):
-        lite.execute("ALTER SERVER shop OPTIONS (ADD fetch_size 'lots')")
-    with pytest.raises(vtables.InvalidOptionError, match='invalid option "password"'):
-        lite.execute("ALTER SERVER shop OPTIONS (ADD password 'x')")
-    with pytest.raises(vtables.InvalidOptionError, match='invalid option "hots"'):
-        lite.execute("ALTER SERVER shop OPTIONS (ADD hots 'x')")
-    lite.execute("ALTER SERVER shop OPTIONS (ADD sslmode 'disable', application_name 'me')")
+    add = "ALTER SERVER shop OPTIONS (ADD {})".format
+    refuses(
+        lite,
+        (add("fetch_size 'lots'"), vtables.InvalidOptionError, "expected an integer"),
+        (add("password 'x'"), vtables.InvalidOptionError, 'invalid option "password"'),
+        (add("hots 'x'"), vtables.InvalidOptionError, 'invalid option "hots"'),
+    )
+    lite.execute(add("sslmode 'disable', application_name 'me'"))
     with pytest.raises(vtables.InvalidOptionError, match="Valid options in this context are:"):
         lite.execute("CREATE FOREIGN TABLE t2 (a int) SERVER shop OPTIONS (tabel 'x')")
     dump = vtables.dump(lite)

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 import vtables
-from tests.pgserver import PostgresServer, free_port, registering
+from tests.helpers import local_database
+from tests.pgserver import PostgresServer, free_port, registering, serving
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
 
@@ -54,38 +55,33 @@ BAD = CONNECTION_STRINGS + NOT_SERVER_OPTIONS
 _registered = registering(PostgresFdw)
 
 
+def _prepare(server: PostgresServer) -> None:
+    """Role ``fdw`` owning a database with an odd name, and a view ``settings``
+    of what a session there sees."""
+    admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
+        c.execute(
+            psycopg.sql.SQL("CREATE DATABASE {} OWNER fdw").format(psycopg.sql.Identifier(ODD_DB))
+        )
+    with psycopg.connect(
+        host=server.host, port=server.port, user="fdw", password=PASSWORD, dbname=ODD_DB
+    ) as c:
+        c.execute(
+            "CREATE VIEW settings AS SELECT current_database() AS db,"
+            " current_setting('application_name') AS app,"
+            " current_setting('statement_timeout') AS st"
+        )
+
+
 @pytest.fixture(scope="module")
 def pg():
-    server = PostgresServer(passwords=True)
-    try:
-        admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
-            c.execute(
-                psycopg.sql.SQL("CREATE DATABASE {} OWNER fdw").format(
-                    psycopg.sql.Identifier(ODD_DB)
-                )
-            )
-        with psycopg.connect(
-            host=server.host, port=server.port, user="fdw", password=PASSWORD, dbname=ODD_DB
-        ) as c:
-            c.execute(
-                "CREATE VIEW settings AS SELECT current_database() AS db,"
-                " current_setting('application_name') AS app,"
-                " current_setting('statement_timeout') AS st"
-            )
-        yield server
-    finally:
-        server.stop()
+    yield from serving(_prepare)
 
 
 @pytest.fixture
 def lite(tmp_path):
-    conn = vtables.connect(str(tmp_path / "local.db"), user="alice")
-    conn.execute("CREATE EXTENSION postgres_fdw")
-    yield conn
-    postgres_fdw.disconnect_all(conn)
-    conn.close()
+    yield from local_database(tmp_path / "local.db", "CREATE EXTENSION postgres_fdw")
 
 
 def _catalog(conn) -> tuple:

@@ -24,7 +24,8 @@ import psycopg
 import pytest
 
 import vtables
-from tests.pgserver import Log, PostgresServer, registering, remote
+from tests.helpers import local_database
+from tests.pgserver import Log, PostgresServer, registering, remote, serving
 from vtables.wrapper import KIND_NAMES
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
@@ -35,65 +36,61 @@ PASSWORD = "Par1ty-pw!q"
 _registered = registering(PostgresFdw)
 
 
+def _prepare(server: PostgresServer) -> None:
+    """Database ``shop`` (role ``fdw``, statements logged) where PostgreSQL's own
+    postgres_fdw is installed, with a server ``s`` (user mapping for postgres),
+    a server ``s2`` (none) and a foreign table ``ft(a)``; a table ``nums``."""
+    server.admin = f"host={server.host} port={server.port} user=postgres dbname=shop"
+    server.psql(f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
+    server.psql("CREATE DATABASE shop OWNER fdw")
+    server.psql("ALTER ROLE fdw SET log_statement = 'all'")
+    server.psql(
+        "CREATE EXTENSION postgres_fdw;"
+        "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw;"
+        "CREATE SERVER s2 FOREIGN DATA WRAPPER postgres_fdw;"
+        "CREATE USER MAPPING FOR CURRENT_USER SERVER s;"
+        "CREATE FOREIGN TABLE ft (a int) SERVER s;"
+        "CREATE TABLE nums AS SELECT i AS id, 'n' || i AS label"
+        " FROM generate_series(1, 1000) i;"
+        "ALTER TABLE nums ADD PRIMARY KEY (id); ALTER TABLE nums OWNER TO fdw; ANALYZE nums",
+        dbname="shop",
+    )
+    server.dsn = f"host={server.host} port={server.port} user=fdw password={PASSWORD} dbname=shop"
+
+
 @pytest.fixture(scope="module")
 def pg():
-    """A server with database ``shop`` (role ``fdw``, statements logged) where
-    PostgreSQL's own postgres_fdw is installed, with a server ``s`` (user mapping
-    for postgres), a server ``s2`` (none) and a foreign table ``ft(a)``."""
-    server = PostgresServer(passwords=True)
-    try:
-        server.admin = f"host={server.host} port={server.port} user=postgres dbname=shop"
-        server.psql(f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
-        server.psql("CREATE DATABASE shop OWNER fdw")
-        server.psql("ALTER ROLE fdw SET log_statement = 'all'")
-        server.psql(
-            "CREATE EXTENSION postgres_fdw;"
-            "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw;"
-            "CREATE SERVER s2 FOREIGN DATA WRAPPER postgres_fdw;"
-            "CREATE USER MAPPING FOR CURRENT_USER SERVER s;"
-            "CREATE FOREIGN TABLE ft (a int) SERVER s;"
-            "CREATE TABLE nums AS SELECT i AS id, 'n' || i AS label"
-            " FROM generate_series(1, 1000) i;"
-            "ALTER TABLE nums ADD PRIMARY KEY (id); ALTER TABLE nums OWNER TO fdw; ANALYZE nums",
-            dbname="shop",
-        )
-        server.dsn = (
-            f"host={server.host} port={server.port} user=fdw password={PASSWORD} dbname=shop"
-        )
-        yield server
-    finally:
-        server.stop()
+    yield from serving(_prepare)
 
 
 @pytest.fixture
 def bare(tmp_path):
     """A local database with the objects ``pg`` made on the PostgreSQL side."""
-    conn = vtables.connect(str(tmp_path / "bare.db"), user="alice")
-    conn.execute("""
+    yield from local_database(
+        tmp_path / "bare.db",
+        """
         CREATE EXTENSION postgres_fdw;
         CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw;
         CREATE SERVER s2 FOREIGN DATA WRAPPER postgres_fdw;
         CREATE USER MAPPING FOR CURRENT_USER SERVER s;
         CREATE FOREIGN TABLE ft (a int) SERVER s;
-    """)
-    yield conn
-    conn.close()
+        """,
+    )
 
 
 @pytest.fixture
 def lite(tmp_path, pg):
-    conn = vtables.connect(str(tmp_path / "local.db"), user="alice")
-    conn.execute(f"""
+    yield from local_database(
+        tmp_path / "local.db",
+        f"""
         CREATE EXTENSION postgres_fdw;
         CREATE SERVER shop FOREIGN DATA WRAPPER postgres_fdw
             OPTIONS (host '{pg.host}', port '{pg.port}', dbname 'shop');
         CREATE USER MAPPING FOR CURRENT_USER SERVER shop
             OPTIONS (user 'fdw', password '{PASSWORD}');
         CREATE FOREIGN TABLE nums (id integer, label text) SERVER shop;
-    """)
-    yield conn
-    postgres_fdw.disconnect_all(conn)
-    conn.close()
+        """,
+    )
 
 
 # ------------------------------------------------- PostgreSQL as the oracle

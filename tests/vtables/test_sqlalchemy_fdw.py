@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 import vtables
 from tests.pgserver import PostgresServer, registering
-from tests.vtables.test_sqlite_fdw import REMOTE_SCHEMA, ROWS, query
+from tests.vtables.test_sqlite_fdw import ROWS, query, write_remote
 from vtables.wrappers.sqlalchemy_fdw import SqlalchemyFdw
 
 COLUMNS_SQL = "id integer NOT NULL, grp text, val real, name text, flag integer NOT NULL"
@@ -89,12 +89,7 @@ def pg_rows(server, sql="SELECT * FROM items ORDER BY id") -> list[tuple]:
 
 @pytest.fixture
 def remote_path(tmp_path):
-    path = str(tmp_path / "remote.db")
-    db = apsw.Connection(path)
-    db.execute(REMOTE_SCHEMA)
-    db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", ROWS)
-    db.close()
-    return path
+    return write_remote(tmp_path)
 
 
 def local(tmp_path, name: str = "local.db") -> vtables.Connection:

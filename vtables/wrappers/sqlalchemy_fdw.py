@@ -218,25 +218,26 @@ class SqlalchemyFdw(TransactionAware):
             f'on server "{self.server_name}")'
         )
 
+    def _shared_key(self, shown: str) -> str:
+        return f"sqlalchemy_fdw:{shown}:{self.settings['user'] or ''}"
+
     def remote(self) -> _Remote:
         url, shown = _url(self.options, self.database_path, server=self.server_name)
-        key = f"sqlalchemy_fdw:{shown}:{self.settings['user'] or ''}"
-        remote = self.context.shared.get(key)
-        if remote is None:
-            try:
-                remote = _Remote(url, shown)
-            except Exception as err:  # noqa: BLE001 - driver errors vary by dialect
-                raise WrapperError(
-                    f'server "{self.server_name}": cannot connect to {shown}: {self._clean(err)}'
-                ) from None
-            self.context.shared[key] = remote
-        return remote
+        return self.context.shared_state(self._shared_key(shown), lambda: self._open(url, shown))
+
+    def _open(self, url: Any, shown: str) -> _Remote:
+        try:
+            return _Remote(url, shown)
+        except Exception as err:  # noqa: BLE001 - driver errors vary by dialect
+            raise WrapperError(
+                f'server "{self.server_name}": cannot connect to {shown}: {self._clean(err)}'
+            ) from None
 
     def transaction(self, start: bool = False) -> _Remote | None:
         if start:
             return self.remote()
         url, shown = _url(self.options, self.database_path, server=self.server_name)
-        return self.context.shared.get(f"sqlalchemy_fdw:{shown}:{self.settings['user'] or ''}")
+        return self.context.shared.get(self._shared_key(shown))
 
     def transaction_error(self, err: Exception, what: str) -> Exception:
         if what != "remote commit":

@@ -130,18 +130,15 @@ class SqliteFdw(TransactionAware):
         return api.resolve_path(self.settings["database"], self.database_path)
 
     def remote(self) -> _Remote:
-        path = self.path
-        key = f"sqlite_fdw:{path}"
-        remote = self.context.shared.get(key)
-        if remote is None:
-            try:
-                remote = _Remote(path)
-            except (FileNotFoundError, apsw.CantOpenError):
-                raise UndefinedObjectError(
-                    f'server "{self.server_name}": cannot open database file "{path}"'
-                ) from None
-            self.context.shared[key] = remote
-        return remote
+        return self.context.shared_state(f"sqlite_fdw:{self.path}", self._open)
+
+    def _open(self) -> _Remote:
+        try:
+            return _Remote(self.path)
+        except (FileNotFoundError, apsw.CantOpenError):
+            raise UndefinedObjectError(
+                f'server "{self.server_name}": cannot open database file "{self.path}"'
+            ) from None
 
     def transaction(self, start: bool = False) -> _Remote | None:
         return self.remote() if start else self.context.shared.get(f"sqlite_fdw:{self.path}")

@@ -202,13 +202,12 @@ class ConnectedTable(ForeignDataWrapper):
 
     def remote(self) -> _Remote:
         key = self._session_key()
-        remote = self.context.shared.get(key)
-        if remote is not None and not remote.valid and not remote.xact:
+        cached = self.context.shared.get(key)
+        if cached is not None and not cached.valid and not cached.xact:  # lost: reconnect
             self.context.shared.pop(key, None)
-            remote = None
-        if remote is None:
-            remote = _connect(self.server_name, self.options, self.settings)
-            self.context.shared[key] = remote
+        remote = self.context.shared_state(
+            key, lambda: _connect(self.server_name, self.options, self.settings)
+        )
         if remote.aborted and remote.local:
             raise WrapperError(
                 f'the remote transaction on server "{self.server_name}" was aborted by an'

@@ -23,14 +23,8 @@ from ...wrapper import (
 from .catalog import DescribedTable
 from .connection import _Remote
 
-# Kinds of (local declared type, remote type) pairs whose values compare and
-# sort the same way on both sides once translated.
-_SORTABLE = {"int", "float", "numeric", "text", "bool", "date", "timestamp", "timestamptz"}
-
-
-_SORTABLE |= {"time", "bytea"}
-
-
+#: The kinds of (local declared type, remote type) pairs that translate, with
+#: the PostgreSQL array type their IN lists are sent as.
 _ARRAY = {
     "int": "int8[]",
     "float": "float8[]",
@@ -43,6 +37,9 @@ _ARRAY = {
     "time": "time[]",
     "bytea": "bytea[]",
 }
+#: Kinds whose values compare and sort the same way on both sides once
+#: translated: every kind that translates.
+_SORTABLE = frozenset(_ARRAY)
 
 
 _DATE = re.compile(r"\d{4}-\d\d-\d\d\Z")
@@ -52,6 +49,17 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\Z")
 
 
 _TIME = re.compile(r"\d\d:\d\d:\d\d\.\d{6}\Z")
+
+
+#: The kinds SQLite holds as text of one exact form (the module's): the form,
+#: matched in full, and how the PostgreSQL value is read from it.  A
+#: timestamptz is stored as UTC text ending in "+00:00".
+_TEXT_FORMS: dict[str, tuple[re.Pattern[str], Callable[[str], Any]]] = {
+    "date": (_DATE, dt.date.fromisoformat),
+    "timestamptz": (re.compile(_TIMESTAMP.pattern[:-2] + r"\+00:00\Z"), dt.datetime.fromisoformat),
+    "timestamp": (_TIMESTAMP, dt.datetime.fromisoformat),
+    "time": (_TIME, dt.time.fromisoformat),
+}
 
 
 def _q(name: str) -> sql.Identifier:
@@ -79,12 +87,7 @@ def _pg_value(kind: str, v: Any) -> tuple[bool, Any]:
             return True, v
         if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:
             return True, int(v)
-    elif kind == "float":
-        if isinstance(v, float):
-            return True, v
-        if isinstance(v, int) and abs(v) <= 2**53:
-            return True, float(v)
-    elif kind == "numeric":
+    elif kind in ("float", "numeric"):
         # numeric(p <= 15) against float8: PostgreSQL casts the column to float8,
         # which is what SQLite compares too (the module stores it as REAL).
         if isinstance(v, float):
@@ -94,30 +97,11 @@ def _pg_value(kind: str, v: Any) -> tuple[bool, Any]:
     elif kind == "text":
         if isinstance(v, str):
             return True, v
-    elif kind == "date":
-        if isinstance(v, str) and _DATE.match(v):
+    elif kind in _TEXT_FORMS:
+        form, read = _TEXT_FORMS[kind]
+        if isinstance(v, str) and form.match(v):
             try:
-                return True, dt.date.fromisoformat(v)
-            except ValueError:
-                pass
-    elif kind == "timestamptz":  # stored as UTC text ending in "+00:00"
-        if isinstance(v, str) and v.endswith("+00:00") and _TIMESTAMP.match(v[:-6]):
-            try:
-                return True, dt.datetime.fromisoformat(v)
-            except ValueError:
-                pass
-    elif kind == "timestamp":
-        if isinstance(v, str) and _TIMESTAMP.match(v):
-            try:
-                d = dt.datetime.fromisoformat(v)
-            except ValueError:
-                pass
-            else:
-                return True, d
-    elif kind == "time":
-        if isinstance(v, str) and _TIME.match(v):
-            try:
-                return True, dt.time.fromisoformat(v)
+                return True, read(v)
             except ValueError:
                 pass
     elif kind == "bytea":
