@@ -33,8 +33,9 @@ from sqlalchemy.engine import reflection
 from sqlalchemy.engine import url as sa_url
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.engine.reflection import Inspector
+from sqlglot import exp
 
-from vtables import catalog
+from vtables import catalog, grammar
 from vtables.secrets import mask_sql
 from vtables.wrapper import parse_bool
 
@@ -122,28 +123,43 @@ def _foreign_table_name(table: sa_schema.Table) -> str:
 class SQLMedDDLCompiler(SQLiteDDLCompiler):
     """SQLite's DDL, plus CREATE/DROP FOREIGN TABLE for tables with a server.
 
-    SQL/MED statements are printed by :mod:`.printer`, secrets in the clear;
-    ``string`` (what SQLAlchemy shows: ``str(compiled)``, logs, errors) has them
-    masked, and ``sqlmed_statement`` is the text to execute when they were.
+    A SQL/MED statement is a grammar tree printed twice by the one printer
+    (:meth:`med_statement`): ``string`` (what SQLAlchemy shows: ``str(compiled)``,
+    logs, errors) with secret option values masked by the printer's secrecy hook,
+    and ``sqlmed_statement``, the text to execute, in the clear.  DDL text written
+    by hand has its secrets found by :func:`vtables.secrets.mask_sql`.
     """
 
     #: The real text when ``string`` had secret option values masked, else None.
     sqlmed_statement: str | None = None
 
     def __init__(self, *args: Any, **kw: Any):
+        self._printed: tuple[str, str] | None = None
         super().__init__(*args, **kw)
-        masked = mask_sql(self.string)
-        if masked != self.string:
-            self.sqlmed_statement, self.string = self.string, masked
+        printed = self._printed
+        if printed is not None and self.string == printed[0]:  # a SQL/MED tree, printed twice
+            shown, real = printed
+        else:  # DDL text given by hand: its secrets found by their tokens
+            shown, real = mask_sql(self.string), self.string
+        if shown != real:
+            self.sqlmed_statement, self.string = real, shown
+
+    def med_statement(self, tree: exp.Expression) -> str:
+        """A SQL/MED statement: shown with secret values masked, the real text
+        kept to execute (:attr:`sqlmed_statement`)."""
+        shown = printer.masked(tree)
+        self._printed = (shown, printer.to_sql(tree))
+        return shown
 
     def medcolumn(self, column: sa_schema.Column, default_sql: str | None = None):
         """A column of a foreign table (``default_sql``: its DEFAULT, as printed)."""
-        return printer.column(
+        type_sql = self.dialect.type_compiler_instance.process(column.type, type_expression=column)
+        return grammar.column(
             column.name,
-            self.dialect.type_compiler_instance.process(column.type, type_expression=column),
+            printer.sql_type(type_sql),
             options_=column_options(column),
             not_null=not column.nullable,
-            default_sql=default_sql,
+            default=printer.verbatim(default_sql) if default_sql is not None else None,
         )
 
     def visit_create_table(self, create, **kw):
@@ -155,7 +171,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
             self.medcolumn(c.element, self.get_column_default_string(c.element))
             for c in create.columns
         ]
-        tree = printer.create_foreign_table(
+        tree = grammar.create_foreign_table(
             _foreign_table_name(table),
             columns,
             server,
@@ -163,7 +179,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
             if_not_exists=bool(getattr(create, "if_not_exists", False)),
             constraints=[self.medcheck(c) for c in check_constraints(table)],
         )
-        return printer.to_sql(tree)
+        return self.med_statement(tree)
 
     def medcheck(self, constraint: sa_schema.CheckConstraint):
         """A CHECK constraint of a foreign table (declared, not enforced, as in
@@ -175,7 +191,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
             constraint.sqltext, include_table=False, literal_binds=True
         )
         not_valid = bool(constraint.dialect_options["sqlmed"]["not_valid"])
-        return printer.check(text, name=name, not_valid=not_valid)
+        return grammar.check(printer.verbatim(text), name=name, not_valid=not_valid)
 
     def visit_drop_table(self, drop, **kw):
         table = drop.element
@@ -192,7 +208,7 @@ class SQLMedDDLCompiler(SQLiteDDLCompiler):
             [_foreign_table_name(table)],
             if_exists=bool(getattr(drop, "if_exists", False)),
         )
-        return printer.to_sql(tree)
+        return self.med_statement(tree)
 
     def visit_create_index(self, create, include_schema=False, include_table_schema=True, **kw):
         index = create.element

@@ -1,100 +1,92 @@
-"""The SQL/MED statements the dialect and its Alembic operations send, built as
-:mod:`vtables.grammar` expressions and printed by its one printer,
-:func:`vtables.grammar.to_sql`.
+"""The SQL/MED statements the dialect and its Alembic operations send.
 
-Names and option values are never pasted into text: a name becomes an
-identifier node and a value a string the printer quotes, so that whatever they
-hold (quotes, newlines, ``;``, ``--``, ``*/``) the statement reads back as
-exactly those names and values.  Only SQL that SQLAlchemy itself printed (a
-column's type, a DEFAULT expression) goes in as it is.
+Every statement is a :mod:`vtables.grammar` tree printed by its one printer,
+:func:`vtables.grammar.to_sql`; the CREATE statements come from the engine's
+builders (``grammar.create_server``, ``grammar.column``...), and this module
+adds only what the engine does not build: the ALTER and DROP statements and
+the actions of ALTER FOREIGN TABLE.  SQL that SQLAlchemy itself printed (a
+column's type, a DEFAULT or CHECK expression) goes into a tree as it is
+(:func:`verbatim`, :func:`sql_type`).
 
-The text printed here holds secret option values in the clear: the dialect's
-DDL compiler and execution context mask it (:func:`vtables.secrets.mask_sql`)
-wherever SQLAlchemy shows a statement, and send the real text to the database.
+Secrets: :func:`shown` prints a statement with the printer's secrecy hook
+(:func:`secret`), so what SQLAlchemy shows (``str(compiled)``, logs, errors,
+``--sql`` output) holds ``'********'`` for each secret option value, while the
+text executed is printed in the clear by the same code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlglot import exp
 
 from vtables import grammar
-from vtables.secrets import mask_sql
+from vtables.secrets import secret_names
 
-USER_KEYWORDS = frozenset({"PUBLIC", "CURRENT_USER", "CURRENT_ROLE", "USER", "SESSION_USER"})
+# ------------------------------------------------------------------ printing
+
+
+def secret() -> Callable[[str], bool]:
+    """The secrecy hook for :func:`vtables.grammar.to_sql`: an option is secret
+    when its name is secret for any installed wrapper or is one of the usual
+    names (the rule of :func:`vtables.secrets.mask_sql`, which errs towards
+    masking: the text alone does not say which wrapper reads it)."""
+    names: frozenset[str] | None = None
+
+    def is_secret(name: str) -> bool:
+        nonlocal names
+        if names is None:  # asked of installed wrappers only when a statement has options
+            names = secret_names()
+        return name.lower() in names
+
+    return is_secret
 
 
 def to_sql(tree: exp.Expression) -> str:
+    """A statement as executed: secret values in the clear."""
     return grammar.to_sql(tree)
 
 
+def masked(tree: exp.Expression) -> str:
+    """A statement as shown: secret values as ``'********'``."""
+    return grammar.to_sql(tree, secret=secret())
+
+
 def shown(compiler: Any, tree: exp.Expression) -> str:
-    """A statement for a compiler: in the clear for the sqlmed DDL compiler (which
-    masks what it shows and keeps the real text to execute), masked for any other."""
+    """A statement for a compiler: the sqlmed DDL compiler shows it masked and
+    keeps the real text to execute; any other compiler only shows it."""
     from .base import SQLMedDDLCompiler
 
-    text = to_sql(tree)
-    return text if isinstance(compiler, SQLMedDDLCompiler) else mask_sql(text)
+    if isinstance(compiler, SQLMedDDLCompiler):
+        return compiler.med_statement(tree)
+    return masked(tree)
 
 
 # ------------------------------------------------------------------ pieces
 
 
-def ident(name: str) -> exp.Identifier:
-    """A name, quoted unless it reads the same bare (lower case, not reserved)."""
-    name = str(name)
-    return exp.Identifier(this=name, quoted=grammar.quote_ident(name) != name)
+def verbatim(text: str) -> exp.Var:
+    """SQL that SQLAlchemy printed (a default, a CHECK expression), as it is."""
+    return exp.Var(this=text)
 
 
-def user(name: str) -> grammar.MedUser:
-    """``FOR user``: PUBLIC, CURRENT_USER and the like are keywords, any other a name."""
-    if name.upper() in USER_KEYWORDS:
-        return grammar.MedUser(keyword=name.upper())
-    return grammar.MedUser(this=ident(name))
-
-
-def options(values: Mapping[str, Any] | None) -> list[grammar.MedOption] | None:
-    """``OPTIONS (key 'value', ...)``; None (no clause) for no options."""
-    if not values:
-        return None
-    return [grammar.MedOption(this=ident(k), value=str(v)) for k, v in values.items()]
+def sql_type(text: str) -> grammar.MedType:
+    """A column type as SQLAlchemy's type compiler printed it."""
+    return grammar.MedType(this=verbatim(text), text=text)
 
 
 def option_changes(
     add: Mapping[str, Any], set_: Mapping[str, Any], drop: Iterable[str]
 ) -> list[grammar.MedOption] | None:
     """``OPTIONS (ADD key 'value', SET key 'value', DROP key)``."""
-    items = [grammar.MedOption(this=ident(k), value=str(v), action="ADD") for k, v in add.items()]
-    items += [grammar.MedOption(this=ident(k), value=str(v), action="SET") for k, v in set_.items()]
-    items += [grammar.MedOption(this=ident(k), action="DROP") for k in drop]
+    items = grammar.options(add, action="ADD") or []
+    items += grammar.options(set_, action="SET") or []
+    items += grammar.options([(k, None) for k in drop], action="DROP") or []
     return items or None
 
 
-def _sql(text: str) -> exp.Var:
-    """SQL that SQLAlchemy printed (a type, a default expression), as it is."""
-    return exp.Var(this=text)
-
-
-def column(
-    name: str,
-    type_sql: str,
-    *,
-    options_: Mapping[str, Any] | None = None,
-    not_null: bool = False,
-    default_sql: str | None = None,
-) -> grammar.MedColumn:
-    return grammar.MedColumn(
-        this=ident(name),
-        kind=grammar.MedType(this=_sql(type_sql), text=type_sql),
-        options=options(options_),
-        not_null=not_null or None,
-        default=_sql(default_sql) if default_sql is not None else None,
-    )
-
-
-# -------------------------------------------------------------- statements
+# ------------------------------------------------------ ALTER and DROP
 
 
 def drop(
@@ -103,121 +95,51 @@ def drop(
     """``DROP kind [IF EXISTS] a, b [CASCADE]``; kind is one of grammar.DROP_KINDS."""
     return grammar.MedDrop(
         kind=kind,
-        expressions=[ident(n) for n in names],
+        expressions=[grammar.identifier(n) for n in names],
         exists=if_exists or None,
         cascade="CASCADE" if cascade else None,
     )
 
 
-def create_extension(name: str, *, if_not_exists: bool = False) -> grammar.CreateExtension:
-    return grammar.CreateExtension(this=ident(name), exists=if_not_exists or None)
-
-
-def create_fdw(
-    name: str,
-    *,
-    handler: str | None = None,
-    validator: str | None = None,
-    options_: Mapping[str, Any] | None = None,
-) -> grammar.CreateFdw:
-    functions = []
-    if handler is not None:
-        functions.append(grammar.FdwFunction(this=ident(handler), kind="HANDLER"))
-    if validator is not None:
-        functions.append(grammar.FdwFunction(this=ident(validator), kind="VALIDATOR"))
-    return grammar.CreateFdw(
-        this=ident(name), functions=functions or None, options=options(options_)
-    )
-
-
 def alter_fdw(name: str, changes: list[grammar.MedOption] | None) -> grammar.AlterFdw:
-    return grammar.AlterFdw(this=ident(name), options=changes)
-
-
-def create_server(
-    name: str,
-    wrapper: str,
-    *,
-    type_: str | None = None,
-    version: str | None = None,
-    options_: Mapping[str, Any] | None = None,
-    if_not_exists: bool = False,
-) -> grammar.CreateServer:
-    return grammar.CreateServer(
-        this=ident(name),
-        exists=if_not_exists or None,
-        type=type_,
-        version=version,
-        wrapper=ident(wrapper),
-        options=options(options_),
-    )
+    return grammar.AlterFdw(this=grammar.identifier(name), options=changes)
 
 
 def alter_server(
     name: str, *, version: str | None = None, changes: list[grammar.MedOption] | None = None
 ) -> grammar.AlterServer:
-    return grammar.AlterServer(this=ident(name), version=version, options=changes)
+    return grammar.AlterServer(this=grammar.identifier(name), version=version, options=changes)
 
 
 def rename_server(name: str, new_name: str) -> grammar.AlterServer:
-    return grammar.AlterServer(this=ident(name), rename=ident(new_name))
-
-
-def create_user_mapping(
-    user_name: str, server: str, options_: Mapping[str, Any] | None = None
-) -> grammar.CreateUserMapping:
-    return grammar.CreateUserMapping(
-        this=user(user_name), server=ident(server), options=options(options_)
-    )
+    return grammar.AlterServer(this=grammar.identifier(name), rename=grammar.identifier(new_name))
 
 
 def alter_user_mapping(
     user_name: str, server: str, changes: list[grammar.MedOption] | None
 ) -> grammar.AlterUserMapping:
-    return grammar.AlterUserMapping(this=user(user_name), server=ident(server), options=changes)
+    return grammar.AlterUserMapping(
+        this=grammar.user(user_name), server=grammar.identifier(server), options=changes
+    )
 
 
 def drop_user_mapping(
     user_name: str, server: str, *, if_exists: bool = False
 ) -> grammar.DropUserMapping:
     return grammar.DropUserMapping(
-        this=user(user_name), server=ident(server), exists=if_exists or None
-    )
-
-
-def create_foreign_table(
-    name: str,
-    columns: list[grammar.MedColumn],
-    server: str,
-    options_: Mapping[str, Any] | None = None,
-    *,
-    if_not_exists: bool = False,
-    constraints: list[grammar.MedCheck] | None = None,
-) -> grammar.CreateForeignTable:
-    return grammar.CreateForeignTable(
-        this=ident(name),
-        exists=if_not_exists or None,
-        columns=columns or None,
-        server=ident(server),
-        options=options(options_),
-        constraints=constraints or None,
-    )
-
-
-def check(sql: str, *, name: str | None = None, not_valid: bool = False) -> grammar.MedCheck:
-    """``[CONSTRAINT name] CHECK (sql) [NOT VALID]``; ``sql`` as SQLAlchemy printed it."""
-    return grammar.MedCheck(
-        this=ident(name) if name is not None else None,
-        expression=_sql(sql),
-        not_valid=not_valid or None,
+        this=grammar.user(user_name), server=grammar.identifier(server), exists=if_exists or None
     )
 
 
 def alter_foreign_table(name: str, actions: list[grammar.FtAction]) -> grammar.AlterForeignTable:
-    return grammar.AlterForeignTable(this=ident(name), actions=actions)
+    return grammar.AlterForeignTable(this=grammar.identifier(name), actions=actions)
 
 
 # ALTER FOREIGN TABLE actions
+
+
+def _on_column(kind: str, name: str, **args: Any) -> grammar.FtAction:
+    return grammar.FtAction(kind=kind, column=grammar.identifier(name), **args)
 
 
 def add_column(col: grammar.MedColumn) -> grammar.FtAction:
@@ -225,67 +147,30 @@ def add_column(col: grammar.MedColumn) -> grammar.FtAction:
 
 
 def drop_column(name: str) -> grammar.FtAction:
-    return grammar.FtAction(kind="DROP", column=ident(name))
+    return _on_column("DROP", name)
 
 
 def alter_column_type(name: str, type_sql: str) -> grammar.FtAction:
-    dtype = grammar.MedType(this=_sql(type_sql), text=type_sql)
-    return grammar.FtAction(kind="TYPE", column=ident(name), dtype=dtype)
+    return _on_column("TYPE", name, dtype=sql_type(type_sql))
 
 
 def alter_column_nullable(name: str, nullable: bool) -> grammar.FtAction:
-    return grammar.FtAction(
-        kind="DROP_NOT_NULL" if nullable else "SET_NOT_NULL", column=ident(name)
-    )
+    return _on_column("DROP_NOT_NULL" if nullable else "SET_NOT_NULL", name)
 
 
 def alter_column_default(name: str, default_sql: str | None) -> grammar.FtAction:
     if default_sql is None:
-        return grammar.FtAction(kind="DROP_DEFAULT", column=ident(name))
-    return grammar.FtAction(kind="SET_DEFAULT", column=ident(name), default=_sql(default_sql))
+        return _on_column("DROP_DEFAULT", name)
+    return _on_column("SET_DEFAULT", name, default=verbatim(default_sql))
 
 
 def alter_column_options(name: str, changes: list[grammar.MedOption]) -> grammar.FtAction:
-    return grammar.FtAction(kind="COLUMN_OPTIONS", column=ident(name), options=changes)
+    return _on_column("COLUMN_OPTIONS", name, options=changes)
 
 
 def table_options(changes: list[grammar.MedOption]) -> grammar.FtAction:
     return grammar.FtAction(kind="OPTIONS", options=changes)
 
 
-def add_check(constraint: grammar.MedCheck) -> grammar.FtAction:
-    return grammar.FtAction(kind="ADD_CONSTRAINT", this=constraint)
-
-
-def drop_constraint(name: str, *, if_exists: bool = False) -> grammar.FtAction:
-    return grammar.FtAction(
-        kind="DROP_CONSTRAINT", constraint=ident(name), exists=if_exists or None
-    )
-
-
 def rename_column(name: str, new_name: str) -> grammar.FtAction:
-    return grammar.FtAction(kind="RENAME_COLUMN", column=ident(name), to=ident(new_name))
-
-
-def import_foreign_schema(
-    remote_schema: str,
-    server: str,
-    *,
-    limit_to: Iterable[str] | None = None,
-    except_: Iterable[str] | None = None,
-    options_: Mapping[str, Any] | None = None,
-    into: str = "main",
-) -> grammar.ImportForeignSchema:
-    restriction = tables = None
-    if limit_to is not None:
-        restriction, tables = "LIMIT TO", [ident(n) for n in limit_to]
-    elif except_ is not None:
-        restriction, tables = "EXCEPT", [ident(n) for n in except_]
-    return grammar.ImportForeignSchema(
-        this=ident(remote_schema),
-        restriction=restriction,
-        tables=tables,
-        server=ident(server),
-        into=ident(into),
-        options=options(options_),
-    )
+    return _on_column("RENAME_COLUMN", name, to=grammar.identifier(new_name))

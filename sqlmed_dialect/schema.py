@@ -4,8 +4,9 @@ Attached to a :class:`~sqlalchemy.schema.MetaData`, they are created by
 ``metadata.create_all()`` before any table (extensions and wrappers, then
 servers, then user mappings) and dropped by ``drop_all()`` after every table,
 in the reverse order; ``checkfirst`` asks the catalog.  Each also compiles to
-its SQL/MED statement (printed by :mod:`.printer`, secrets masked in what is
-shown), so ``conn.execute(CreateServer(server))`` works too.
+its SQL/MED statement (a :mod:`vtables.grammar` tree, built by the engine's
+builders and printed by its one printer, secrets masked in what is shown), so
+``conn.execute(CreateServer(server))`` works too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import ExecutableDDLElement, MetaData
 from sqlglot import exp
+
+from vtables import grammar
 
 from . import printer
 from .base import catalog_rows
@@ -193,7 +196,7 @@ class Extension(_MedObject):
         self._attach(metadata, None)
 
     def create_tree(self) -> exp.Expression:
-        return printer.create_extension(self.name)
+        return grammar.create_extension(self.name)
 
     def __repr__(self) -> str:
         return f"Extension({self.name!r})"
@@ -228,7 +231,7 @@ class ForeignDataWrapper(_MedObject):
         return [repr(self.name), f"handler={self.handler!r}", f"validator={self.validator!r}"]
 
     def create_tree(self) -> exp.Expression:
-        return printer.create_fdw(
+        return grammar.create_fdw(
             self.name, handler=self.handler, validator=self.validator, options_=self.options
         )
 
@@ -258,7 +261,7 @@ class ForeignServer(_MedObject):
         self._attach(metadata, options)
 
     def create_tree(self) -> exp.Expression:
-        return printer.create_server(
+        return grammar.create_server(
             self.name,
             self.wrapper,
             type_=self.type,
@@ -304,7 +307,7 @@ class UserMapping(_MedObject):
         user = self.user
         if user.upper() == "PUBLIC":
             user = "public"
-        elif user.upper() in printer.USER_KEYWORDS:
+        elif user.upper() in grammar.USER_KEYWORDS:
             user = connection.connection.dbapi_connection.vtables.user
         return (user, self.server)
 
@@ -315,7 +318,7 @@ class UserMapping(_MedObject):
         return [repr(self.server), f"user={self.user!r}"]
 
     def create_tree(self) -> exp.Expression:
-        return printer.create_user_mapping(self.user, self.server, self.options)
+        return grammar.create_user_mapping(grammar.user(self.user), self.server, self.options)
 
     def drop_tree(self, *, if_exists: bool, cascade: bool) -> exp.Expression:
         return printer.drop_user_mapping(self.user, self.server, if_exists=if_exists)

@@ -12,7 +12,8 @@ from alembic.operations import MigrateOperation
 from alembic.operations import ops as alembic_ops
 from alembic.util import PriorityDispatchResult
 
-from .. import printer
+from vtables import grammar
+
 from ..base import foreign_server, is_secret_option
 from ..schema import Extension, ForeignDataWrapper, ForeignServer, UserMapping, objects_of
 from . import ops
@@ -32,7 +33,7 @@ def _resolved_user(user: str, current: str) -> str:
     upper = user.upper()
     if upper == "PUBLIC":
         return "PUBLIC"
-    return current if upper in printer.USER_KEYWORDS else user
+    return current if upper in grammar.USER_KEYWORDS else user
 
 
 def _table_of(upgrade_op: MigrateOperation) -> str | None:

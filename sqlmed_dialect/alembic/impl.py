@@ -99,18 +99,18 @@ class SQLMedImpl(SQLiteImpl):
     # -- ALTER FOREIGN TABLE
 
     def execute_med(self, tree: Any) -> None:
-        """Send a SQL/MED statement built by :mod:`sqlmed_dialect.printer`."""
+        """Send a SQL/MED statement (a :mod:`vtables.grammar` tree)."""
         self._exec(MedStatement(tree))
 
     def medcolumn(self, column: sa.Column) -> grammar.MedColumn:
         """A column of a foreign table, for the printer."""
         default = column.server_default
-        return printer.column(
+        return grammar.column(
             column.name,
-            self.type_sql(column.type, column),
+            printer.sql_type(self.type_sql(column.type, column)),
             options_=column.dialect_options["sqlmed"]["options"],
             not_null=not column.nullable,
-            default_sql=self.default_sql(default) if default is not None else None,
+            default=printer.verbatim(self.default_sql(default)) if default is not None else None,
         )
 
     def type_sql(self, type_: Any, column: sa.Column | None = None) -> str:

@@ -1,6 +1,7 @@
-"""What each SQL/MED operation sends: its statement, built by
-:mod:`sqlmed_dialect.printer` (or a DDL element of :mod:`sqlmed_dialect.schema`
-that the dialect compiles through it), executed by :class:`SQLMedImpl`."""
+"""What each SQL/MED operation sends: its statement, a :mod:`vtables.grammar`
+tree (built by the engine's builders, or for ALTER and DROP by
+:mod:`sqlmed_dialect.printer`; or a DDL element of :mod:`sqlmed_dialect.schema`
+that the dialect compiles the same way), executed by :class:`SQLMedImpl`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.util import CommandError
+
+from vtables import grammar
 
 from .. import printer, schema
 from . import ops
@@ -33,7 +36,7 @@ def _med(operations: Operations, tree: Any) -> None:
 
 @Operations.implementation_for(ops.CreateExtensionOp)
 def _create_extension(operations: Operations, op: ops.CreateExtensionOp) -> None:
-    _med(operations, printer.create_extension(op.name, if_not_exists=op.if_not_exists))
+    _med(operations, grammar.create_extension(op.name, if_not_exists=op.if_not_exists))
 
 
 @Operations.implementation_for(ops.DropExtensionOp)
@@ -182,7 +185,7 @@ def _alter_foreign_column(operations: Operations, op: ops.AlterForeignColumnOp) 
 @Operations.implementation_for(ops.ImportForeignSchemaOp)
 def _import_foreign_schema(operations: Operations, op: ops.ImportForeignSchemaOp) -> None:
     limit_to, except_ = op.limit_to, op.except_
-    tree = printer.import_foreign_schema(
+    tree = grammar.import_foreign_schema(
         op.remote_schema, op.server, limit_to=limit_to, except_=except_, options_=op.options
     )
     _med(operations, tree)
