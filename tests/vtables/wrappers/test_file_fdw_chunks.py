@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import vtables
-from tests.vtables.test_file_fdw import create, rows, with_file_fdw, write
+from tests.vtables.wrappers.test_file_fdw import create, rows, with_file_fdw, write
 from vtables import WrapperError, speedups
 from vtables.wrappers import file_fdw
 from vtables.wrappers.file_fdw import FileFdw, chunks

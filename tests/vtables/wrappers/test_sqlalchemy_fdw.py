@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 import vtables
 from tests.pgserver import PostgresServer, registering
-from tests.vtables.test_sqlite_fdw import ROWS, query, write_remote
+from tests.vtables.wrappers.test_sqlite_fdw import ROWS, query, write_remote
 from vtables.wrappers.sqlalchemy_fdw import SqlalchemyFdw
 
 COLUMNS_SQL = "id integer NOT NULL, grp text, val real, name text, flag integer NOT NULL"

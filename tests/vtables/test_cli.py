@@ -12,7 +12,7 @@ import pytest
 import vtables
 from vtables import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def sqlmed(*args: str, cwd, stdin: str | None = None, module: str = "vtables.cli"):

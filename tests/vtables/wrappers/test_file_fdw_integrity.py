@@ -13,7 +13,7 @@ import time
 import pytest
 
 import vtables
-from tests.vtables.test_file_fdw import create, rows, with_file_fdw, write
+from tests.vtables.wrappers.test_file_fdw import create, rows, with_file_fdw, write
 from vtables import InvalidOptionError, WrapperError
 from vtables.wrappers import file_fdw
 from vtables.wrappers.file_fdw import FileFdw, python_encoding

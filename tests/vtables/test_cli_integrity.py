@@ -15,7 +15,7 @@ import apsw
 import pytest
 
 import vtables
-from tests.test_cli import ROOT, setup, sqlmed
+from tests.vtables.test_cli import ROOT, setup, sqlmed
 from vtables import cli, grammar
 from vtables.dump import statements
 

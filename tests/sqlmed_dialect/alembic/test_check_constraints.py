@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 import vtables
 from sqlmed_dialect.schema import Extension, ForeignServer
-from tests.alembic.conftest import autogenerate, run
+from tests.sqlmed_dialect.alembic.conftest import autogenerate, run
 from vtables import catalog
 
 
