@@ -150,3 +150,16 @@ def test_engine_imports_have_no_cycle():
 
     for node in sorted(graph):
         visit(node, [])
+
+
+def test_the_tests_mirror_the_packages():
+    # tests/<package path>/ holds the tests of that package: tests/vtables,
+    # tests/vtables/wrappers (test_<wrapper>*.py), tests/sqlmed_dialect, ...
+    for folder in sorted(p for p in (ROOT / "tests").rglob("*") if p.is_dir()):
+        relative = folder.relative_to(ROOT / "tests")
+        if relative.parts[0] in ("compliance", "__pycache__") or "__pycache__" in relative.parts:
+            continue
+        assert (ROOT / relative / "__init__.py").exists(), f"tests/{relative} mirrors no package"
+    wrappers = {p.stem for p in (ROOT / "vtables" / "wrappers").iterdir()} - {"__init__"}
+    for path in (ROOT / "tests" / "vtables" / "wrappers").glob("test_*.py"):
+        assert any(path.stem.startswith(f"test_{w}") for w in wrappers), path.name
