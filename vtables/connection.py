@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import getpass
 import os
 from collections.abc import Mapping, Sequence
@@ -9,12 +10,14 @@ from typing import Any
 
 import apsw
 
-from . import catalog, commands, grammar, inserts, module, sqltext, views
-from . import explain as explaining
+from . import catalog, commands, grammar, inserts, module, speedups, sqltext, views
 from .errors import (
     FeatureNotSupportedError,
     SQLMedSyntaxError,
 )
+from .explain import ForeignScan
+from .explain import explain as explain_text
+from .explain import foreign_scans as foreign_scans_of
 from .session import Session
 
 _PLAIN_CACHE_SIZE = 4096
@@ -35,119 +38,165 @@ _cursor_executemany = apsw.Cursor.executemany
 # the text alone, so one cache serves every connection.
 _plain: set[str] = set()
 
+# The router's hot path has two implementations that do the same, step for
+# step: Cursor.execute below, and the C cursor of the speedups
+# (vtables/_speedups_c/router.c), which runs plain texts and known INSERTs
+# without a Python call and calls _execute, _again and _executemany for the
+# rest.  A connection uses the C one when the speedups are on.
 
-class Cursor(apsw.Cursor):
-    """An APSW cursor whose ``execute`` understands SQL/MED statements."""
+
+class _Router:
+    """A connection's routing state on the pure-Python path (the C path's is
+    ``vtables._speedups.Router``, with the same attributes)."""
+
+    __slots__ = ("aimed", "depth", "token")
+
+    def __init__(self) -> None:
+        #: Cursor.execute calls under way (those of callbacks run inside the user's)
+        self.depth = 0
+        #: session.insert_target may not be None (the C router resets it only then)
+        self.aimed = True
+        #: (data_version, module epoch) that the known INSERT texts hold for
+        self.token: tuple[int, int] | None = None
+
+
+class Cursor(apsw.Cursor, metaclass=abc.ABCMeta):
+    """An APSW cursor whose ``execute`` understands SQL/MED statements.
+
+    With the C speedups on, a connection's cursors are ``vtables._speedups.Cursor``
+    (registered as a virtual subclass: ``isinstance`` holds for them too)."""
 
     def execute(self, statements: str, bindings: Any = None, **kwargs: Any) -> apsw.Cursor:
         # The hot path of every statement: kept flat (see _top for what it does).
-        conn = self.connection
-        if conn.depth:
-            return self._execute(self, statements, bindings, **kwargs)
+        conn: Connection = self.connection  # type: ignore[assignment]
+        router = conn._router
+        if router.depth:
+            return _execute(self, statements, bindings, **kwargs)
         module = conn._module
         since = len(module.opened)
-        conn.depth = 1
+        router.depth = 1
         conn.session.insert_target = None
         try:
             try:
                 if statements in _plain:
                     result = _cursor_execute(self, statements, bindings, **kwargs)
                 elif (known := conn._insert_texts.get(statements)) is not None and (
-                    known[0] is not None
-                    and conn._insert_token == (conn.data_version(), module.epoch)
+                    known[0] is not None and router.token == (conn.data_version(), module.epoch)
                 ):  # an INSERT whose rewriting (or not) is known
-                    conn.session.insert_target = known[1]
+                    conn.session.insert_target, router.aimed = known[1], True
                     result = _cursor_execute(self, known[0], bindings, **kwargs)
                 else:
-                    result = self._execute(self, statements, bindings, **kwargs)
-            except apsw.SchemaChangeError:
-                result = self._again(statements, bindings, kwargs)
+                    result = _execute(self, statements, bindings, **kwargs)
+            except apsw.SchemaChangeError as err:
+                result = _again(self, err, statements, bindings, **kwargs)
         except BaseException:
             module.statement_failed(since)
             raise
         finally:
-            conn.depth = 0
+            router.depth = 0
         if module.pending:
             module.flush()
         return result
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
-        if sqltext.MED_HINT.search(statements):
-            segments = sqltext.plan(statements)
-            if any(s.med for s in segments):
-                raise FeatureNotSupportedError(
-                    "executemany cannot run SQL/MED statements; use execute"
-                )
-            if len(segments) == 1 and segments[0].insert:
-                statements = self.connection.insert_text(segments[0].text) or statements
-        elif sqltext.INSERT_HINT.search(statements):
-            statements = self.connection.insert_text(statements) or statements
-        return self._top(_cursor_executemany, statements, sequenceofbindings, kwargs)
+        return _executemany(self, statements, sequenceofbindings, **kwargs)
 
-    def _top(self, run: Any, statements: str, bindings: Any, kwargs: dict[str, Any]) -> Any:
-        """Run a call of the user's, or of a callback while the user's is under
-        way, and finish what the module leaves to the end of the user's call."""
-        conn = self.connection
-        module = conn._module
-        if conn.depth:
-            return run(self, statements, bindings, **kwargs)
-        since = len(module.opened)
-        conn.depth = 1
-        conn.session.insert_target = None
-        try:
-            result = run(self, statements, bindings, **kwargs)
-        except BaseException:
-            module.statement_failed(since)
-            raise
-        finally:
-            conn.depth = 0
-        if module.pending:  # the rows the call inserted, to insert_many in batches
-            module.flush()
-        return result
 
-    @staticmethod
-    def _execute(self: Cursor, statements: str, bindings: Any, **kwargs: Any) -> apsw.Cursor:
+def _executemany(
+    cursor: apsw.Cursor, statements: str, sequenceofbindings: Any, **kwargs: Any
+) -> apsw.Cursor:
+    conn: Connection = cursor.connection  # type: ignore[assignment]
+    if sqltext.MED_HINT.search(statements):
+        segments = sqltext.plan(statements)
+        if any(s.med for s in segments):
+            raise FeatureNotSupportedError("executemany cannot run SQL/MED statements; use execute")
+        if len(segments) == 1 and segments[0].insert:
+            statements = conn.insert_text(segments[0].text) or statements
+    elif sqltext.INSERT_HINT.search(statements):
+        statements = conn.insert_text(statements) or statements
+    return _top(cursor, _cursor_executemany, statements, sequenceofbindings, kwargs)
+
+
+def _top(
+    cursor: apsw.Cursor, run: Any, statements: str, bindings: Any, kwargs: dict[str, Any]
+) -> Any:
+    """Run a call of the user's, or of a callback while the user's is under
+    way, and finish what the module leaves to the end of the user's call."""
+    conn: Connection = cursor.connection  # type: ignore[assignment]
+    router = conn._router
+    module = conn._module
+    if router.depth:
+        return run(cursor, statements, bindings, **kwargs)
+    since = len(module.opened)
+    router.depth = 1
+    conn.session.insert_target = None
+    try:
+        result = run(cursor, statements, bindings, **kwargs)
+    except BaseException:
+        module.statement_failed(since)
+        raise
+    finally:
+        router.depth = 0
+    if module.pending:  # the rows the call inserted, to insert_many in batches
+        module.flush()
+    return result
+
+
+def _execute(cursor: apsw.Cursor, statements: str, bindings: Any = None, **kwargs: Any) -> Any:
+    """What a text that is not known plain needs, and every text of a callback's call."""
+    try:
+        if statements in _plain:
+            return _cursor_execute(cursor, statements, bindings, **kwargs)
+        conn: Connection = cursor.connection  # type: ignore[assignment]
+        known = conn._insert_texts.get(statements)
+        if (
+            known is not None
+            and known[0] is not None
+            and conn._router.token == conn._insert_state()
+        ):
+            conn.session.insert_target, conn._router.aimed = known[1], True
+            return _cursor_execute(cursor, known[0], bindings, **kwargs)
+        if not sqltext.HINT.search(statements):
+            if len(_plain) < _PLAIN_CACHE_SIZE:
+                _plain.add(statements)
+            return _cursor_execute(cursor, statements, bindings, **kwargs)
+        return conn._route(cursor, statements, bindings, kwargs)
+    except apsw.SchemaChangeError as err:
+        return _again(cursor, err, statements, bindings, **kwargs)
+
+
+def _again(
+    cursor: apsw.Cursor,
+    err: apsw.SchemaChangeError,
+    statements: str,
+    bindings: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Run a statement again that failed (``err``) because another connection
+    changed the schema while a foreign table was being connected for it.
+
+    SQLite prepares a statement again by itself when the schema changes,
+    but a foreign table reads the catalog while SQLite prepares, and that
+    read cannot see past the schema SQLite is preparing with.  A single
+    statement that failed this way failed before it ran, so running it
+    again is safe; in a script, earlier statements may have run.
+    """
+    if sqltext.statement_count(statements) != 1:
+        raise err
+    for attempt in range(_SCHEMA_RETRIES):
         try:
-            if statements in _plain:
-                return _cursor_execute(self, statements, bindings, **kwargs)
-            conn = self.connection
-            known = conn._insert_texts.get(statements)
-            if (
-                known is not None
-                and known[0] is not None
-                and conn._insert_token == conn._insert_state()
-            ):
-                conn.session.insert_target = known[1]
-                return _cursor_execute(self, known[0], bindings, **kwargs)
-            if not sqltext.HINT.search(statements):
-                if len(_plain) < _PLAIN_CACHE_SIZE:
-                    _plain.add(statements)
-                return _cursor_execute(self, statements, bindings, **kwargs)
-            return self.connection._route(self, statements, bindings, kwargs)
+            if sqltext.HINT.search(statements):
+                conn: Connection = cursor.connection  # type: ignore[assignment]
+                return conn._route(cursor, statements, bindings, kwargs)
+            return _cursor_execute(cursor, statements, bindings, **kwargs)
         except apsw.SchemaChangeError:
-            return self._again(statements, bindings, kwargs)
+            if attempt == _SCHEMA_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
-    def _again(self, statements: str, bindings: Any, kwargs: dict[str, Any]) -> apsw.Cursor:
-        """Run a statement again that failed because another connection changed
-        the schema while a foreign table was being connected for it.
 
-        SQLite prepares a statement again by itself when the schema changes,
-        but a foreign table reads the catalog while SQLite prepares, and that
-        read cannot see past the schema SQLite is preparing with.  A single
-        statement that failed this way failed before it ran, so running it
-        again is safe; in a script, earlier statements may have run.
-        """
-        if sqltext.statement_count(statements) != 1:
-            raise
-        for attempt in range(_SCHEMA_RETRIES):
-            try:
-                if sqltext.HINT.search(statements):
-                    return self.connection._route(self, statements, bindings, kwargs)
-                return _cursor_execute(self, statements, bindings, **kwargs)
-            except apsw.SchemaChangeError:
-                if attempt == _SCHEMA_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+if speedups.built() and hasattr(speedups._speedups, "Cursor"):
+    Cursor.register(speedups._speedups.Cursor)
 
 
 class Connection(apsw.Connection):
@@ -167,22 +216,43 @@ class Connection(apsw.Connection):
         self.set_busy_timeout(int(timeout * 1000))
         #: what the engine's layers below know of this connection
         self.session = Session(self, user or default_user())
-        #: Cursor.execute calls under way (those of callbacks run inside the user's)
-        self.depth = 0
+        #: what the router keeps: the calls under way, the token of _insert_texts
+        self._router: Any = _Router()
         self._insert_texts: dict[str, tuple[str | None, tuple[str, bool] | None]] = {}
-        self._insert_token: tuple[int, int] | None = None
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
-            self.create_scalar_function(fname.lower(), self._current_user, 0, deterministic=True)
+            self.create_scalar_function(
+                fname.lower(),
+                self._current_user,  # type: ignore[arg-type]  # apsw's stub: *args only
+                0,
+                deterministic=True,
+            )
         self._module = module.register(self.session)
+        self._route_in_c()
         self.set_rollback_hook(self.forget_inserts)
         views.register(self.session)
         self.session.install_extension_functions()
         # A view or trigger stored in a file may not call a function that
         # runs statements or reaches outside the database: SQLITE_DIRECTONLY.
         self.create_scalar_function(
-            "sqlmed_explain", self._explain_sql, 1, flags=apsw.SQLITE_DIRECTONLY
+            "sqlmed_explain",
+            self._explain_sql,  # type: ignore[arg-type]  # apsw's stub: *args only
+            1,
+            flags=apsw.SQLITE_DIRECTONLY,
         )
+
+    def _route_in_c(self) -> None:
+        """With the speedups on, cursors whose execute runs in C (the same steps)."""
+        router = speedups.router(
+            self,
+            self._module,
+            self.session,
+            _plain,
+            self._insert_texts,
+            (_execute, _again, _executemany),
+        )
+        if router is not None:
+            self._router = self.cursor_factory = router
 
     @property
     def user(self) -> str:
@@ -204,16 +274,16 @@ class Connection(apsw.Connection):
         self.session.install_functions(extension)
 
     def _explain_sql(self, sql: str) -> str:
-        return explaining.explain(self.session, sql)
+        return explain_text(self.session, sql)
 
     def explain(self, sql: str, bindings: Any = None) -> str:
         """The pushdown plan of ``sql``: for each foreign scan, the wrapper, the
         quals, columns, sort and limit pushed down, and the request sent."""
-        return explaining.explain(self.session, sql, bindings)
+        return explain_text(self.session, sql, bindings)
 
-    def foreign_scans(self, sql: str, bindings: Any = None) -> list[explaining.ForeignScan]:
+    def foreign_scans(self, sql: str, bindings: Any = None) -> list[ForeignScan]:
         """The foreign scans SQLite would run for ``sql``, in the order it runs them."""
-        return explaining.foreign_scans(self.session, sql, bindings)
+        return foreign_scans_of(self.session, sql, bindings)
 
     def _current_user(self) -> str:
         return self.session.user
@@ -232,7 +302,8 @@ class Connection(apsw.Connection):
         segments = sqltext.plan(sql)
         if not any(s.med or s.user_words for s in segments):
             if len(segments) == 1 and segments[0].insert:
-                sql = self.insert_text(segments[0].text)
+                # one statement: never None (None is for a script)
+                sql = self.insert_text(segments[0].text)  # type: ignore[assignment]
             if len(segments) <= 1 or not any(s.insert for s in segments):
                 return apsw.Cursor.execute(cursor, sql, bindings, **kwargs)
         where = sqltext.unterminated(sql)
@@ -297,15 +368,15 @@ class Connection(apsw.Connection):
         else as written (None for a script: its statements go one by one);
         notes its target for the module's check."""
         state = self._insert_state()
-        if state != self._insert_token:
+        if state != self._router.token:
             self._insert_texts.clear()
-            self._insert_token = state
+            self._router.token = state
         known = self._insert_texts.get(text)
         if known is None:
             known = self._rewrite_insert(text)
             if len(self._insert_texts) < _PLAIN_CACHE_SIZE:
                 self._insert_texts[text] = known
-        self.session.insert_target = known[1]
+        self.session.insert_target, self._router.aimed = known[1], True
         return known[0]
 
     def _rewrite_insert(self, text: str) -> tuple[str | None, tuple[str, bool] | None]:
@@ -352,10 +423,18 @@ class Connection(apsw.Connection):
         return self.session.wrapper_for(table_name)
 
 
+# With the speedups, conn.execute makes the C cursor and runs it without
+# looking up cursor() and execute (a connection on the pure path, or with
+# another cursor_factory, gets APSW's execute).
+if (_fast_execute := speedups.execute_method(Connection)) is not None:
+    Connection.execute = _fast_execute  # type: ignore[method-assign]
+
+
 def _relocate(err: SQLMedSyntaxError, script: str, offset: int) -> SQLMedSyntaxError:
     """Give a syntax error found in one statement the position it has in the script."""
     if err.line is None or offset == 0:
         return err
+    assert err.column is not None  # the parser gives both or neither
     base_line, base_col = sqltext.position(script, offset)
     line = err.line + base_line - 1
     column = err.column + base_col - 1 if err.line == 1 else err.column
@@ -388,7 +467,7 @@ def connect(
     )
 
 
-def foreign_scans(conn: Connection, sql: str, bindings: Any = None) -> list[explaining.ForeignScan]:
+def foreign_scans(conn: Connection, sql: str, bindings: Any = None) -> list[ForeignScan]:
     """The foreign scans SQLite would run for ``sql`` on ``conn``: for each, the
     wrapper, the quals, columns, sort and limit pushed down, and the request
     sent.  ``sql`` must be one statement: it is prepared, never run."""

@@ -129,5 +129,8 @@ def parse_one(sql: str) -> exp.Expr:
 def to_sql(tree: exp.Expr, *, secret: Callable[[str], bool] | None = None) -> str:
     """Print a tree as SQL/MED text: the one printer of every SQL/MED statement
     the project writes.  ``secret``, when given, says which option names hold
-    secrets: their values print as ``'********'`` (``vtables.secrets.MASK``)."""
-    return MedGenerator(dialect=_DIALECT, secret=secret).generate(tree)
+    secrets: their values print as ``'********'`` (``vtables.secrets.MASK``).
+    Comments of the parsed text are not printed: a statement's meaning is its
+    tree, and a comment sqlglot moved to the end of the statement would not
+    read back the same."""
+    return MedGenerator(dialect=_DIALECT, secret=secret, comments=False).generate(tree)

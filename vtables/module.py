@@ -74,6 +74,8 @@ class Module:
         self.batched = batched
         #: the definition each table was last connected with
         self.known: dict[str, catalog.ForeignTable] = {}
+        # The C router (vtables/_speedups_c/router.c) holds these two: they
+        # are changed in place, never rebound.
         #: tables holding inserted rows not yet handed to their wrapper
         self.pending: dict[int, Table] = {}
         #: savepoints tables were told of and not yet told the end of

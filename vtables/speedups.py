@@ -4,10 +4,15 @@ The extension ``vtables._speedups`` (C sources in ``vtables/_speedups_c/``)
 is optional. When it was built, foreign tables are served by its SQLite module:
 the same Python objects plan, filter, write and run transactions, but rows
 reach SQLite from C in batches, without a Python call per row and value.
-file_fdw also uses its parser for chunks of plain lines.
+file_fdw also uses its parser for chunks of plain lines.  And the statement
+router's hot path runs in C (``router``, ``execute_method``): a connection's
+cursors run texts already known to be plain SQL, and INSERTs already known,
+without a Python call, and call the Python router (vtables/connection.py)
+for the rest, step for step as its ``Cursor.execute`` does.
 
-``SQLMED_SPEEDUPS=0`` in the environment (read at import) turns them off; the
-pure-Python path (APSW's module) gives the same results.
+``SQLMED_SPEEDUPS=0`` in the environment (read when a connection opens) turns
+them off; the pure-Python path (APSW's module, the Python router) gives the
+same results.
 """
 
 from __future__ import annotations
@@ -104,3 +109,36 @@ def register(conn: apsw.Connection, name: str, module_object: Any) -> bool:
         logger.warning("sqlmed's C speedups are off: %s", err)
         return False
     return True
+
+
+def router(
+    conn: apsw.Connection,
+    module_: Any,
+    session: Any,
+    plain: set[str],
+    inserts: dict[str, Any],
+    entries: tuple[Any, Any, Any],
+) -> Any | None:
+    """The C statement router of ``conn`` (``_speedups.Router``: its routing
+    state, and the cursor factory of its C cursors), or None when the speedups
+    are off or were built without it.  ``entries``: the Python router's
+    functions the C cursor calls for what it does not do itself (route a text,
+    run it again after a schema change, executemany)."""
+    c = module()
+    if c is None or not hasattr(c, "Router"):
+        return None
+    # the C cursor sets session.insert_target in the session's __dict__
+    if hasattr(type(session), "insert_target"):
+        return None
+    route, again, many = entries
+    return c.Router(conn, module_, vars(session), plain, inserts, route, again, many)
+
+
+def execute_method(cls: type) -> Any | None:
+    """An ``execute`` for ``cls`` (a subclass of apsw.Connection) that does
+    what APSW's does, ``self.cursor().execute(...)``, and makes the C router's
+    cursor without looking up either method; None when the speedups are off."""
+    c = module()
+    if c is None or not hasattr(c, "execute_method"):
+        return None
+    return c.execute_method(cls)

@@ -244,3 +244,16 @@ def test_user_builder_reads_role_keywords_unless_told_not_to():
     mapping = grammar.to_sql(grammar.create_user_mapping(named, "s"))
     assert mapping == 'CREATE USER MAPPING FOR "public" SERVER s'
     assert grammar.parse_one(mapping).this.this.this == "public"
+
+
+def test_printed_text_reads_back_the_same_with_comments_in_the_source():
+    # found by test_parsed_med_trees_round_trip: a comment that swallowed a
+    # keyword was printed at the end of the statement and lost on the way back
+    text = (
+        "CREATE-- a commentSERVER s4\n  FOREIGN DATA WRAPPER memory_fdw  \n"
+        "  OPTIONS (host 'h', /* inline */ port '1');"
+    )
+    [tree] = grammar.parse(text)
+    printed = grammar.to_sql(tree)
+    assert printed == "CREATE FOREIGN DATA WRAPPER memory_fdw OPTIONS (host 'h', port '1')"
+    assert grammar.to_sql(grammar.parse(printed)[0]) == printed

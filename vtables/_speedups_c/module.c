@@ -39,6 +39,9 @@ static PyMethodDef methods[] = {
     {"api_loaded", api_loaded, METH_NOARGS, "whether SQLite's API table has been handed over"},
     {"parse_chunk", parse_chunk, METH_VARARGS, "a chunk of plain lines as a Batch, or None"},
     {"rows_batch", rows_batch, METH_VARARGS, "rows_batch(rows, masks) -> Batch"},
+    {"execute_method", execute_method, METH_O,
+     "execute_method(cls): an execute for cls (a subclass of apsw.Connection) that makes"
+     " the C router's cursors without looking up cursor() and execute"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -74,6 +77,9 @@ PyMODINIT_FUNC PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
+    /* without the router (an APSW that cannot be subclassed so), the rest serves */
+    if (add_router(m) < 0)
+        PyErr_Clear();
     for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0) {
             Py_DECREF(m);

@@ -8,6 +8,8 @@
  *    Planning, filtering, writes and transactions call the Python objects.
  * 2. A parser for chunks of plain delimited lines (file_fdw's batch reader)
  *    that cuts the wanted columns out and converts them into a batch.
+ * 3. The statement router's hot path: a subclass of apsw.Cursor whose execute
+ *    runs texts known to be plain SQL without calling Python.
  *
  * The files, by concept:
  *   module.c     the entry points: SQLite's (the API table) and Python's
@@ -18,6 +20,7 @@
  *   cursor.c     the module's cursor callbacks: the batches walked in C
  *   fields.c     the plain spellings of file_fdw's types (integer, real...)
  *   chunk.c      parse_chunk(): a chunk of plain lines into a batch
+ *   router.c     Cursor and Router: the statement router's hot path
  *
  * The shared library is both a CPython extension module and a SQLite
  * loadable extension: loading it once into any APSW connection hands it
@@ -160,5 +163,13 @@ int xColumn(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int i);
 int xRowid(sqlite3_vtab_cursor *base, sqlite3_int64 *out);
 
 PyObject *register_module(PyObject *self, PyObject *args);
+
+/* ------------------------------------------------------------- the router */
+
+/* Adds Cursor (a subclass of apsw.Cursor) and Router to the module: 0, or -1
+   with an exception (APSW cannot be imported or subclassed). */
+int add_router(PyObject *m);
+/* execute_method(cls): Connection.execute for cls, the C cursor made without lookups */
+PyObject *execute_method(PyObject *self, PyObject *cls);
 
 #endif
