@@ -77,14 +77,19 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def resolve_path(path: str, database_path: str, directory: str | None = None) -> str:
-    """Where a file option points: ``~`` expanded; an absolute path or a
-    ``file:`` URI as it is; a relative one against ``directory`` (itself
-    relative to the database), else the database file's directory (the
-    current directory for an in-memory database)."""
+def resolve_path(
+    path: str, database_path: str, directory: str | None = None, *, uris: bool = True
+) -> str:
+    """Where a file option points: ``~`` expanded; a ``file:`` URI (when the
+    source takes ``uris``) as it is; an absolute path normalised; a relative
+    one against ``directory`` (itself relative to the database), else the
+    database file's directory (the current directory for an in-memory
+    database)."""
     path = os.path.expanduser(path)
-    if os.path.isabs(path) or path.startswith("file:"):
+    if uris and path.startswith("file:"):
         return path
+    if os.path.isabs(path):
+        return os.path.normpath(path)
     base = os.path.dirname(os.path.abspath(database_path)) if database_path else os.getcwd()
     if directory:
         base = os.path.join(base, os.path.expanduser(directory))

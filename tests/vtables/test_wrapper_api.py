@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from importlib.metadata import entry_points
 
 import apsw
@@ -243,3 +244,13 @@ def test_shared_helpers(tmp_path):
     assert wrapper_api.scrub_text(text, ["s3cr3t"]) == (
         "connect failed: password=******** host=h (secret ********)"
     )
+
+
+def test_resolve_path_normalises_absolute_paths_and_may_refuse_uris(tmp_path):
+    db = str(tmp_path / "sub" / "app.db")
+    assert wrapper_api.resolve_path("/abs/../x.db", db) == "/x.db"
+    # a source whose names are never URIs (file_fdw's filename) resolves them as files
+    assert wrapper_api.resolve_path("file:x.csv", db, uris=False) == str(
+        tmp_path / "sub" / "file:x.csv"
+    )
+    assert wrapper_api.resolve_path("x.csv", "", "d") == os.path.join(os.getcwd(), "d", "x.csv")

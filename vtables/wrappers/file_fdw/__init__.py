@@ -103,7 +103,7 @@ from typing import Any
 
 from vtables import types
 from vtables.errors import FeatureNotSupportedError, InvalidOptionError, WrapperError
-from vtables.wrapper import ColumnDefinition, ForeignDataWrapper, Qual
+from vtables.wrapper import ColumnDefinition, ForeignDataWrapper, Qual, resolve_path
 
 from . import chunks, reader
 from .chunks import Conversion, Keep, c_parser
@@ -113,7 +113,6 @@ from .options import (
     Config,
     make_config,
     python_encoding,
-    resolve_path,
     table_problems,
     where_hint,
 )
@@ -205,8 +204,13 @@ class FileFdw(ForeignDataWrapper):
                 self.validate("table", self.options, object_name=self.table_name)
             path = ""
             if "filename" in self.options:
+                # relative to the server's directory, itself relative to the
+                # database file's (a filename is never a URI)
                 path = resolve_path(
-                    self.options["filename"], self.options.get("directory"), self.database_path
+                    self.options["filename"],
+                    self.database_path,
+                    self.options.get("directory"),
+                    uris=False,
                 )
             self._config = make_config(self.table_name, self.options, self.columns, path)
         return self._config

@@ -179,19 +179,6 @@ def table_problems(options: Mapping[str, str]) -> str | None:
     return None
 
 
-def resolve_path(filename: str, directory: str | None, database_path: str | None) -> str:
-    """Where ``filename`` is: absolute, or relative to the server's ``directory``,
-    which is itself relative to the database file's directory (the current
-    directory for an in-memory database)."""
-    filename = os.path.expanduser(filename)
-    if os.path.isabs(filename):
-        return os.path.normpath(filename)
-    base = os.path.dirname(os.path.abspath(database_path)) if database_path else ""
-    if directory:
-        base = os.path.join(base or os.getcwd(), os.path.expanduser(directory))
-    return os.path.abspath(os.path.join(base or os.getcwd(), filename))
-
-
 def where_hint(filename: str, directory: str | None, database_path: str | None) -> str:
     """Where a relative filename was looked for, for a file-not-found error."""
     if os.path.isabs(os.path.expanduser(filename)):
