@@ -173,8 +173,7 @@ def parse(sql: str) -> Insert | None:
     )
 
 
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+quote = sqltext.quote_name
 
 
 def rewrite(

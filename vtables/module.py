@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from . import catalog, types
+from . import catalog, sqltext, types
 from .errors import (  # noqa: F401 - PrerequisiteError and NotNullViolation: their old home
     FeatureNotSupportedError,
     NotNullViolation,
@@ -49,8 +49,7 @@ PENDING_ROWS = 10_000
 _SIMPLE_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?\Z")
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_quote = sqltext.quote_name
 
 
 def declaration(table: catalog.ForeignTable) -> str:

@@ -105,6 +105,12 @@ def quote_ident(name: str) -> str:
     """Quote an identifier the PostgreSQL way when it needs quoting."""
     if _PLAIN_NAME.fullmatch(name) and name.upper() not in RESERVED:
         return name
+    return quote_name(name)
+
+
+def quote_name(name: str) -> str:
+    """An identifier, always quoted: no keyword of any dialect (SQLite's
+    differ from PostgreSQL's) can be mistaken for it."""
     return '"' + name.replace('"', '""') + '"'
 
 

@@ -20,6 +20,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
+from . import sqltext
 from .errors import FeatureNotSupportedError, InvalidOptionError
 
 logger = logging.getLogger(__name__)
@@ -71,10 +72,8 @@ def scrub_text(text: str, secrets: Iterable[str]) -> str:
     return _DSN_PASSWORD.sub(r"\1" + _MASK, text)
 
 
-def quote_identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier: always quoted, so that no keyword
-    of any dialect (SQLite's differ from PostgreSQL's) is mistaken for it."""
-    return '"' + name.replace('"', '""') + '"'
+#: ``name`` as a quoted SQL identifier, always quoted (``vtables.sqltext.quote_name``)
+quote_identifier = sqltext.quote_name
 
 
 def resolve_path(

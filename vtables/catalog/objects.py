@@ -9,7 +9,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from sqlglot import exp
 
-from .. import grammar
+from .. import grammar, sqltext
 from .. import wrapper as wrapper_api
 from ..errors import CatalogError, SQLMedError
 from ..secrets import MASK
@@ -154,7 +154,7 @@ def display(name: object) -> str:
         return "NULL"
     if not isinstance(name, str):
         return "(a value that is not text)"
-    return one_line('"' + name.replace('"', '""') + '"')
+    return one_line(sqltext.quote_name(name))
 
 
 def one_line(text: str) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from .. import catalog, grammar
+from .. import catalog, grammar, sqltext
 from .. import wrapper as wrapper_api
 from ..catalog import PUBLIC
 from ..errors import (
@@ -31,9 +31,8 @@ def name_of(ident: exp.Identifier) -> str:
     return ident.this if ident.args.get("quoted") else ident.this.lower()
 
 
-def qi(name: str) -> str:
-    """Quote an identifier for SQLite."""
-    return '"' + name.replace('"', '""') + '"'
+#: an identifier quoted for SQLite
+qi = sqltext.quote_name
 
 
 # ------------------------------------------------------------------ options
