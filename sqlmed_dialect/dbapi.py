@@ -414,11 +414,14 @@ class Connection:
         """Commit any open transaction, then run ``script`` as it is."""
         self.commit()
         cur = self.cursor()
-        cur._script = True  # no implicit BEGIN inside a script
         self._single.clear()  # a script may change the schema
         apsw_cursor = cur._checked()
         cur._trace_on(apsw_cursor)
-        self._call(lambda: _exhaust(apsw_cursor.execute(script)), sql=script)
+        cur._script = True  # no implicit BEGIN inside the script, and only there
+        try:
+            self._call(lambda: _exhaust(apsw_cursor.execute(script)), sql=script)
+        finally:
+            cur._script = False
         return cur
 
     def __enter__(self) -> Connection:

@@ -497,3 +497,16 @@ def test_sqlmed_ddl_through_dbapi(conn):
     assert conn.execute("SELECT count(*) FROM sqlmed_foreign_servers").fetchone() == (1,)
     conn.execute("CREATE SERVER IF NOT EXISTS s FOREIGN DATA WRAPPER dummy")
     conn.commit()
+
+
+def test_the_cursor_of_a_script_begins_a_transaction_before_later_dml():
+    # as sqlite3 does: only the script itself runs without an implicit BEGIN
+    c = dbapi.connect(":memory:")
+    c.execute("CREATE TABLE t(a)")
+    c.commit()
+    cur = c.executescript("SELECT 1;")
+    cur.execute("INSERT INTO t VALUES (?)", (4,))
+    assert c.in_transaction
+    c.rollback()
+    assert c.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    c.close()
