@@ -155,12 +155,11 @@ def best_index(
     rows, cost = wrapper.estimate(found.asked, [names[c] for c in used])
     info.estimatedRows = max(int(rows), 1)
     info.estimatedCost = float(cost)
-    index = {name: i for i, name in enumerate(names)}
     return Plan(
         table=table,
         quals=found.quals,
         columns=used,
-        sort=[(index[k.column], k.descending) for k in sortkeys] if sorted_ok else [],
+        sort=[(names.index(k.column), k.descending) for k in sortkeys] if sorted_ok else [],
         limit=limit_at,
         offset=offset_at,
         known=known,
