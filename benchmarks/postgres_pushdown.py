@@ -9,7 +9,8 @@ times each query below three ways:
 - through PostgreSQL's own postgres_fdw, from a second database of the same
   server (server-side time from psql's \\timing);
 - through sqlmed with pushdown switched off (the wrapper is asked for every
-  row and SQLite filters, sorts and limits).
+  row and SQLite filters, sorts, limits, joins and aggregates);
+- and the same SQL sent once to the remote database by psycopg.
 
 Prints seconds, ratios (sqlmed / postgres_fdw) and the rows each transferred
 from the remote table.  Rounds interleave the three and the best counts.  Not
@@ -26,6 +27,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import psycopg  # noqa: E402
+
 import vtables  # noqa: E402
 from tests.pgserver import PostgresServer  # noqa: E402
 
@@ -36,6 +39,10 @@ QUERIES = {
     "LIMIT 10": "SELECT * FROM big LIMIT 10",
     "ORDER BY LIMIT 10": "SELECT * FROM big ORDER BY val DESC, id LIMIT 10",
     "join 100 keys": "SELECT big.* FROM keys JOIN big ON big.id = keys.k",
+    "join 2 foreign": "SELECT big.id, big.name FROM small JOIN big ON big.id = small.k",
+    "count(*)": "SELECT count(*) FROM big",
+    "sum(id)": "SELECT sum(id) FROM big",
+    "GROUP BY grp": "SELECT grp, count(*), max(id) FROM big GROUP BY grp",
     "SELECT *": "SELECT * FROM big",
 }
 SELECTIVE = [name for name in QUERIES if name != "SELECT *"]
@@ -52,6 +59,21 @@ def counting(cls):
             for row in super().scan(quals, columns, sortkeys, limit, offset):
                 type(self).transferred += 1
                 yield row
+
+        def remote_sql(self):
+            remote = super().remote_sql()
+            owner = type(self)
+
+            def counted(run):
+                def call(text, params):
+                    for row in run(text, params):
+                        owner.transferred += 1
+                        yield row
+
+                return call
+
+            remote.run, remote.run_small = counted(remote.run), counted(remote.run_small)
+            return remote
 
     Counting.name = cls.name
     return Counting
@@ -105,6 +127,8 @@ def sqlmed(base: str, cls, port: int, keys: list[int]) -> vtables.Connection:
         CREATE SERVER pg FOREIGN DATA WRAPPER {cls.name} OPTIONS ({server_options(base, port)});
         CREATE USER MAPPING FOR CURRENT_USER SERVER pg OPTIONS (user 'postgres');
         CREATE FOREIGN TABLE big ({COLUMNS}) SERVER pg OPTIONS ({table_options(base)});
+        CREATE FOREIGN TABLE small (k integer) SERVER pg
+            OPTIONS ({table_options(base).replace("'big'", "'small'")});
         CREATE TABLE keys (k integer PRIMARY KEY);
     """)
     conn.executemany("INSERT INTO keys VALUES (?)", [(k,) for k in keys])
@@ -149,7 +173,9 @@ def main() -> None:
             "CREATE TABLE big (id integer PRIMARY KEY, grp integer, val double precision, "
             "name text); "
             f"INSERT INTO big SELECT g, g % 97, (g::bigint * 7919 % 100003) / 7.0, 'name ' || g "
-            f"FROM generate_series(1, {args.rows}) g; ANALYZE big",
+            f"FROM generate_series(1, {args.rows}) g; "
+            "CREATE TABLE small AS SELECT g * 997 AS k FROM generate_series(1, 1000) g; "
+            "ANALYZE",
             dbname="remote",
         )
         server.psql(
@@ -159,6 +185,8 @@ def main() -> None:
             "CREATE USER MAPPING FOR CURRENT_USER SERVER pg OPTIONS (user 'postgres'); "
             f"CREATE FOREIGN TABLE big ({COLUMNS}) SERVER pg "
             "OPTIONS (schema_name 'public', table_name 'big'); "
+            "CREATE FOREIGN TABLE small (k integer) SERVER pg "
+            "OPTIONS (schema_name 'public', table_name 'small'); "
             "CREATE TABLE keys (k integer PRIMARY KEY); "
             f"INSERT INTO keys VALUES {', '.join(f'({k})' for k in keys)}; ANALYZE keys",
             dbname="local",
@@ -167,6 +195,13 @@ def main() -> None:
         pushed_cls, plain_cls = counting(base), no_pushdown(base)
         pushed = sqlmed(wrapper, pushed_cls, server.port, keys)
         plain = sqlmed(wrapper, plain_cls, server.port, keys)
+        plain.statement_pushdown = False
+        direct = psycopg.connect(
+            f"host=127.0.0.1 port={server.port} user=postgres dbname=remote", autocommit=True
+        )
+        keyed = ", ".join(str(k) for k in keys)
+        sent = {"join 100 keys": f"SELECT * FROM big WHERE id IN ({keyed})"}
+        alone: dict[str, float] = {}
         ours: dict[str, float] = {}
         theirs: dict[str, float] = {}
         naive: dict[str, float] = {}
@@ -185,6 +220,9 @@ def main() -> None:
                 else:
                     assert sorted(got) == sorted(want), name
                 theirs[name] = min(theirs.get(name, 1e9), server.timed(sql, dbname="local"))
+                start = time.perf_counter()
+                direct.execute(sent.get(name, sql)).fetchall()
+                alone[name] = min(alone.get(name, 1e9), time.perf_counter() - start)
                 moved[name] = (
                     pushed_cls.transferred,
                     pg_transferred(server, sql),
@@ -192,15 +230,18 @@ def main() -> None:
                 )
         print(f"wrapper: {wrapper}; remote table: {args.rows} rows\n")
         print(
-            f"{'query':<18} {'sqlmed':>9} {'postgres_fdw':>13} {'ratio':>6} {'no pushdown':>12}"
-            f"   rows moved: sqlmed / postgres_fdw / no pushdown"
+            f"{'query':<18} {'sqlmed':>9} {'postgres_fdw':>13} {'ratio':>6} {'psycopg':>9}"
+            f" {'ratio':>6} {'no pushdown':>12}   rows moved: sqlmed / postgres_fdw / no pushdown"
         )
         for name in QUERIES:
             a, b, c = moved[name]
             print(
                 f"{name:<18} {ours[name]:>8.4f}s {theirs[name]:>12.4f}s "
-                f"{ours[name] / theirs[name]:>6.2f} {naive[name]:>11.4f}s   {a} / {b} / {c}"
+                f"{ours[name] / theirs[name]:>6.2f} {alone[name]:>8.4f}s"
+                f" {ours[name] / alone[name]:>6.2f} {naive[name]:>11.4f}s   {a} / {b} / {c}"
             )
+        print("\npsycopg: the same SQL sent once to the remote database (the 100 keys as one IN)")
+        direct.close()
         pushed.close()
         plain.close()
 

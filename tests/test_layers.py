@@ -69,6 +69,7 @@ ENGINE_LAYERS = (
         "wrapper",
         "semantics",
         "remote",
+        "remotesql",
         "secrets",
         "syntax",
         "parser",
@@ -77,7 +78,15 @@ ENGINE_LAYERS = (
     },  # the wrapper API, the language
     {"catalog", "inserts", "dump"},  # the catalog tables, text rewriting
     {"session"},  # per-connection state
-    {"plan", "module", "commands", "views", "explain"},  # what SQLite and statements call
+    {
+        "plan",
+        "materialize",
+        "module",
+        "commands",
+        "views",
+        "statements",
+        "explain",
+    },  # what SQLite and statements call
     {"connection"},  # the APSW connection, the router
     {"output", "shell", "cli", "__init__", "__main__"},  # what users call
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 import apsw
 
-from . import catalog, commands, grammar, inserts, module, speedups, sqltext, views
+from . import catalog, commands, grammar, inserts, module, speedups, sqltext, statements, views
 from .errors import (
     FeatureNotSupportedError,
     SQLMedSyntaxError,
@@ -33,10 +33,9 @@ def default_user() -> str:
 
 _cursor_execute = apsw.Cursor.execute
 _cursor_executemany = apsw.Cursor.executemany
-# Texts already seen to hold no SQL/MED keyword: a set lookup is the whole
-# cost the router adds to ordinary statements.  What is stored depends on
-# the text alone, so one cache serves every connection.
-_plain: set[str] = set()
+# A connection's texts already seen to hold no SQL/MED keyword and to name no
+# foreign table of a SQL server (``Connection._plain``): a set lookup is the
+# whole cost the router adds to ordinary statements.
 
 # The router's hot path has two implementations that do the same, step for
 # step: Cursor.execute below, and the C cursor of the speedups
@@ -78,7 +77,7 @@ class Cursor(apsw.Cursor, metaclass=abc.ABCMeta):
         conn.session.insert_target = None
         try:
             try:
-                if statements in _plain:
+                if statements in conn._plain:
                     result = _cursor_execute(self, statements, bindings, **kwargs)
                 elif (known := conn._insert_texts.get(statements)) is not None and (
                     known[0] is not None and router.token == (conn.data_version(), module.epoch)
@@ -145,9 +144,9 @@ def _top(
 def _execute(cursor: apsw.Cursor, statements: str, bindings: Any = None, **kwargs: Any) -> Any:
     """What a text that is not known plain needs, and every text of a callback's call."""
     try:
-        if statements in _plain:
-            return _cursor_execute(cursor, statements, bindings, **kwargs)
         conn: Connection = cursor.connection  # type: ignore[assignment]
+        if statements in conn._plain:
+            return _cursor_execute(cursor, statements, bindings, **kwargs)
         known = conn._insert_texts.get(statements)
         if (
             known is not None
@@ -157,8 +156,13 @@ def _execute(cursor: apsw.Cursor, statements: str, bindings: Any = None, **kwarg
             conn.session.insert_target, conn._router.aimed = known[1], True
             return _cursor_execute(cursor, known[0], bindings, **kwargs)
         if not sqltext.HINT.search(statements):
-            if len(_plain) < _PLAIN_CACHE_SIZE:
-                _plain.add(statements)
+            # the statement planner's when it names a foreign table of a SQL
+            # server: it may send parts of it to the server
+            text = conn._planner.route(statements)
+            if text is not None:
+                return _cursor_execute(cursor, text, bindings, **kwargs)
+            if len(conn._plain) < _PLAIN_CACHE_SIZE:
+                conn._plain.add(statements)
             return _cursor_execute(cursor, statements, bindings, **kwargs)
         return conn._route(cursor, statements, bindings, kwargs)
     except apsw.SchemaChangeError as err:
@@ -219,6 +223,9 @@ class Connection(apsw.Connection):
         #: what the router keeps: the calls under way, the token of _insert_texts
         self._router: Any = _Router()
         self._insert_texts: dict[str, tuple[str | None, tuple[str, bool] | None]] = {}
+        self._plain: set[str] = set()
+        #: the statement planner: joins, aggregates and sorts sent to SQL servers
+        self._planner = statements.Planner(self.session)
         self.cursor_factory = Cursor
         for fname in sqltext.USER_FUNCTIONS:
             self.create_scalar_function(
@@ -247,7 +254,7 @@ class Connection(apsw.Connection):
             self,
             self._module,
             self.session,
-            _plain,
+            self._plain,
             self._insert_texts,
             (_execute, _again, _executemany),
         )
@@ -265,6 +272,18 @@ class Connection(apsw.Connection):
         self.session.forget_wrappers()
 
     @property
+    def statement_pushdown(self) -> bool:
+        """Whether joins, aggregates and sorts over one SQL server's tables are
+        sent to it as one query (on by default; the server option
+        ``statement_pushdown 'false'`` turns it off for one server)."""
+        return self._planner.enabled
+
+    @statement_pushdown.setter
+    def statement_pushdown(self, value: bool) -> None:
+        self._planner.enabled = bool(value)
+        self._plain.clear()
+
+    @property
     def notices(self) -> list[str]:
         """Messages PostgreSQL would send as NOTICE (``... does not exist, skipping``)."""
         return self.session.notices
@@ -277,9 +296,27 @@ class Connection(apsw.Connection):
         return explain_text(self.session, sql)
 
     def explain(self, sql: str, bindings: Any = None) -> str:
-        """The pushdown plan of ``sql``: for each foreign scan, the wrapper, the
-        quals, columns, sort and limit pushed down, and the request sent."""
-        return explain_text(self.session, sql, bindings)
+        """The pushdown plan of ``sql``: each part sent to a server as one
+        query (statement pushdown), then for each foreign scan that remains,
+        the wrapper, the quals, columns, sort and limit pushed down, and the
+        request sent."""
+        planned = self._planned(sql)
+        if planned is None:
+            return explain_text(self.session, sql, bindings)
+        lines = []
+        for block in planned.blocks:
+            lines.append(f"Remote Query on {block.where} (tables {', '.join(block.tables)})")
+            lines.append(f"  Remote SQL: {block.remote_sql}")
+        rest = explain_text(self.session, planned.text, bindings)
+        if rest != "(no foreign scans)":
+            lines.append(rest)
+        return "\n".join(lines)
+
+    def _planned(self, sql: str) -> statements.Planned | None:
+        planner = self._planner
+        if not planner.enabled or sqltext.HINT.search(sql):
+            return None
+        return planner.planned(sql) if planner.names_foreign_table(sql) else None
 
     def foreign_scans(self, sql: str, bindings: Any = None) -> list[ForeignScan]:
         """The foreign scans SQLite would run for ``sql``, in the order it runs them."""
@@ -415,6 +452,7 @@ class Connection(apsw.Connection):
         finally:
             self.session.forget_wrappers()
             self.forget_inserts()
+            self._plain.clear()  # a text may now name a foreign table
 
     # ------------------------------------------------------------ wrappers
 

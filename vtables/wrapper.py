@@ -534,6 +534,13 @@ class ForeignDataWrapper:
         """True if ``scan`` applies ``limit`` and ``offset``."""
         return False
 
+    def remote_sql(self) -> Any:
+        """A ``vtables.remotesql.RemoteSQL`` when the source runs SQL: the
+        statement planner may then send joins, aggregates and sorts over
+        several of its tables as one query.  None (the default): each scan
+        is planned alone."""
+        return None
+
     def explain(
         self,
         quals: list[Qual],

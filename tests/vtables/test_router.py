@@ -208,9 +208,9 @@ def test_a_plain_text_is_looked_at_once(conn, monkeypatch):
 
     monkeypatch.setattr(router_module.sqltext, "HINT", Counting())
     text = f"SELECT count(*) FROM ft WHERE note = '{uuid.uuid4().hex}'"  # never seen
-    assert text not in router_module._plain
+    assert text not in conn._plain
     assert conn.execute(text).fetchall() == [(0,)]
-    assert searched.count(text) == 1 and text in router_module._plain
+    assert searched.count(text) == 1 and text in conn._plain
     conn.execute("INSERT INTO ft VALUES (1, 'x')")
     searched.clear()
     assert conn.execute(text).fetchall() == [(0,)]

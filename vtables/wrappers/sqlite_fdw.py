@@ -59,6 +59,7 @@ from .. import semantics, types
 from .. import wrapper as api
 from ..errors import UndefinedObjectError, WrapperError
 from ..remote import RemoteTransaction, TransactionAware
+from ..remotesql import STATEMENT_PUSHDOWN, RemoteColumn, RemoteSQL
 from ..wrapper import OptionSpec, Qual, SortKey
 from ..wrapper import quote_identifier as _quote
 
@@ -114,6 +115,7 @@ class SqliteFdw(TransactionAware):
         OptionSpec("table", {"table"}, doc="Remote table or view name."),
         api.COLUMN_NAME,
         api.KEY,
+        STATEMENT_PUSHDOWN,
     )
 
     _meta: dict[str, tuple[str, str, bool]] | None = None
@@ -188,6 +190,9 @@ class SqliteFdw(TransactionAware):
         affinity, collation, _pk = meta
         family = types.family(self.columns[column].type)
         return collation == "BINARY" and _SAME_AFFINITY.get(family) == affinity
+
+    def remote_sql(self) -> _SqliteSQL:
+        return _SqliteSQL(self)
 
     # ---------------------------------------------------------- planning
 
@@ -379,3 +384,35 @@ def _remote_schema(db: apsw.Connection, schema: str, path: str) -> str:
         f'schema "{schema}" is not present in database file "{path}"',
         hint="A SQLite file's tables are in the schema main (public is taken for it).",
     )
+
+
+class _SqliteSQL(RemoteSQL):
+    """Statement pushdown into the remote file: SQLite there computes what
+    SQLite here would, over the columns that hold the same values."""
+
+    dialect = "sqlite"
+
+    def __init__(self, fdw: SqliteFdw):
+        self.fdw = fdw
+
+    def key(self) -> tuple[str, str]:
+        return ("sqlite_fdw", self.fdw.path)
+
+    def enabled(self) -> bool:
+        return bool(self.fdw.settings["statement_pushdown"])
+
+    def table(self) -> tuple[str, ...]:
+        return (self.fdw.remote_table,)
+
+    def column(self, name: str) -> RemoteColumn | None:
+        remote = self.fdw.remote_names.get(name)
+        if remote is None:
+            return None
+        exact = self.fdw._exact_column(name)
+        return RemoteColumn(remote, types.family(self.fdw.columns[name].type) if exact else None)
+
+    def run(self, text: str, params: Any) -> Any:
+        return self.fdw._run(text, params)
+
+    def where(self) -> str:
+        return f'server "{self.fdw.server_name}" (sqlite_fdw, {self.fdw.path})'

@@ -149,7 +149,12 @@ PLACES = {
 #: ``service`` is refused on servers (a service file entry can hold a user and
 #: a password), and a column may name itself a ``key`` (PostgreSQL uses ctid).
 MISSING_HERE = {"server": {"service"}}
-EXTRA_HERE = {"column": {"key"}}
+#: sqlmed's own: ``key`` (row identity), ``statement_pushdown`` (docs/pushdown.md)
+EXTRA_HERE = {
+    "column": {"key"},
+    "server": {"statement_pushdown"},
+    "table": {"statement_pushdown"},
+}
 
 
 @pytest.mark.parametrize("kind", list(PLACES))
@@ -171,7 +176,10 @@ GOOD_VALUE = {
     "fdw_startup_cost": "10.5",
     "fdw_tuple_cost": "0.5",
     "extensions": "plpgsql",
-    **{name: "true" for name in ("updatable", "truncatable", "use_remote_estimate")},
+    **{
+        name: "true"
+        for name in ("updatable", "truncatable", "use_remote_estimate", "statement_pushdown")
+    },
     **{name: "on" for name in ("async_capable", "parallel_commit", "keep_connections")},
     "password_required": "false",
     "port": "5432",
@@ -294,6 +302,7 @@ def test_user_mapping_ssl_files_win_over_the_servers(bare):
 
 
 def test_fetch_size_server_and_table(lite, pg):
+    lite.statement_pushdown = False  # the aggregates below read every row through a scan
     lite.execute("ALTER SERVER shop OPTIONS (ADD fetch_size '1e2')")  # 100, as PostgreSQL reads it
     log = Log(pg)
     assert lite.execute("SELECT count(*) FROM nums").fetchone() == (1000,)

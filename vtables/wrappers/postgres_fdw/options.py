@@ -319,6 +319,13 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         " WHERE deletes row by row, and obeys updatable).",
     ),
     _flag(
+        "statement_pushdown",
+        {"server", "table"},
+        True,
+        "false keeps joins, aggregates and sorts over this server's tables in SQLite"
+        " (each table is still scanned with its own pushdown; the table's wins).",
+    ),
+    _flag(
         "use_remote_estimate",
         {"server", "table"},
         False,

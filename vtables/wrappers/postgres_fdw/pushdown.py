@@ -327,6 +327,22 @@ class ScannedTable(DescribedTable):
                 rows = itertools.islice(rows, max(offset or 0, 0), stop)
         return rows
 
+    def remote_sql(self) -> Any:
+        from .statements import PostgresSQL
+
+        return PostgresSQL(self)
+
+    def run_statement(
+        self, query: sql.Composable, params: dict[str, Any], small: bool
+    ) -> Iterator[tuple]:
+        """Rows of a query the statement planner built (read-only), through
+        the scans' connection and remote transaction: ``small`` ones at once,
+        others through a cursor, ``fetch_size`` rows at a time."""
+        remote = self.remote()
+        remote.flush()
+        plan = _Plan(query, params, [], ["*"], small, True, 0)  # type: ignore[arg-type]
+        return self._rows(remote, plan)
+
     def _filter(self, rows: Iterator[tuple], plan: _Plan) -> Iterator[tuple]:
         checks = []
         for q in plan.local:

@@ -1,0 +1,87 @@
+"""What a wrapper that speaks SQL offers the statement planner.
+
+A wrapper whose source runs SQL (postgres_fdw, sqlite_fdw, sqlalchemy_fdw)
+returns a ``RemoteSQL`` from ``ForeignDataWrapper.remote_sql()``.  The
+statement planner (``vtables.statements``) then sends joins, aggregates,
+sorts and limits over several of its tables as one query, built as a
+sqlglot tree in ``dialect`` and run by ``run``.  What may be sent is the
+planner's to decide (its allow-list is per dialect); the wrapper says which
+columns hold exactly the values SQLite would see (``column``), which tables
+can share one query (``key``: the same server and the same credentials) and
+runs the text it is given with bound parameters, never values in the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .wrapper import OptionSpec
+
+#: The server and foreign-table option that turns statement pushdown off.
+STATEMENT_PUSHDOWN = OptionSpec(
+    "statement_pushdown",
+    {"server", "table"},
+    type=bool,
+    default=True,
+    doc="false keeps joins, aggregates and sorts over this server's tables in SQLite"
+    " (each table is still scanned with its own pushdown).",
+)
+
+
+@dataclass(frozen=True)
+class RemoteColumn:
+    """One column of a remote table as the planner may use it."""
+
+    #: its name at the source
+    name: str
+    #: the family (``vtables.types.family``) whose values the source holds
+    #: exactly as SQLite sees them after conversion: ``integer``, ``real`` or
+    #: ``text`` (compared byte by byte); None when they may differ, and then
+    #: the column is never used in a pushed expression
+    family: str | None
+
+
+class RemoteSQL:
+    """A SQL source's side of statement pushdown, for one foreign table."""
+
+    #: the sqlglot dialect the source speaks (``postgres``, ``sqlite``, ``duckdb``...)
+    dialect: str = ""
+
+    def key(self) -> Hashable:
+        """Tables whose keys are equal can be read by one remote query: the
+        same source reached with the same credentials."""
+        raise NotImplementedError
+
+    def enabled(self) -> bool:
+        """False when the server or table turned statement pushdown off."""
+        return True
+
+    def table(self) -> tuple[str, ...]:
+        """The remote table's name, qualified as far as needed: (schema, name)."""
+        raise NotImplementedError
+
+    def column(self, name: str) -> RemoteColumn | None:
+        """The remote side of the foreign table's column ``name``."""
+        raise NotImplementedError
+
+    def estimate(self) -> float:
+        """Rows in the remote table (the planner's guess when it has no better)."""
+        return 1000.0
+
+    def run(self, text: str, params: Mapping[str, Any]) -> Iterable[tuple]:
+        """Run a read-only query built by the planner (named parameters
+        ``p0``, ``p1``... as the dialect spells them) inside the remote
+        transaction the foreign table's scans use; yield its rows."""
+        raise NotImplementedError
+
+    def run_small(self, text: str, params: Mapping[str, Any]) -> Iterable[tuple]:
+        """``run`` for a query known to return few rows (an aggregate without
+        GROUP BY, a LIMIT): a source with a cheaper way for those (no cursor
+        kept open on the server) overrides it."""
+        return self.run(text, params)
+
+    def where(self) -> str:
+        """Where the query runs, for EXPLAIN (server name and address, no secrets)."""
+        return ""

@@ -1,0 +1,406 @@
+"""The statement planner: the parts of a statement one SQL server can answer
+exactly, sent to it as one query each.
+
+Before SQLite prepares a statement that names foreign tables, the planner
+looks for query blocks (the whole SELECT, the SELECT of an INSERT or a
+CREATE TABLE ... AS, and every parenthesised SELECT: subqueries, derived
+tables, CTE bodies) whose tables all belong to one server reached with one
+user mapping, and whose every clause is on the allow-list
+(``statements.translate``).  Each such block, outermost first, is replaced in
+the statement's text by a call of a table that runs it remotely
+(``statements.query``); the rest of the statement runs in SQLite as before.
+
+A statement is planned once per text: the result is kept until the catalog,
+the user or the switch changes.  ``Planned.blocks`` is what EXPLAIN shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import apsw
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from .. import catalog, sqltext
+from ..errors import SQLMedError
+from ..remotesql import RemoteSQL
+from ..wrapper import ForeignDataWrapper
+from .blocks import Block
+from .query import QueryModule
+from .translate import NotPushable
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+logger = logging.getLogger(__name__)
+
+_CACHE_SIZE = 1024
+_MODULES_MAX = 4096
+_WORD = re.compile(
+    r'"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*'
+)
+
+
+@dataclass
+class PushedBlock:
+    """One block sent to a server, as EXPLAIN shows it."""
+
+    tables: list[str]
+    where: str
+    remote_sql: str
+    module: QueryModule
+
+
+@dataclass
+class Planned:
+    """A statement as SQLite runs it, and what was pushed."""
+
+    text: str
+    blocks: list[PushedBlock] = field(default_factory=list)
+    #: why the blocks that were looked at stayed local
+    kept: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Span:
+    start: int  # token numbers, end excluded
+    end: int
+    whole: bool  # the statement's (or its tail SELECT's) text: no parentheses around
+
+
+class Planner:
+    """A connection's statement planner."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        #: statement pushdown on for this connection
+        self.enabled = True
+        self._cache: dict[str, Planned | None] = {}
+        self._token: Any = None
+        self._names: set[str] = set()
+        self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
+        self._modules = 0
+        self._busy = False  # planning: the statements it runs are not planned
+
+    # -------------------------------------------------------- the router's
+
+    def _valid(self) -> None:
+        """Forget the plans and names when the catalog, user or switch moved."""
+        busy, self._busy = self._busy, True
+        try:
+            db = self.session.db
+            token = (catalog.generation(db), self.session.user, self.enabled)
+            if token != self._token:
+                self._cache.clear()
+                self._token = token
+                self._names = self._sql_tables() if self.enabled else set()
+        finally:
+            self._busy = busy
+
+    def _sql_tables(self) -> set[str]:
+        """The foreign tables (lower-case names) whose wrapper speaks SQL."""
+        db = self.session.db
+        if not catalog.exists(db):
+            return set()
+        found = set()
+        classes: dict[str, bool] = {}
+        try:
+            tables = catalog.list_tables(db)
+        except SQLMedError:  # a damaged catalog: its statements stay as written
+            return set()
+        for table in tables:
+            if table.server not in classes:
+                classes[table.server] = self._speaks_sql(table.server)
+            if classes[table.server]:
+                found.add(table.name.lower())
+        return found
+
+    def _speaks_sql(self, server_name: str) -> bool:
+        db = self.session.db
+        try:
+            server = catalog.get_server(db, server_name)
+            fdw = catalog.get_wrapper(db, server.fdw) if server is not None else None
+            if fdw is None:
+                return False
+            cls = self.session.handler_class(fdw)
+        except SQLMedError:  # damaged, or not installed here: its tables will say so
+            return False
+        return cls.remote_sql is not ForeignDataWrapper.remote_sql
+
+    def route(self, sql: str) -> str | None:
+        """What the router runs for ``sql``: None when it names no foreign table
+        of a SQL server (a plain text), else the planned text or ``sql`` itself."""
+        if self._busy or not self.enabled:
+            return None
+        self._valid()
+        if not self._mentions(sql):
+            return None
+        planned = self._cache[sql] if sql in self._cache else self.planned(sql, checked=True)
+        return sql if planned is None else planned.text
+
+    def names_foreign_table(self, sql: str) -> bool:
+        """Whether ``sql`` may name a foreign table (cheap: its words).  False
+        for the statements the planner itself runs meanwhile."""
+        if self._busy:
+            return False
+        self._valid()
+        return self._mentions(sql)
+
+    def _mentions(self, sql: str) -> bool:
+        if not self._names:
+            return False
+        for word in _WORD.findall(sql):
+            if word[0] in '"`[':
+                word = word[1:-1].replace('""', '"')
+            if word.lower() in self._names:
+                return True
+        return False
+
+    def planned(self, sql: str, checked: bool = False) -> Planned | None:
+        """The statement to run instead of ``sql``, None to run it as it is
+        (``checked``: the caller just made sure the cache holds)."""
+        if not self.enabled:
+            return None
+        if not checked:
+            self._valid()
+        if sql in self._cache:
+            return self._cache[sql]
+        self._busy = True
+        try:
+            result = self._plan(sql)
+        except SQLMedError:
+            raise
+        except (SqlglotError, NotPushable, apsw.Error, RecursionError) as err:
+            logger.debug("statement pushdown: not planned (%s)", err)
+            result = None
+        finally:
+            self._busy = False
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[sql] = result
+        return result
+
+    # -------------------------------------------------------- planning
+
+    def _plan(self, sql: str) -> Planned | None:
+        if sqltext.statement_count(sql) != 1:
+            return None
+        toks = sqltext.tokens(sql)
+        params = _Params(toks)
+        if params.mixed:
+            return None
+        tree = sqlglot.parse_one(params.text(toks, 0, len(toks)), read="sqlite")
+        ctes = {cte.alias.lower() for cte in tree.find_all(exp.CTE)}
+        temp = {
+            r[0].lower()
+            for r in apsw.Cursor(self.session.db).execute("SELECT name FROM temp.sqlite_master")
+        }
+        lookups: dict[str, tuple[catalog.ForeignTable, RemoteSQL] | None] = {}
+
+        def lookup(name: str) -> tuple[catalog.ForeignTable, RemoteSQL] | None:
+            key = name.lower()
+            if key in ctes or key in temp:
+                return None
+            if key not in lookups:
+                lookups[key] = self._remote(name)
+            return lookups[key]
+
+        planned = Planned(sql)
+        replaced: list[tuple[_Span, str]] = []
+        for span in _spans(toks, tree):  # type: ignore[arg-type]  # sqlglot's Expr
+            if any(s.start <= span.start and span.end <= s.end for s, _t in replaced):
+                continue
+            try:
+                text = self._push(sql, toks, params, span, lookup, planned)
+            except NotPushable as why:
+                planned.kept.append(str(why))
+                continue
+            replaced.append((span, text))
+        if not replaced:
+            return None if not planned.kept else None
+        planned.text = params.rewrite(toks, replaced)
+        return planned
+
+    def _remote(self, name: str) -> tuple[catalog.ForeignTable, RemoteSQL] | None:
+        db = self.session.db
+        table = catalog.get_table(db, name)
+        if table is None:
+            return None
+        wrapper, _columns = self.session.wrapper_for(table.name)
+        remote = wrapper.remote_sql()
+        if remote is None or not remote.enabled():
+            return None
+        return table, remote
+
+    def _push(
+        self,
+        sql: str,
+        toks: list[sqltext.Token],
+        params: _Params,
+        span: _Span,
+        lookup: Any,
+        planned: Planned,
+    ) -> str:
+        text = params.text(toks, span.start, span.end)
+        select = sqlglot.parse_one(text, read="sqlite")
+        if not isinstance(select, exp.Select):
+            raise NotPushable("not a plain SELECT")
+        used = params.serials(toks, span.start, span.end)
+        block = Block(select, lookup, lambda name: used.index(name))
+        pushed = block.push()
+        described = _describe(self.session.db, _original(toks, span))
+        if len(described) != len(pushed.outputs):
+            raise NotPushable("the columns SQLite sees differ")
+        for out, (name, decltype) in zip(pushed.outputs, described, strict=True):
+            out.name, out.decltype = name, decltype or ""
+        pushed.text = pushed.query.sql(dialect=pushed.remote.dialect)
+        if self._modules >= _MODULES_MAX:
+            raise NotPushable("too many pushed queries on this connection")
+        fallback = params.fallback(toks, span.start, span.end, used)
+        module = QueryModule(self.session, pushed, len(used), fallback)
+        name = f"{self._prefix}{self._modules}"
+        self._modules += 1
+        self.session.db.create_module(
+            name,
+            module,  # type: ignore[arg-type]  # APSW's stub names every method of VTModule
+            use_bestindex_object=True,
+            eponymous_only=True,
+            read_only=True,
+        )
+        planned.blocks.append(
+            PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module)
+        )
+        columns = ", ".join(
+            f'"c{i}" AS {sqltext.quote_name(out.name)}' for i, out in enumerate(pushed.outputs)
+        )
+        args = ", ".join(params.spelling(serial) for serial in used)
+        return f"SELECT {columns} FROM {sqltext.quote_name(name)}({args})"
+
+
+def _describe(db: apsw.Connection, text: str) -> list[tuple[str, str | None]]:
+    """The names and declared types SQLite gives the columns of ``text``,
+    which is prepared, never run."""
+    cursor = apsw.Cursor(db)
+    found: list[Any] = []
+
+    def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+        found.extend(cur.get_description())
+        return False
+
+    cursor.exec_trace = trace
+    try:
+        cursor.execute(text, apsw._null_bindings)  # type: ignore[attr-defined]
+    except apsw.ExecTraceAbort:
+        pass
+    return [(str(d[0]), d[1]) for d in found]
+
+
+def _original(toks: list[sqltext.Token], span: _Span) -> str:
+    return "".join(t.text for t in toks[span.start : span.end])
+
+
+def _code(toks: list[sqltext.Token], i: int) -> int:
+    """The number of the first token at or after ``i`` that is code."""
+    while i < len(toks) and toks[i].kind in ("ws", "lc", "bc"):
+        i += 1
+    return i
+
+
+def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
+    """The blocks to try, outermost first."""
+    spans = []
+    end = len(toks)
+    while end > 0 and toks[end - 1].kind in ("ws", "lc", "bc", "semi"):
+        end -= 1
+    first = _code(toks, 0)
+    if isinstance(tree, exp.Select):
+        spans.append(_Span(first, end, True))
+    elif isinstance(tree, (exp.Insert, exp.Create)) and isinstance(tree.expression, exp.Select):
+        if not tree.args.get("returning") and not tree.args.get("conflict"):
+            depth = 0
+            for i in range(first, end):
+                tok = toks[i]
+                if tok.text == "(":
+                    depth += 1
+                elif tok.text == ")":
+                    depth -= 1
+                elif depth == 0 and tok.kind == "word" and tok.text.upper() == "SELECT":
+                    spans.append(_Span(i, end, True))
+                    break
+    stack: list[int] = []
+    for i, tok in enumerate(toks[:end]):
+        if tok.text == "(":
+            stack.append(i)
+        elif tok.text == ")" and stack:
+            start = stack.pop()
+            inner = _code(toks, start + 1)
+            if inner < i and toks[inner].kind == "word" and toks[inner].text.upper() == "SELECT":
+                spans.append(_Span(inner, i, False))
+    spans.sort(key=lambda s: (s.start, -s.end))
+    return spans
+
+
+class _Params:
+    """The statement's parameters: each token's serial, and how SQLite numbers it."""
+
+    def __init__(self, toks: list[sqltext.Token]):
+        self.spelled: dict[int, str] = {}  # token number -> how it is written in the output
+        self.serial: dict[int, str] = {}  # token number -> its name in the parsed text
+        positional = named = False
+        largest = 0
+        for i, tok in enumerate(toks):
+            if tok.kind != "param":
+                continue
+            if tok.text.startswith("?"):
+                positional = True
+                number = int(tok.text[1:]) if len(tok.text) > 1 else largest + 1
+                largest = max(largest, number)
+                self.spelled[i] = f"?{number}"
+            else:
+                named = True
+                self.spelled[i] = tok.text
+            self.serial[i] = f"sqlmed_p{i}"
+        self.mixed = positional and named
+
+    def text(self, toks: list[sqltext.Token], start: int, end: int) -> str:
+        """The span's text for sqlglot: parameters named by their serial."""
+        return "".join(
+            f":{self.serial[i]}" if i in self.serial else toks[i].text for i in range(start, end)
+        )
+
+    def serials(self, toks: list[sqltext.Token], start: int, end: int) -> list[str]:
+        return [self.serial[i] for i in range(start, end) if i in self.serial]
+
+    def spelling(self, serial: str) -> str:
+        return self.spelled[int(serial.removeprefix("sqlmed_p"))]
+
+    def fallback(self, toks: list[sqltext.Token], start: int, end: int, used: list[str]) -> str:
+        """The span's text with its parameters numbered as the query table's arguments."""
+        out = []
+        for i in range(start, end):
+            if i in self.serial:
+                out.append(f"?{used.index(self.serial[i]) + 1}")
+            else:
+                out.append(toks[i].text)
+        return "".join(out)
+
+    def rewrite(self, toks: list[sqltext.Token], replaced: list[tuple[_Span, str]]) -> str:
+        """The statement with each span replaced and every parameter numbered."""
+        starts = {span.start: (span, text) for span, text in replaced}
+        out = []
+        i = 0
+        while i < len(toks):
+            if i in starts:
+                span, text = starts[i]
+                out.append(text)
+                i = span.end
+                continue
+            out.append(self.spelled.get(i, toks[i].text))
+            i += 1
+        return "".join(out)

@@ -1,0 +1,319 @@
+"""SQLite expressions as a remote dialect's, when the remote computes exactly
+what SQLite would: the allow-list.
+
+Every node the translator accepts is listed here with its translation;
+anything else raises ``NotPushable`` and the block it is in stays in SQLite.
+Types are tracked by family (``integer``, ``real``, ``text``; comparisons are
+``predicate``): a comparison is sent only between operands of one family,
+text compares byte by byte (``COLLATE "C"`` on PostgreSQL), NULLs sort as
+SQLite sorts them, and values travel as bound parameters whose storage class
+is checked before the query runs (``Param``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from .. import catalog, types
+from ..remotesql import RemoteSQL
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class NotPushable(Exception):
+    """The block stays in SQLite (the message says why, for EXPLAIN and logs)."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the planner knows of a remote dialect's semantics."""
+
+    name: str
+    #: the collation under which text compares and sorts byte by byte
+    text_collation: str | None
+    #: how SQLite's LIKE (ASCII case-insensitive, no escape) is spelled: "ilike"
+    #: (ILIKE under text_collation, ESCAPE ''), "like", or None (never sent)
+    like: str | None
+
+
+DIALECTS = {
+    "postgres": Dialect("postgres", "C", "ilike"),
+    "sqlite": Dialect("sqlite", None, None),
+    # DuckDB compares and sorts text byte by byte unless told otherwise; its
+    # NULLs sort last by default, which the explicit NULLS FIRST/LAST covers
+    "duckdb": Dialect("duckdb", None, None),
+}
+
+#: the families a pushed expression may have
+FAMILIES = ("integer", "real", "text")
+
+
+@dataclass
+class Param:
+    """A value the remote query is given: a constant of the statement's text
+    (``value``), or the SQLite argument ``arg`` of the query's table, whose
+    storage class must fit ``family`` for the query to be exact."""
+
+    value: Any = None
+    arg: int | None = None
+    family: str = ""
+
+    def fits(self, value: Any) -> bool:
+        if value is None:
+            return self.family != "limit"
+        kind = type(value)
+        if self.family == "integer":
+            return kind is int
+        if self.family == "text":
+            return kind is str
+        if self.family == "limit":
+            return kind is int and value >= 0
+        return False
+
+
+@dataclass
+class Source:
+    """A foreign table of the block: its alias in the remote query."""
+
+    alias: str
+    table: catalog.ForeignTable
+    remote: RemoteSQL
+    columns: dict[str, catalog.Column] = field(default_factory=dict)
+
+
+@dataclass
+class Typed:
+    """A translated expression."""
+
+    expr: exp.Expression
+    family: str  # a FAMILIES member, "null", "param" or "predicate"
+    aggregate: bool = False
+    #: (source alias, column) for a plain column reference
+    column: tuple[str, str] | None = None
+
+
+class Translator:
+    """Translates one block's expressions against its sources."""
+
+    def __init__(self, dialect: Dialect, sources: dict[str, Source], args: Callable[[str], int]):
+        self.dialect = dialect
+        self.sources = sources
+        #: the number of the query table's argument for a parameter's serial name
+        self.arg_of = args
+        self.params: list[Param] = []
+        #: sums may be sent (not in HAVING or ORDER BY: the check that SQLite's
+        #: running sum stays in 64 bits reads the select list only)
+        self.sums = True
+
+    # ------------------------------------------------------------ values
+
+    def param(self, param: Param) -> exp.Placeholder:
+        self.params.append(param)
+        return exp.Placeholder(this=f"p{len(self.params) - 1}")
+
+    def _operand(self, node: exp.Expression) -> Typed:
+        if isinstance(node, exp.Placeholder):
+            return Typed(node, "param")
+        if isinstance(node, exp.Null):
+            return Typed(exp.Null(), "null")
+        if isinstance(node, exp.Literal):
+            return self._literal(node)
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+            inner = self._literal(node.this, negative=True)
+            return inner
+        return self.scalar(node)
+
+    def _literal(self, node: exp.Literal, negative: bool = False) -> Typed:
+        if node.is_string:
+            if negative:
+                raise NotPushable("a negated string")
+            return Typed(self.param(Param(value=node.this, family="text")), "text")
+        text = node.this
+        if not text.isdigit():
+            raise NotPushable(f"the number {text} (only integers are sent)")
+        value = -int(text) if negative else int(text)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise NotPushable(f"the number {text} is beyond 64 bits")
+        return Typed(self.param(Param(value=value, family="integer")), "integer")
+
+    def _bind(self, typed: Typed, family: str) -> exp.Expression:
+        """An operand compared with a value of ``family``, as sent."""
+        if typed.family == "param":
+            name = typed.expr.name
+            return self.param(Param(arg=self.arg_of(name), family=family))
+        return typed.expr
+
+    # ----------------------------------------------------------- columns
+
+    def column(self, node: exp.Column) -> Typed:
+        if node.args.get("db") or node.args.get("catalog"):
+            raise NotPushable("a column qualified by its schema")
+        name = node.name.lower()
+        qualifier = node.table.lower() if node.table else None
+        found = []
+        for alias, source in self.sources.items():
+            if qualifier is not None and qualifier != alias:
+                continue
+            if name in source.columns:
+                found.append((alias, source))
+        if len(found) != 1:
+            raise NotPushable(f'column "{node.sql()}" is not one column of the block')
+        alias, source = found[0]
+        col = source.columns[name]
+        if col.collation and catalog.SQLITE_COLLATIONS[col.collation] != "BINARY":
+            raise NotPushable(f'column "{col.name}" has collation {col.collation}')
+        remote = source.remote.column(col.name)
+        family = types.family(col.type)
+        if remote is None or remote.family is None or remote.family != family:
+            raise NotPushable(f'column "{col.name}" does not hold exactly what SQLite sees')
+        if family not in FAMILIES:
+            raise NotPushable(f'column "{col.name}" is of type {col.type}')
+        expr = exp.Column(
+            this=exp.to_identifier(remote.name, quoted=True),
+            table=exp.to_identifier(source.alias, quoted=True),
+        )
+        return Typed(expr, family, column=(alias, col.name))
+
+    # ------------------------------------------------------- expressions
+
+    def scalar(self, node: exp.Expression) -> Typed:
+        """A value: a column or an aggregate of one."""
+        if isinstance(node, exp.Paren):
+            return self.scalar(node.this)
+        if isinstance(node, exp.Column):
+            return self.column(node)
+        if isinstance(node, exp.AggFunc):
+            return self.aggregate(node)
+        raise NotPushable(f"the expression {node.sql(dialect='sqlite')}")
+
+    def aggregate(self, node: exp.Expression) -> Typed:
+        if isinstance(node, exp.Count):
+            arg = node.this
+            if isinstance(arg, exp.Star):
+                return Typed(exp.Count(this=exp.Star()), "integer", aggregate=True)
+            distinct = isinstance(arg, exp.Distinct)
+            if distinct:
+                if len(arg.expressions) != 1:
+                    raise NotPushable("count(DISTINCT) of several values")
+                arg = arg.expressions[0]
+            inner = self.column_of(arg)
+            value = exp.Distinct(expressions=[inner.expr]) if distinct else inner.expr
+            return Typed(exp.Count(this=value), "integer", aggregate=True)
+        if isinstance(node, (exp.Min, exp.Max)):
+            if node.expressions:
+                raise NotPushable("the scalar min/max")
+            inner = self.column_of(node.this)
+            arg = self.collated(inner)
+            return Typed(type(node)(this=arg), inner.family, aggregate=True, column=inner.column)
+        if isinstance(node, (exp.Avg, exp.Sum)) and not self.sums:
+            raise NotPushable("sum or avg in HAVING or ORDER BY")
+        if isinstance(node, exp.Avg):
+            inner = self.column_of(node.this)
+            if inner.family != "integer":
+                raise NotPushable("avg of a non-integer column")
+            return Typed(exp.Avg(this=inner.expr), "real", aggregate=True)
+        if isinstance(node, exp.Sum):
+            inner = self.column_of(node.this)
+            if inner.family != "integer":
+                raise NotPushable("sum of a non-integer column")
+            return Typed(exp.Sum(this=inner.expr), "integer", aggregate=True)
+        raise NotPushable(f"the aggregate {node.sql(dialect='sqlite')}")
+
+    def column_of(self, node: exp.Expression) -> Typed:
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if not isinstance(node, exp.Column):
+            raise NotPushable("an aggregate of an expression")
+        return self.column(node)
+
+    def collated(self, typed: Typed) -> exp.Expression:
+        if typed.family == "text" and self.dialect.text_collation:
+            return exp.Collate(
+                this=typed.expr, expression=exp.to_identifier(self.dialect.text_collation, True)
+            )
+        return typed.expr
+
+    # -------------------------------------------------------- predicates
+
+    _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+    def predicate(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Paren):
+            return exp.Paren(this=self.predicate(node.this))
+        if isinstance(node, (exp.And, exp.Or)):
+            return type(node)(
+                this=self.predicate(node.this), expression=self.predicate(node.expression)
+            )
+        if isinstance(node, exp.Not):
+            return exp.Not(this=self.predicate(node.this))
+        if isinstance(node, self._COMPARISONS):
+            return self._compare(type(node), node.this, node.expression)
+        if isinstance(node, exp.Is):
+            if not isinstance(node.expression, exp.Null):
+                raise NotPushable("IS with a value")
+            return exp.Is(this=self.scalar(node.this).expr, expression=exp.Null())
+        if isinstance(node, exp.Between):
+            low = self._compare(exp.GTE, node.this, node.args["low"])
+            high = self._compare(exp.LTE, node.this, node.args["high"])
+            return exp.Paren(this=exp.And(this=low, expression=high))
+        if isinstance(node, exp.In):
+            return self._in(node)
+        if isinstance(node, exp.Like):
+            return self._like(node)
+        raise NotPushable(f"the condition {node.sql(dialect='sqlite')}")
+
+    def _compare(self, kind: type, left_node: exp.Expression, right_node: exp.Expression):
+        left, right = self._operand(left_node), self._operand(right_node)
+        families = {left.family, right.family} - {"param", "null"}
+        if len(families) != 1 or "predicate" in families:
+            raise NotPushable("a comparison of values of different types")
+        (family,) = families
+        lhs, rhs = self._bind(left, family), self._bind(right, family)
+        if family == "text" and kind not in (exp.EQ, exp.NEQ) and self.dialect.text_collation:
+            lhs = exp.Collate(
+                this=lhs, expression=exp.to_identifier(self.dialect.text_collation, True)
+            )
+        return kind(this=lhs, expression=rhs)
+
+    def _in(self, node: exp.In) -> exp.Expression:
+        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
+            raise NotPushable("IN with a subquery")
+        items = node.expressions
+        if not items:
+            raise NotPushable("an empty IN list")
+        left = self.scalar(node.this)
+        if left.family not in FAMILIES:
+            raise NotPushable("IN of a non-column")
+        values = []
+        for item in items:
+            typed = self._operand(item)
+            if typed.family not in ("param", "null", left.family):
+                raise NotPushable("IN with values of another type")
+            values.append(self._bind(typed, left.family))
+        return exp.In(this=left.expr, expressions=values)
+
+    def _like(self, node: exp.Like) -> exp.Expression:
+        if self.dialect.like is None:
+            raise NotPushable("LIKE (its case folding is SQLite's)")
+        left = self.scalar(node.this)
+        pattern = self._operand(node.expression)
+        if left.family != "text" or pattern.family not in ("text", "param"):
+            raise NotPushable("LIKE of a non-text value")
+        rhs = self._bind(pattern, "text")
+        if self.dialect.like == "ilike":
+            collated = exp.Collate(
+                this=left.expr, expression=exp.to_identifier(self.dialect.text_collation, True)
+            )
+            return exp.Escape(
+                this=exp.ILike(this=collated, expression=rhs), expression=exp.Literal.string("")
+            )
+        return exp.Like(this=left.expr, expression=rhs)
+
+    # ------------------------------------------------------------ orders
+
+    def ordered(self, typed: Typed, desc: bool, nulls_first: bool) -> exp.Ordered:
+        return exp.Ordered(this=self.collated(typed), desc=desc, nulls_first=nulls_first)
