@@ -35,6 +35,10 @@ class ForeignScan:
     limit_pushed: bool = False
     offset_pushed: bool = False
     request: str = ""
+    #: when SQLite filters the scan again in one statement, its rows are held
+    #: in memory once (vtables.materialize), indexed on these columns ([]:
+    #: held whole); None: never held
+    held: list[str] | None = None
 
     def text(self) -> str:
         lines = [f"Foreign Scan on {self.table} (server {self.server}, wrapper {self.wrapper})"]
@@ -56,6 +60,9 @@ class ForeignScan:
             pushed.append(f"Offset: {_show(self.offset)}")
         if pushed:
             lines.append("  " + "  ".join(pushed))
+        if self.held is not None:
+            on = f", indexed on {', '.join(self.held)}" if self.held else ""
+            lines.append(f"  Rescans: from memory, the source read once per statement{on}")
         if self.request:
             lines.append("  Request: " + self.request.replace("\n", "\n    "))
         return "\n".join(lines)
@@ -143,6 +150,7 @@ def _scan(session: Session, plan: Plan) -> ForeignScan:
         limit_pushed=plan.limit is not None,
         offset_pushed=plan.offset is not None,
         request=request or "",
+        held=None if plan.cache is None else [names[c] for c in plan.cache],
     )
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from . import catalog, sqltext, types
+from . import catalog, materialize, sqltext, types
 from .errors import (  # noqa: F401 - PrerequisiteError and NotNullViolation: their old home
     FeatureNotSupportedError,
     NotNullViolation,
@@ -82,6 +82,9 @@ class Module:
         #: moves when what the router keeps of INSERT texts may no longer hold:
         #: SQL/MED statements, rollbacks, a foreign table dropped or renamed
         self.epoch = 0
+        #: scans whose rows were held in memory for SQLite's rescans
+        #: (vtables.materialize), since the connection opened
+        self.materialized = 0
 
     def statement_failed(self, since: int) -> None:
         """End the savepoints a failed call opened that SQLite ended without
@@ -420,6 +423,8 @@ class Table:
 class Cursor:
     """Streams a wrapper's rows; nothing is read ahead beyond the current row."""
 
+    spread = 0  # rows held for rescans: a list per value (vtables.materialize)
+
     def __init__(self, table: Table):
         self.table = table
         self.rows: Any = iter(())
@@ -432,12 +437,22 @@ class Cursor:
         self.trusted = False  # the wrapper's tuples hold storage-format values
         self.seen: dict[Any, int] = {}  # occurrences of each row in this scan
         self.rowids: dict[tuple, int] = {}  # (row, occurrence) -> rowid, for this cursor
+        #: each plan this cursor was filtered with, and the rows held for it
+        self.scans: dict[str | None, materialize.Rescan] = {}
+        self.serving: materialize.Rescan | None = None  # the plan whose held rows it serves
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         table = self.table
         if table.module is not None and table.module.pending:
             table.module.flush()  # a scan sees every row inserted before it
-        plan = Plan.decode(indexname or "")
+        scan = self.scans.get(indexname)
+        if scan is None:  # each plan decoded once per cursor
+            plan = Plan.decode(indexname or "")
+            scan = self.scans[indexname] = materialize.Rescan(plan)
+        if scan.held is not None:
+            self._serve(scan, constraintargs)
+            return
+        plan = scan.plan
         if plan.stale:  # SQLite prepares again before running: never reached
             raise apsw.SchemaChangeError(f'foreign table "{table.name}": the schema has changed')
         names = table.names
@@ -467,11 +482,63 @@ class Cursor:
         self.count = 0
         self.seen = {}
         self.used = used
+        self.serving = None
+        if scan.wanted(table.writing):
+            fixed = [qual for qual, q in zip(quals, plan.quals, strict=True) if q.fixed]
+            if self._hold(scan, wrapper, fixed, columns, sortkeys):
+                self._serve(scan, constraintargs)
+                return
         self._start(wrapper, quals, columns, sortkeys, limit, offset)
 
     def _start(self, wrapper, quals, columns, sortkeys, limit, offset) -> None:
         self.rows = self._guard(lambda: iter(wrapper.scan(quals, columns, sortkeys, limit, offset)))
         self.Next()
+
+    # ------------------------------------------- rescans served from memory
+
+    def _hold(self, scan: materialize.Rescan, wrapper, quals, columns, sortkeys) -> bool:
+        """Read the scan's rows into memory, indexed for the plan's probes
+        (vtables.materialize); False when they cannot be held."""
+        table = self.table
+        keys = materialize.key_columns(
+            scan.plan.cache or [], self.used, table, None if self.trusted else table.converters
+        )
+        batches, normal = self._guard(lambda: self._source(wrapper, quals, columns, sortkeys))
+        width, spread = len(self.used), self.spread
+        if not self._guard(lambda: scan.hold(batches, width, keys, normal, spread, table.name)):
+            return False
+        scan.shape = self._shape()
+        self._held(scan)
+        if table.module is not None:
+            table.module.materialized += 1
+        return True
+
+    def _source(self, wrapper, quals, columns, sortkeys) -> tuple[Any, Any]:
+        """The scan's rows in batches, and how a row is made a tuple (None: kept)."""
+        return (iter(wrapper.scan(quals, columns, sortkeys, None, None)),), None
+
+    def _shape(self) -> tuple:
+        return (self.used, self.positions, self.slot, self.identity_columns, self.trusted)
+
+    def _held(self, scan: materialize.Rescan) -> None:
+        """Set how the scan's answers are made for this cursor (rows as they are)."""
+
+    def _serve(self, scan: materialize.Rescan, args: tuple) -> None:
+        """A Filter answered from the rows held for the plan."""
+        if self.serving is not scan:
+            self._restore(scan.shape)
+            self.serving = scan
+        self.count = 0
+        if self.seen:
+            self.seen = {}
+        self._answer(scan.answer(args))
+
+    def _answer(self, rows: Any) -> None:
+        self.rows = iter(rows)
+        self.Next()
+
+    def _restore(self, shape: tuple) -> None:
+        self.used, self.positions, self.slot, self.identity_columns, self.trusted = shape
 
     def _guard(self, step):
         try:
@@ -571,6 +638,7 @@ class Cursor:
         self.row = None
         self.seen = {}
         self.rowids = {}
+        self.scans = {}  # rows held for rescans end with the statement
 
 
 class BatchCursor(Cursor):
@@ -578,7 +646,19 @@ class BatchCursor(Cursor):
     (``Batch``), which it walks without calling back; values that are not
     yet in their storage class come back through ``Resolve`` when read."""
 
+    #: rows held for rescans are answered by partitions of about this many
+    #: rows: a Batch made per partition rather than per value, and SQLite
+    #: drops the other values' rows in C (vtables.materialize)
+    spread = 8
+
     def _start(self, wrapper, quals, columns, sortkeys, limit, offset) -> None:
+        self._layout()
+        self.batches = self._guard(
+            lambda: iter(wrapper.scan_batches(quals, columns, sortkeys, limit, offset))
+        )
+
+    def _layout(self) -> None:
+        """The cursor's state for the columns a Filter fetches."""
         from .speedups import _speedups
 
         self._c = _speedups
@@ -599,9 +679,26 @@ class BatchCursor(Cursor):
         self.slot = [-1] * len(table.names)
         for i, c in enumerate(self.used):
             self.slot[c] = i
-        self.batches = self._guard(
-            lambda: iter(wrapper.scan_batches(quals, columns, sortkeys, limit, offset))
-        )
+
+    def _source(self, wrapper, quals, columns, sortkeys) -> tuple[Any, Any]:
+        return iter(wrapper.scan_batches(quals, columns, sortkeys, None, None)), self._tuple
+
+    def _shape(self) -> tuple:
+        self._layout()
+        return (*super()._shape(), self.masks)
+
+    def _held(self, scan: materialize.Rescan) -> None:
+        masks, rows_batch = self.masks, self._c.rows_batch
+        scan.make = materialize.kept(lambda rows: self._guard(lambda: rows_batch(rows, masks)))
+
+    def _answer(self, batch: Any) -> None:
+        self.current = ()
+        self.current_rowid = None
+        self.batches = iter(()) if batch is None else iter((batch,))
+
+    def _restore(self, shape: tuple) -> None:
+        super()._restore(shape[:5])
+        self.masks = shape[5]
 
     def Batch(self) -> Any:
         """The next batch of rows, None at the end."""

@@ -12,6 +12,7 @@ ORDER BY are honoured.  The ``Plan`` travels to ``Filter`` as JSON in
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,12 @@ class PlannedQual:
     known: Any  # the value when SQLite knew it at planning time, else None
     exact: bool  # the wrapper honours it: SQLite does not check it again
 
+    @property
+    def fixed(self) -> bool:
+        """Its value is the same in every Filter of a statement: it has none,
+        or SQLite knew it at planning time (a constant)."""
+        return self.position is None or self.known is not None
+
 
 @dataclass
 class Plan:
@@ -79,6 +86,12 @@ class Plan:
     #: made while another connection's schema change kept the catalog out of
     #: reach: SQLite prepares the statement again before it runs
     stale: bool = False
+    #: When SQLite filters this scan again within a statement, the module holds
+    #: its rows in memory once and answers from them (vtables.materialize),
+    #: indexed on these columns (those of the equality quals the wrapper does
+    #: not honour); None: every Filter asks the wrapper (a qual it honours
+    #: changes between Filters, or LIMIT/OFFSET are pushed).
+    cache: list[int] | None = None
 
     def encode(self) -> str:
         return json.dumps(
@@ -94,6 +107,7 @@ class Plan:
                 "offset": self.offset,
                 "known": self.known,
                 "stale": self.stale,
+                "cache": self.cache,
             },
             separators=(",", ":"),
         )
@@ -110,6 +124,7 @@ class Plan:
             offset=raw["offset"],
             known=raw["known"],
             stale=raw["stale"],
+            cache=raw.get("cache"),
         )
 
 
@@ -152,7 +167,17 @@ def best_index(
             else:
                 offset_at = found.argv
     used = _columns_used(info, len(names))
-    rows, cost = wrapper.estimate(found.asked, [names[c] for c in used])
+    columns = [names[c] for c in used]
+    rows, cost = wrapper.estimate(found.asked, columns)
+    cache = None if limit_at or offset_at else cache_keys(found.quals)
+    if cache:
+        # A rescan answers from the module's index (vtables.materialize): the
+        # scan costs a lookup and its rows, as a native table's automatic
+        # index would, not the wrapper's pass over its whole source.
+        fixed = [a for a, q in zip(found.asked, found.quals, strict=True) if q.fixed]
+        whole, _cost = wrapper.estimate(fixed, columns)
+        rows = min(float(rows), PROBE_ROWS)
+        cost = min(float(cost), rows + math.log2(max(float(whole), 1.0) + 1.0))
     info.estimatedRows = max(int(rows), 1)
     info.estimatedCost = float(cost)
     return Plan(
@@ -163,7 +188,30 @@ def best_index(
         limit=limit_at,
         offset=offset_at,
         known=known,
+        cache=cache,
     )
+
+
+#: the rows SQLite is told an indexed equality probe returns (its own guess
+#: for an equality on an index without statistics)
+PROBE_ROWS = 10.0
+_EQUALITY = ("=", "IS", "IN")
+
+
+def cache_keys(quals: list[PlannedQual]) -> list[int] | None:
+    """The columns a rescan's rows are indexed on: those of the equality
+    quals the wrapper does not honour whose values change between Filters.
+    None when a qual the wrapper honours changes between Filters: the
+    wrapper then probes the source (a key lookup), which stays as it is."""
+    keys: list[int] = []
+    for q in quals:
+        if q.fixed:
+            continue
+        if q.exact:
+            return None
+        if q.operator in _EQUALITY and q.column not in keys:
+            keys.append(q.column)
+    return keys
 
 
 def _constraints(
