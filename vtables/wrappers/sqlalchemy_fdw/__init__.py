@@ -14,6 +14,9 @@ Options
         a user mapping.
     server or table ``updatable``
         ``false`` refuses INSERT, UPDATE and DELETE (default ``true``).
+    server or table ``statement_pushdown``
+        ``false`` keeps joins, aggregates and sorts over the server's tables
+        in SQLite (default ``true``; see Pushdown).
     user mapping ``user``, ``password`` (secret)
         Credentials added to the URL when connecting.
     table ``schema``, ``table``
@@ -30,9 +33,24 @@ Pushdown
     parameters, and trusted (omitted from SQLite's own check) only where the
     remote compares exactly as SQLite does: numbers everywhere; text on
     SQLite remotes with BINARY collation and on PostgreSQL (equality always,
-    ordering with ``COLLATE "C"``).  NULLs are ordered as SQLite orders them.
-    Writes run in a remote transaction that follows the local one, savepoints
-    included.
+    ordering with ``COLLATE "C"``) and on DuckDB tables that name no
+    collation.  NULLs are ordered as SQLite orders them.  Writes run in a
+    remote transaction that follows the local one, savepoints included.
+
+    Statement pushdown (joins, ``GROUP BY``, aggregates, ``DISTINCT``,
+    ``ORDER BY`` and ``LIMIT`` over several tables of one server and user
+    mapping, sent as one query: see the statement pushdown page) works on
+    SQLite (through pysqlite), PostgreSQL (psycopg or psycopg2) and DuckDB
+    (duckdb_engine) remotes, whose semantics the planner knows; any other
+    dialect or driver runs those parts in SQLite over each table's scan.
+    Columns take part when the remote holds exactly what SQLite sees:
+    64-bit integers (not DuckDB's ``HUGEINT`` or ``UBIGINT``), text
+    compared byte by byte (as for quals above; not enums) and, on SQLite
+    remotes, ``REAL``; PostgreSQL and DuckDB floating-point columns stay
+    out (NaN).  Citus, which is PostgreSQL, gets the same queries through
+    ``postgresql+psycopg://``; Trino's and ClickHouse's dialects are not
+    known to the planner, so only each table's quals, sort and limit reach
+    them.
 
 Writes
     Rows are inserted in batches (one ``executemany`` per batch).
@@ -57,128 +75,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import semantics, types
-from ..errors import (
-    FeatureNotSupportedError,
-    InvalidOptionError,
-    UndefinedObjectError,
-    WrapperError,
-)
-from ..remote import RemoteTransaction, TransactionAware
-from ..wrapper import (
+from ... import types
+from ...errors import FeatureNotSupportedError, UndefinedObjectError, WrapperError
+from ...remote import TransactionAware
+from ...remotesql import STATEMENT_PUSHDOWN
+from ...wrapper import (
     COLUMN_NAME,
     KEY,
     UPDATABLE,
-    ColumnDefinition,
     ImportRequest,
     OptionSpec,
     Qual,
     SortKey,
     TableDefinition,
-    resolve_path,
-    scrub_text,
 )
-
-_NUMERIC = {"integer", "real", "numeric"}
-
-
-def _sa():
-    import sqlalchemy
-
-    return sqlalchemy
-
-
-def _url(options: dict[str, str], database_path: str, *, server: str):
-    """The remote URL with the user mapping's credentials, and a printable form."""
-    sa = _sa()
-    try:
-        url = sa.engine.make_url(options["url"])
-    except Exception as err:  # noqa: BLE001 - any parse failure is a bad option
-        raise InvalidOptionError(f'server "{server}": invalid url: {err}') from None
-    if url.password is not None:
-        raise InvalidOptionError(
-            f'server "{server}": the url must not hold a password',
-            hint="Put user and password in a user mapping.",
-        )
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        url = url.set(database=resolve_path(url.database, database_path))
-    shown = url.render_as_string(hide_password=True)
-    if options.get("user"):
-        url = url.set(username=options["user"])
-    if options.get("password"):
-        url = url.set(password=options["password"])
-    return url, shown
-
-
-def _explicit_begin(engine: Any) -> None:
-    """Make pysqlite begin transactions when SQLAlchemy does: left to itself it
-    starts one only before a write, so a SAVEPOINT opens (and its RELEASE
-    commits) a transaction of its own."""
-    sa = _sa()
-
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, record):
-        dbapi_connection.isolation_level = None
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
-
-
-class _Remote(RemoteTransaction):
-    """One engine and connection for a server and user, shared by its tables."""
-
-    def __init__(self, url: Any, shown: str):
-        super().__init__()
-        sa = _sa()
-        self.shown = shown
-        self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        if self.engine.dialect.driver == "pysqlite":
-            _explicit_begin(self.engine)
-        self.conn = self.engine.connect()
-        self._trans: Any = None
-        self._nested: dict[int, Any] = {}  # savepoint level -> SQLAlchemy's nested transaction
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    def start(self) -> None:
-        if self.conn.in_transaction():  # a read's implicit transaction
-            self.conn.rollback()
-        self._trans = self.conn.begin()
-
-    def finish(self, commit: bool) -> None:
-        self._nested.clear()
-        trans, self._trans = self._trans, None
-        trans.commit() if commit else trans.rollback()
-
-    def mark(self, level: int) -> None:
-        self._nested[level] = self.conn.begin_nested()
-
-    def _forget(self, deeper_than: int) -> None:
-        for lvl in [k for k in self._nested if k > deeper_than]:
-            del self._nested[lvl]
-
-    def unmark(self, level: int) -> None:
-        nested = self._nested.get(level)
-        self._forget(level - 1)
-        if nested is not None and nested.is_active:
-            nested.commit()
-
-    def undo_to(self, level: int) -> None:
-        nested = self._nested.get(level)
-        self._forget(level)
-        if nested is not None and nested.is_active:
-            nested.rollback()
-        # SQL's ROLLBACK TO keeps the savepoint: open it again
-        self._nested[level] = self.conn.begin_nested()
-
-    def close(self) -> None:
-        try:
-            self.conn.close()
-        finally:
-            self.engine.dispose()
+from .catalog import _import, duckdb_binary, reflect
+from .connection import _first_line, _Remote, _sa, _url
+from .statements import AlchemySQL, sqlglot_dialect
+from .values import (
+    _NEVER,
+    _NUMERIC,
+    _as_sqlite_sees,
+    _bind,
+    _compare,
+    _double_exact,
+    _in,
+    _out_fix,
+    _pg_plain_text,
+    _read_as_text,
+    _remote_family,
+)
 
 
 class SqlalchemyFdw(TransactionAware):
@@ -193,6 +119,7 @@ class SqlalchemyFdw(TransactionAware):
         OptionSpec("table", {"table"}, doc="Remote table or view name."),
         COLUMN_NAME,
         KEY,
+        STATEMENT_PUSHDOWN,
     )
 
     _table: Any = None
@@ -203,6 +130,12 @@ class SqlalchemyFdw(TransactionAware):
         super().validate(kind, options, object_name=object_name)
         if kind == "server" and "url" in options:
             _url(dict(options), "", server=object_name)
+
+    def remote_sql(self) -> AlchemySQL | None:
+        """Statement pushdown, for the dialects and drivers the planner knows."""
+        if not hasattr(self, "_sqlglot"):
+            self._sqlglot = sqlglot_dialect(self.options["url"])
+        return AlchemySQL(self, self._sqlglot) if self._sqlglot else None
 
     # ------------------------------------------------------------ plumbing
 
@@ -255,8 +188,7 @@ class SqlalchemyFdw(TransactionAware):
         try:
             return remote.conn.execute(statement, params)
         except Exception as err:  # noqa: BLE001 - reported with the table's name
-            if not remote.in_transaction and remote.conn.in_transaction():
-                remote.conn.rollback()
+            remote.end_read()
             raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
 
     def table(self) -> Any:
@@ -266,16 +198,13 @@ class SqlalchemyFdw(TransactionAware):
             remote = self.remote()
             schema = self.settings["schema"]
             try:
-                table = sa.Table(
-                    self.remote_table, sa.MetaData(), schema=schema, autoload_with=remote.conn
-                )
+                table = reflect(remote.conn, self.remote_table, schema)
             except sa.exc.NoSuchTableError:
                 raise UndefinedObjectError(f"{self._where()}: the remote table does not exist")
             except Exception as err:  # noqa: BLE001
                 raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
             finally:
-                if not remote.in_transaction and remote.conn.in_transaction():
-                    remote.conn.rollback()
+                remote.end_read()
             missing = [r for r in self.remote_names.values() if r not in table.c]
             if missing:
                 raise UndefinedObjectError(
@@ -294,6 +223,8 @@ class SqlalchemyFdw(TransactionAware):
             return "collate" if _pg_plain_text(self._column(column).type) else None
         if dialect == "sqlite":
             return "plain" if self._sqlite_binary() else None
+        if dialect == "duckdb":
+            return "plain" if self._duckdb_binary() else None
         return None
 
     def _sqlite_binary(self) -> bool:
@@ -309,6 +240,19 @@ class SqlalchemyFdw(TransactionAware):
             self._binary = (
                 bool(row) and row[0] == "table" and "collate" not in (row[1] or "").lower()
             )
+        return self._binary
+
+    def _duckdb_binary(self) -> bool:
+        if not hasattr(self, "_binary"):
+            remote = self.remote()
+            try:
+                self._binary = duckdb_binary(
+                    remote.conn, self.remote_table, self.settings["schema"]
+                )
+            except Exception as err:  # noqa: BLE001
+                raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+            finally:
+                self._finish_read(remote)
         return self._binary
 
     def _exact(self, column: str) -> bool:
@@ -437,21 +381,19 @@ class SqlalchemyFdw(TransactionAware):
         result = self._run(stmt.execution_options(stream_results=True, yield_per=1000))
         return self._stream(result, bool(columns), remote)
 
-    def _stream(self, result, has_columns: bool, remote: _Remote):
+    def _stream(self, result, has_columns: bool, remote: _Remote, where: str = ""):
+        reader = remote.read(result)
         try:
-            for row in result:
+            for row in reader:
                 yield tuple(row) if has_columns else ()
         except Exception as err:  # noqa: BLE001
-            raise WrapperError(f"{self._where()}: {self._clean(err)}") from None
+            raise WrapperError(f"{where or self._where()}: {self._clean(err)}") from None
         finally:
-            result.close()
-            self._finish_read(remote)
+            remote.done(reader)
 
     def _finish_read(self, remote: _Remote | None = None) -> None:
         """Outside a local transaction, end the read's implicit remote transaction."""
-        remote = remote or self.remote()
-        if not remote.in_transaction and remote.conn.in_transaction():
-            remote.conn.rollback()
+        (remote or self.remote()).end_read()
 
     def explain(self, quals, columns, sortkeys, limit, offset) -> str:
         stmt = self._select(quals, columns, sortkeys, limit, offset)
@@ -584,207 +526,3 @@ class SqlalchemyFdw(TransactionAware):
             raise WrapperError(f"cannot import from {shown}: {text}") from None
         finally:
             engine.dispose()
-
-
-def _import(insp: Any, request: ImportRequest, dialect: Any) -> list[TableDefinition]:
-    """The tables IMPORT FOREIGN SCHEMA asks for, as the inspector sees them."""
-    schema: str | None = request.schema
-    if schema in ("", "main", None) and dialect.name == "sqlite":
-        schema = None
-    names = insp.get_table_names(schema=schema) + insp.get_view_names(schema=schema)
-    import_default = request.flag("import_default", False)
-    import_not_null = request.flag("import_not_null", True)
-    out = []
-    for name in sorted(names):
-        if not request.wanted(name):
-            continue
-        keys = set(insp.get_pk_constraint(name, schema=schema)["constrained_columns"])
-        columns = [
-            ColumnDefinition(
-                col["name"],
-                _declared(col["type"], dialect),
-                {"key": "true"} if col["name"] in keys else {},
-                not_null=(not col.get("nullable", True)) and import_not_null,
-                default=col.get("default") if import_default else None,
-            )
-            for col in insp.get_columns(name, schema=schema)
-        ]
-        table_options = {"table": name}
-        if schema:
-            table_options["schema"] = schema
-        out.append(TableDefinition(name, columns, table_options))
-    return out
-
-
-def _first_line(err: BaseException, secrets: list[str]) -> str:
-    """A driver error's first line (its DBAPI error's, for SQLAlchemy's), secrets masked."""
-    text = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-    return scrub_text(text, secrets)
-
-
-# SQLite orders NULL < numbers < text < blobs: a comparison across those
-# classes has the same answer for every non-NULL value of the column.
-_BELOW = {"=": False, "!=": True, "<": True, "<=": True, ">": False, ">=": False}
-
-
-_NEVER = object()  # a value of a class that sorts after every value of the column
-
-
-def _as_sqlite_sees(value: Any, family: str) -> Any:
-    """The value as SQLite compares it with a column of that declared type (the
-    column's affinity applied to it), or _NEVER when it is of a later class."""
-    if family in _NUMERIC and not isinstance(value, int | float):
-        value = semantics.apply_affinity("numeric", value)
-        # text that is no number, and blobs, sort after every number
-        return value if isinstance(value, int | float) else _NEVER
-    if family == "text" and not isinstance(value, str):
-        value = semantics.apply_affinity("text", value)
-        return value if isinstance(value, str) else _NEVER  # blobs sort after every text
-    return value
-
-
-def _bind(value: Any, native: bool) -> Any:
-    """A bound value typed by itself, not by the column: PostgreSQL must compare
-    an integer column with 1.5 (or 3000000000) as numbers, not cast the value."""
-    sa = _sa()
-    if native:
-        return sa.bindparam(None, value)
-    return sa.bindparam(None, value, type_=_value_type(value))
-
-
-def _value_type(value: Any) -> Any:
-    sa = _sa()
-    if isinstance(value, bool | int):
-        return sa.BigInteger()
-    if isinstance(value, float):
-        return sa.Float()
-    if isinstance(value, bytes):
-        return sa.LargeBinary()
-    return sa.Text()
-
-
-def _in(col: Any, values: list, native: bool) -> Any:
-    """``col IN (values)``, one expanding list per Python type of value."""
-    sa = _sa()
-    if native:
-        return col.in_(sa.bindparam(None, values, expanding=True))
-    groups: dict[type, list] = {}
-    for v in values:
-        groups.setdefault(type(_value_type(v)), []).append(v)
-    if not groups:
-        return sa.false()
-    return sa.or_(
-        *(
-            col.in_(sa.bindparam(None, vs, expanding=True, type_=_value_type(vs[0])))
-            for vs in groups.values()
-        )
-    )
-
-
-def _compare(col: Any, op: str, value: Any, family: str, native: bool = False) -> Any:
-    """``col op value`` with SQLite's answer for a column of that declared type,
-    whatever the remote's typing rules."""
-    sa = _sa()
-    if not native:
-        value = _as_sqlite_sees(value, family)
-        if value is _NEVER:
-            return col.is_not(None) if _BELOW[op] else sa.false()
-    bound = _bind(value, native)
-    if op == "=":
-        return col == bound
-    if op == "!=":
-        return col != bound
-    if op == "<":
-        return col < bound
-    if op == "<=":
-        return col <= bound
-    if op == ">":
-        return col > bound
-    return col >= bound
-
-
-def _pg_plain_text(type_: Any) -> bool:
-    """text or varchar compared bytewise for equality: not blank-padded char(n),
-    not citext, and no collation of its own (which could be nondeterministic)."""
-    sa = _sa()
-    if not isinstance(type_, sa.String) or isinstance(type_, sa.CHAR | sa.NCHAR):
-        return False
-    if type(type_).__name__.upper() == "CITEXT":
-        return False
-    return getattr(type_, "collation", None) in (None, "C", "POSIX", "default")
-
-
-def _double_exact(type_: Any, dialect: str) -> bool:
-    """Whether every value of a remote numeric type fits a double exactly (15
-    significant digits); SQLite's own NUMERIC values are doubles already."""
-    sa = _sa()
-    if dialect == "sqlite" or not isinstance(type_, sa.Numeric) or isinstance(type_, sa.Float):
-        return True
-    return type_.precision is not None and type_.precision <= 15
-
-
-def _read_as_text(col: Any) -> Any:
-    """A PostgreSQL column whose Python value would lose something, read as
-    the server's text: JSON (``null`` and strings), interval (months), ranges."""
-    sa = _sa()
-    from sqlalchemy.dialects.postgresql import INTERVAL, AbstractRange
-
-    if isinstance(col.type, sa.JSON | INTERVAL | sa.Interval | AbstractRange):
-        return sa.cast(col, sa.Text).label(col.name)
-    return col
-
-
-def _out_fix(type_: Any) -> Any:
-    """How a local value (SQLite's storage) becomes what the remote type's
-    bind processing takes, or None when it takes it as it is."""
-    import decimal
-    import json
-    import uuid
-
-    sa = _sa()
-    if isinstance(type_, sa.JSON):
-        return lambda v: json.loads(v) if isinstance(v, str) else v
-    if isinstance(type_, sa.ARRAY):
-
-        def array(v: Any) -> Any:
-            if isinstance(v, str) and v.lstrip().startswith("["):
-                out = json.loads(v)
-                return out if isinstance(out, list) else v
-            return v
-
-        return array
-    if isinstance(type_, sa.Boolean):
-        return lambda v: bool(v) if v.__class__ in (int, float) else v
-    if isinstance(type_, sa.Uuid) and type_.as_uuid:
-        return lambda v: uuid.UUID(v) if isinstance(v, str) else v
-    if isinstance(type_, sa.Numeric) and not isinstance(type_, sa.Float):
-        # the exact decimal a REAL prints as; a TEXT value is the exact one
-        return lambda v: decimal.Decimal(repr(v) if v.__class__ is float else v)
-    return None
-
-
-def _remote_family(type_: Any) -> str:
-    sa = _sa()
-    if isinstance(type_, sa.Boolean):
-        return "boolean"
-    if isinstance(type_, sa.Integer):
-        return "integer"
-    if isinstance(type_, sa.Float):
-        return "real"
-    if isinstance(type_, sa.Numeric):
-        return "numeric"
-    if isinstance(type_, sa.String | sa.Enum) and not isinstance(type_, sa.Uuid):
-        return "text"
-    return "other"
-
-
-def _declared(type_: Any, dialect: Any) -> str:
-    """A declared type the module understands, for an imported column."""
-    sa = _sa()
-    try:
-        text = type_.compile(dialect=dialect)
-    except Exception:  # noqa: BLE001 - types without a rendering: keep SQLite's BLOB
-        return "BLOB"
-    if isinstance(type_, sa.DateTime) and getattr(type_, "timezone", False):
-        return "timestamptz"
-    return text.lower()
