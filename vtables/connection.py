@@ -304,6 +304,9 @@ class Connection(apsw.Connection):
         if planned is None:
             return explain_text(self.session, sql, bindings)
         lines = []
+        if planned.held:
+            names = ", ".join(sqltext.quote_ident(name) for name in planned.held)
+            lines.append(f"Read once per statement: {names}")
         for block in planned.blocks:
             lines.append(f"Remote Query on {block.where} (tables {', '.join(block.tables)})")
             lines.append(f"  Remote SQL: {block.remote_sql}")

@@ -31,9 +31,13 @@ def which(request, monkeypatch):
     return request.param
 
 
-@pytest.fixture
-def db(which):
+@pytest.fixture(params=["module", "planner"])
+def db(which, request):
+    """The module's own answer to rescans (the statement planner off: what a
+    view or a statement the planner leaves alone gets), and the planner's
+    (tests/vtables/statements/test_hold.py: joined files read into CTEs)."""
     conn = vtables.connect(":memory:")
+    conn.statement_pushdown = request.param == "planner"
     conn.execute("CREATE EXTENSION file_fdw; CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;")
     yield conn
     conn.close()
@@ -153,6 +157,7 @@ def test_a_csv_table_joined_with_a_local_table_on_either_side(ab, sql, local):
 
 
 def test_the_inner_scan_is_held_once_per_statement(ab):
+    ab.statement_pushdown = False  # the module's own cache, not the planner's CTEs
     module = ab._module
     before = module.materialized
     assert len(same(ab, "SELECT a.id, b.v FROM a JOIN b ON b.k = a.k")) == 8
@@ -162,6 +167,7 @@ def test_the_inner_scan_is_held_once_per_statement(ab):
 
 
 def test_explain_says_which_scan_is_held(ab):
+    ab.statement_pushdown = False  # the module's own cache, not the planner's CTEs
     text = ab.explain("SELECT a.id, b.v FROM a JOIN b ON b.k = a.k")
     held = [line for line in text.splitlines() if "indexed on" in line]
     assert held == ["  Rescans: from memory, the source read once per statement, indexed on k"]
@@ -276,6 +282,7 @@ def scans_of(dataset: str) -> int:
 
 
 def test_the_wrapper_is_not_scanned_once_per_outer_row(counting):
+    counting.statement_pushdown = False  # the module's own cache, not the planner's CTEs
     sql = "SELECT m.id, n.v FROM m CROSS JOIN n WHERE n.k = m.k"
     got = same(counting, sql, ("m", "n"))
     assert len(got) == 85  # 30 outer rows: keys 5, 7 and 3 held 4, 4 and 5 times
@@ -289,6 +296,7 @@ def test_the_wrapper_is_not_scanned_once_per_outer_row(counting):
 
 
 def test_the_held_scan_asks_only_for_values_fixed_in_the_statement(counting):
+    counting.statement_pushdown = False  # the module's own cache, not the planner's CTEs
     sql = "SELECT m.id, n.v FROM m CROSS JOIN n WHERE n.k = m.k AND n.v > 'n1'"
     same(counting, sql, ("m", "n"))
     held = [quals for name, quals in CountingFdw.scans if name == "n"][-1]

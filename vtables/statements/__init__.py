@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,8 @@ from sqlglot.errors import SqlglotError
 from .. import catalog, sqltext
 from ..errors import SQLMedError
 from ..remotesql import RemoteSQL
-from ..wrapper import ForeignDataWrapper
+from ..wrapper import ForeignDataWrapper, Qual
+from . import hold
 from .blocks import Block
 from .query import QueryModule
 from .translate import NotPushable
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CACHE_SIZE = 1024
+_JOINS = re.compile(r"\bjoin\b|,", re.IGNORECASE)
 _MODULES_MAX = 4096
 _WORD = re.compile(
     r'"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*'
@@ -65,6 +68,8 @@ class Planned:
     blocks: list[PushedBlock] = field(default_factory=list)
     #: why the blocks that were looked at stayed local
     kept: list[str] = field(default_factory=list)
+    #: foreign tables read once into a CTE (``statements.hold``)
+    held: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +89,8 @@ class Planner:
         self._cache: dict[str, Planned | None] = {}
         self._token: Any = None
         self._names: set[str] = set()
+        #: foreign tables of other wrappers: a statement joining them is planned
+        self._others: set[str] = set()
         self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
         self._modules = 0
         self._busy = False  # planning: the statements it runs are not planned
@@ -99,26 +106,26 @@ class Planner:
             if token != self._token:
                 self._cache.clear()
                 self._token = token
-                self._names = self._sql_tables() if self.enabled else set()
+                self._names, self._others = self._tables() if self.enabled else (set(), set())
         finally:
             self._busy = busy
 
-    def _sql_tables(self) -> set[str]:
-        """The foreign tables (lower-case names) whose wrapper speaks SQL."""
+    def _tables(self) -> tuple[set[str], set[str]]:
+        """The foreign tables (lower-case names) whose wrapper speaks SQL, and
+        the others."""
         db = self.session.db
         if not catalog.exists(db):
-            return set()
-        found = set()
+            return set(), set()
+        found: tuple[set[str], set[str]] = (set(), set())
         classes: dict[str, bool] = {}
         try:
             tables = catalog.list_tables(db)
         except SQLMedError:  # a damaged catalog: its statements stay as written
-            return set()
+            return set(), set()
         for table in tables:
             if table.server not in classes:
                 classes[table.server] = self._speaks_sql(table.server)
-            if classes[table.server]:
-                found.add(table.name.lower())
+            found[0 if classes[table.server] else 1].add(table.name.lower())
         return found
 
     def _speaks_sql(self, server_name: str) -> bool:
@@ -153,12 +160,15 @@ class Planner:
         return self._mentions(sql)
 
     def _mentions(self, sql: str) -> bool:
-        if not self._names:
+        """It names a foreign table of a SQL server, or joins another's."""
+        if not self._names and not self._others:
             return False
+        joins = _JOINS.search(sql) is not None
         for word in _WORD.findall(sql):
             if word[0] in '"`[':
                 word = word[1:-1].replace('""', '"')
-            if word.lower() in self._names:
+            word = word.lower()
+            if word in self._names or (joins and word in self._others):
                 return True
         return False
 
@@ -222,10 +232,46 @@ class Planner:
                 planned.kept.append(str(why))
                 continue
             replaced.append((span, text))
-        if not replaced:
-            return None if not planned.kept else None
-        planned.text = params.rewrite(toks, replaced)
-        return planned
+        if replaced:
+            planned.text = params.rewrite(toks, replaced)
+        held = self._hold(planned, lambda name: name.lower() in ctes or name.lower() in temp)
+        return planned if replaced or held else None
+
+    def _hold(self, planned: Planned, local: Callable[[str], bool]) -> bool:
+        """Read the joined foreign tables SQLite would rescan once, as CTEs
+        (``statements.hold``); whether the text changed."""
+        toks = sqltext.tokens(planned.text)
+        params = _Params(toks)
+        tree = sqlglot.parse_one(params.text(toks, 0, len(toks)), read="sqlite")
+        if not isinstance(tree, (exp.Select, exp.SetOperation)):
+            return False
+        names = hold.candidates(tree, lambda name: not local(name) and self._holdable(name))
+        if not names:
+            return False
+        held = {
+            name: hold.Held(name, f"{self._prefix}h{i}") for i, name in enumerate(sorted(names))
+        }
+        text = hold.rewrite(planned.text, toks, tree, held)
+        if text is None:
+            return False
+        planned.text = text
+        found = (catalog.get_table(self.session.db, name) for name in names)
+        planned.held = sorted(t.name for t in found if t is not None)
+        return True
+
+    def _holdable(self, name: str) -> bool:
+        """A foreign table whose wrapper looks up no key: a join rescans it."""
+        if name.lower() not in self._others and name.lower() not in self._names:
+            return False
+        table = catalog.get_table(self.session.db, name)
+        if table is None:
+            return False
+        wrapper, _columns = self.session.wrapper_for(table.name)
+        names = [c.name for c in table.columns]
+        if any(wrapper.honours(Qual(n, "=", None)) for n in names):
+            return False
+        rows, _cost = wrapper.estimate([], names)
+        return rows <= hold.HOLD_MAX_ROWS
 
     def _remote(self, name: str) -> tuple[catalog.ForeignTable, RemoteSQL] | None:
         db = self.session.db
