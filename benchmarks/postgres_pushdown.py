@@ -199,9 +199,15 @@ def main() -> None:
         direct = psycopg.connect(
             f"host=127.0.0.1 port={server.port} user=postgres dbname=remote", autocommit=True
         )
-        keyed = ", ".join(str(k) for k in keys)
-        sent = {"join 100 keys": f"SELECT * FROM big WHERE id IN ({keyed})"}
         alone: dict[str, float] = {}
+
+        def send(name: str, sql: str) -> None:
+            if name == "join 100 keys":  # the same 100 point queries, one by one
+                for k in keys:
+                    direct.execute("SELECT * FROM big WHERE id = %s", (k,)).fetchall()
+            else:
+                direct.execute(sql).fetchall()
+
         ours: dict[str, float] = {}
         theirs: dict[str, float] = {}
         naive: dict[str, float] = {}
@@ -221,7 +227,7 @@ def main() -> None:
                     assert sorted(got) == sorted(want), name
                 theirs[name] = min(theirs.get(name, 1e9), server.timed(sql, dbname="local"))
                 start = time.perf_counter()
-                direct.execute(sent.get(name, sql)).fetchall()
+                send(name, sql)
                 alone[name] = min(alone.get(name, 1e9), time.perf_counter() - start)
                 moved[name] = (
                     pushed_cls.transferred,
@@ -240,7 +246,9 @@ def main() -> None:
                 f"{ours[name] / theirs[name]:>6.2f} {alone[name]:>8.4f}s"
                 f" {ours[name] / alone[name]:>6.2f} {naive[name]:>11.4f}s   {a} / {b} / {c}"
             )
-        print("\npsycopg: the same SQL sent once to the remote database (the 100 keys as one IN)")
+        print(
+            "\npsycopg: the same SQL sent to the remote database (the 100 keys: 100 point queries)"
+        )
         direct.close()
         pushed.close()
         plain.close()

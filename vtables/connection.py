@@ -308,7 +308,8 @@ class Connection(apsw.Connection):
             names = ", ".join(sqltext.quote_ident(name) for name in planned.held)
             lines.append(f"Read once per statement: {names}")
         for block in planned.blocks:
-            lines.append(f"Remote Query on {block.where} (tables {', '.join(block.tables)})")
+            what = f"tables {', '.join(block.tables)}" if block.tables else "sqlmed_query"
+            lines.append(f"Remote Query on {block.where} ({what})")
             lines.append(f"  Remote SQL: {block.remote_sql}")
         rest = explain_text(self.session, planned.text, bindings)
         if rest != "(no foreign scans)":

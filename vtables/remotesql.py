@@ -17,6 +17,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import FeatureNotSupportedError
 from .wrapper import OptionSpec
 
 #: The server and foreign-table option that turns statement pushdown off.
@@ -81,6 +82,18 @@ class RemoteSQL:
         GROUP BY, a LIMIT): a source with a cheaper way for those (no cursor
         kept open on the server) overrides it."""
         return self.run(text, params)
+
+    # -- sqlmed_query(server, query): a query the user wrote, run as it is
+
+    def describe(self, text: str) -> list[tuple[str, str]]:
+        """The columns of a read-only query the user wrote: (name, the type a
+        foreign table would declare for it), without running it."""
+        raise FeatureNotSupportedError(f"sqlmed_query() is not supported by {self.where()}")
+
+    def run_readonly(self, text: str) -> Iterable[tuple]:
+        """Run a query the user wrote in a read-only remote transaction (or
+        savepoint, when the scans' transaction is open); yield its rows."""
+        raise FeatureNotSupportedError(f"sqlmed_query() is not supported by {self.where()}")
 
     def where(self) -> str:
         """Where the query runs, for EXPLAIN (server name and address, no secrets)."""

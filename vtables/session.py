@@ -135,6 +135,28 @@ class Session:
         self._wrappers[key] = (instance, table.columns)
         return self._wrappers[key]
 
+    def server_wrapper(self, server_name: str) -> ForeignDataWrapper:
+        """A wrapper instance for a server itself (no table): what
+        ``sqlmed_query()`` runs a query the user wrote through."""
+        db = self.db
+        server = catalog.get_server(db, server_name)
+        if server is None:
+            raise UndefinedObjectError(f'server "{server_name}" does not exist')
+        fdw = catalog.get_wrapper(db, server.fdw)
+        if fdw is None:  # pragma: no cover - the catalog's keys forbid it
+            raise UndefinedObjectError(f'the wrapper of server "{server.name}" does not exist')
+        cls = self.handler_class(fdw)
+        um = catalog.find_user_mapping(db, self.user, server.name)
+        options = {**fdw.options, **server.options, **(um.options if um else {})}
+        context = wrapper_api.TableContext(
+            server_name=server.name,
+            database_path=db.filename or "",
+            shared=self.remote.setdefault(server.name, {}),
+            notify=self.notices.append,
+            user=self.user,
+        )
+        return cls.create(options, {}, context)
+
     def forget_wrappers(self) -> None:
         self._wrappers.clear()
 

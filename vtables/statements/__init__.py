@@ -29,11 +29,11 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from .. import catalog, sqltext
-from ..errors import SQLMedError
+from ..errors import FeatureNotSupportedError, SQLMedError
 from ..remotesql import RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import hold
-from .blocks import Block
+from . import escape, hold
+from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
 
@@ -160,15 +160,16 @@ class Planner:
         return self._mentions(sql)
 
     def _mentions(self, sql: str) -> bool:
-        """It names a foreign table of a SQL server, or joins another's."""
-        if not self._names and not self._others:
+        """It names a foreign table of a SQL server, joins another's, or calls
+        sqlmed_query()."""
+        if not self._names and not self._others and escape.NAME not in sql.lower():
             return False
         joins = _JOINS.search(sql) is not None
         for word in _WORD.findall(sql):
             if word[0] in '"`[':
                 word = word[1:-1].replace('""', '"')
             word = word.lower()
-            if word in self._names or (joins and word in self._others):
+            if word in self._names or (joins and word in self._others) or word == escape.NAME:
                 return True
         return False
 
@@ -222,9 +223,17 @@ class Planner:
             return lookups[key]
 
         planned = Planned(sql)
-        replaced: list[tuple[_Span, str]] = []
+        if not _reads(tree):  # a view or trigger keeps its text: nothing to replace
+            return None
+        replaced: list[tuple[_Span, str]] = [
+            (_Span(call.start, call.end, False), self._escape(call, planned))
+            for call in escape.calls(toks)
+        ]
         for span in _spans(toks, tree):  # type: ignore[arg-type]  # sqlglot's Expr
-            if any(s.start <= span.start and span.end <= s.end for s, _t in replaced):
+            if any(
+                s.start <= span.start < s.end or span.start <= s.start < span.end
+                for s, _t in replaced
+            ):
                 continue
             try:
                 text = self._push(sql, toks, params, span, lookup, planned)
@@ -273,6 +282,39 @@ class Planner:
         rows, _cost = wrapper.estimate([], names)
         return rows <= hold.HOLD_MAX_ROWS
 
+    def _escape(self, call: escape.Call, planned: Planned) -> str:
+        """A ``sqlmed_query()`` call as the subquery that reads its result."""
+        remote = self.session.server_wrapper(call.server).remote_sql()
+        if remote is None:
+            raise FeatureNotSupportedError(
+                f'sqlmed_query(): server "{call.server}" does not run SQL queries'
+            )
+        outputs = [
+            Output(name, decltype, (i,), column_decoder(decltype))
+            for i, (name, decltype) in enumerate(remote.describe(call.query))
+        ]
+        pushed = Pushed(remote, exp.Select(), [], outputs, [], call.query, readonly=True)
+        name, module = self._register(pushed, 0, "")
+        planned.blocks.append(PushedBlock([], remote.where(), call.query, module))
+        body = f"(SELECT {_columns(pushed)} FROM {sqltext.quote_name(name)}())"
+        return body if call.alias else f"{body} AS {escape.NAME}"
+
+    def _register(self, pushed: Pushed, nargs: int, fallback: str) -> tuple[str, QueryModule]:
+        """A new query table: its module's name, and the module."""
+        if self._modules >= _MODULES_MAX:
+            raise NotPushable("too many pushed queries on this connection")
+        module = QueryModule(self.session, pushed, nargs, fallback)
+        name = f"{self._prefix}{self._modules}"
+        self._modules += 1
+        self.session.db.create_module(
+            name,
+            module,  # type: ignore[arg-type]  # APSW's stub names every method of VTModule
+            use_bestindex_object=True,
+            eponymous_only=True,
+            read_only=True,
+        )
+        return name, module
+
     def _remote(self, name: str) -> tuple[catalog.ForeignTable, RemoteSQL] | None:
         db = self.session.db
         table = catalog.get_table(db, name)
@@ -306,27 +348,28 @@ class Planner:
         for out, (name, decltype) in zip(pushed.outputs, described, strict=True):
             out.name, out.decltype = name, decltype or ""
         pushed.text = pushed.query.sql(dialect=pushed.remote.dialect)
-        if self._modules >= _MODULES_MAX:
-            raise NotPushable("too many pushed queries on this connection")
         fallback = params.fallback(toks, span.start, span.end, used)
-        module = QueryModule(self.session, pushed, len(used), fallback)
-        name = f"{self._prefix}{self._modules}"
-        self._modules += 1
-        self.session.db.create_module(
-            name,
-            module,  # type: ignore[arg-type]  # APSW's stub names every method of VTModule
-            use_bestindex_object=True,
-            eponymous_only=True,
-            read_only=True,
-        )
+        name, module = self._register(pushed, len(used), fallback)
         planned.blocks.append(
             PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module)
         )
-        columns = ", ".join(
-            f'"c{i}" AS {sqltext.quote_name(out.name)}' for i, out in enumerate(pushed.outputs)
-        )
         args = ", ".join(params.spelling(serial) for serial in used)
-        return f"SELECT {columns} FROM {sqltext.quote_name(name)}({args})"
+        return f"SELECT {_columns(pushed)} FROM {sqltext.quote_name(name)}({args})"
+
+
+def _reads(tree: object) -> bool:
+    """A statement that runs and is done: a query, INSERT, UPDATE, DELETE,
+    CREATE TABLE ... AS (not a view or trigger, which would keep its text)."""
+    if isinstance(tree, exp.Create):
+        return str(tree.args.get("kind") or "").upper() == "TABLE"
+    return isinstance(tree, (exp.Select, exp.SetOperation, exp.Insert, exp.Update, exp.Delete))
+
+
+def _columns(pushed: Pushed) -> str:
+    """The query table's columns under the names SQLite gives them."""
+    return ", ".join(
+        f'"c{i}" AS {sqltext.quote_name(out.name)}' for i, out in enumerate(pushed.outputs)
+    )
 
 
 def _describe(db: apsw.Connection, text: str) -> list[tuple[str, str | None]]:

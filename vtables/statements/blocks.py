@@ -19,6 +19,7 @@ from .. import catalog, types
 from ..remotesql import RemoteSQL
 from .translate import (
     DIALECTS,
+    FAMILIES,
     INT64_MAX,
     INT64_MIN,
     NotPushable,
@@ -26,6 +27,7 @@ from .translate import (
     Source,
     Translator,
     Typed,
+    check,
 )
 
 #: what finds a foreign table's RemoteSQL: None when the name is no foreign
@@ -59,9 +61,12 @@ class Pushed:
     sums: bool = False
     #: it returns few rows: an aggregate without GROUP BY, or a LIMIT
     small: bool = False
+    #: a query the user wrote (sqlmed_query): run read-only, as it is
+    readonly: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_TABLE_ARGS = frozenset({"this", "db", "alias"})
 _ALLOWED_ARGS = {
     "expressions",
     "from",
@@ -129,7 +134,7 @@ def _signed_sums(column: exp.Expression) -> list[exp.Expression]:
     ]
 
 
-def _column_decoder(decltype: str) -> Callable[[Any], Any]:
+def column_decoder(decltype: str) -> Callable[[Any], Any]:
     return _as_is(types.converter(decltype), types.native_types(decltype))
 
 
@@ -149,18 +154,26 @@ class Block:
         if select.args.get("kind"):
             raise NotPushable("SELECT AS")
         distinct = select.args.get("distinct")
-        if distinct is not None and distinct.args.get("on"):
-            raise NotPushable("DISTINCT ON")
+        if distinct is not None:
+            check(distinct, frozenset())  # no DISTINCT ON
         from_ = select.args.get("from_") or select.args.get("from")
         if from_ is None:
             raise NotPushable("no FROM")
+        check(from_, frozenset({"this"}))
+        for clause in ("where", "having"):
+            if select.args.get(clause) is not None:
+                check(select.args[clause], frozenset({"this"}))
         joins = list(select.args.get("joins") or [])
         nodes = [from_.this] + [j.this for j in joins]
         sources: dict[str, Source] = {}
         key = None
         for i, node in enumerate(nodes):
-            if not isinstance(node, exp.Table) or node.args.get("joins"):
+            if not isinstance(node, exp.Table):
                 raise NotPushable("a source that is not a table")
+            check(node, _TABLE_ARGS)
+            alias_node = node.args.get("alias")
+            if alias_node is not None:
+                check(alias_node, frozenset({"this"}))  # no column aliases
             if node.args.get("db") and node.db.lower() != "main" or node.args.get("catalog"):
                 raise NotPushable("a table of another schema")
             if any(node.args.get(k) for k in ("laterals", "pivots", "hints", "version", "sample")):
@@ -229,6 +242,7 @@ class Block:
         )
 
     def _join(self, tr: Translator, join: exp.Join, source: Source) -> exp.Join:
+        check(join, frozenset({"this", "on", "kind", "side"}))
         kind = (join.args.get("kind") or "").upper()
         side = (join.args.get("side") or "").upper()
         if join.args.get("using") or join.args.get("method") or kind not in ("", "INNER", "CROSS"):
@@ -265,6 +279,7 @@ class Block:
                             items.append((col.name, ref))
                 continue
             if isinstance(node, exp.Alias):
+                check(node, frozenset({"this", "alias"}))
                 items.append((node.alias, node.this))
             else:
                 items.append((None, node))
@@ -276,8 +291,7 @@ class Block:
         group = self.select.args.get("group")
         keys: set[tuple[str, str]] = set()
         if group is not None:
-            if any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup", "totals")):
-                raise NotPushable("GROUPING SETS, CUBE or ROLLUP")
+            check(group, frozenset({"expressions"}))  # no GROUPING SETS, CUBE, ROLLUP
             remote_keys = []
             for node in group.expressions:
                 typed = tr.column_of(node)
@@ -315,7 +329,7 @@ class Block:
         at = len(remote_exprs)
         while isinstance(node, exp.Paren):
             node = node.this
-        if typed.family not in ("integer", "real", "text"):
+        if typed.family not in FAMILIES:
             raise NotPushable("a value of no known type")
         if isinstance(node, exp.Avg):
             inner = tr.column_of(node.this)
@@ -334,7 +348,7 @@ class Block:
             raise NotPushable("an expression")
         col = sources[typed.column[0]].columns[typed.column[1].lower()]
         decltype = "" if typed.aggregate else col.type
-        return Output(label, decltype, (at,), _column_decoder(col.type))
+        return Output(label, decltype, (at,), column_decoder(col.type))
 
     def _order(self, tr: Translator, query: exp.Select, grouped: bool) -> None:
         order = self.select.args.get("order")
@@ -344,6 +358,7 @@ class Block:
         for item in order.expressions:
             if not isinstance(item, exp.Ordered):
                 raise NotPushable("an ORDER BY item")
+            check(item, frozenset({"this", "desc", "nulls_first"}))
             node = item.this
             typed = self._order_key(tr, node)
             if grouped and not typed.aggregate and typed not in self.by_position:
@@ -381,8 +396,9 @@ class Block:
             clause = self.select.args.get(key)
             if clause is None:
                 continue
+            check(clause, frozenset({"expression"}))
             node = clause.args.get("expression")
-            if node is None or clause.args.get("offset") or clause.args.get("expressions"):
+            if node is None:
                 raise NotPushable(f"this {key.upper()}")
             if isinstance(node, exp.Placeholder):
                 value: exp.Expression = tr.param(Param(arg=tr.arg_of(node.name), family="limit"))

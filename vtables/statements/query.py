@@ -69,8 +69,11 @@ class QueryModule:
         self.runs += 1
         outputs = pushed.outputs
         try:
-            run = pushed.remote.run_small if pushed.small else pushed.remote.run
-            rows = run(pushed.text, params)
+            if pushed.readonly:
+                rows = pushed.remote.run_readonly(pushed.text)
+            else:
+                run = pushed.remote.run_small if pushed.small else pushed.remote.run
+                rows = run(pushed.text, params)
         except SQLMedError:
             raise
         except Exception as err:
@@ -121,19 +124,47 @@ class QueryTable:
     Destroy = Disconnect
 
 
+#: rows a cursor keeps of a result it may be asked for again in the statement
+HOLD_ROWS = 100_000
+
+
 class QueryCursor:
+    """Reads a pushed query's result.  SQLite may filter the same cursor
+    again in one statement (the inner side of a join): the remote query runs
+    once per statement and arguments, its rows kept (up to ``HOLD_ROWS``;
+    past that, each Filter runs it again)."""
+
     def __init__(self, module: QueryModule):
         self.module = module
         self.rows: Iterator[tuple] = iter(())
         self.row: tuple | None = None
         self.args: tuple = ()
         self.rowid = 0
+        #: each Filter's arguments -> its rows, once read whole; None: too many
+        self.held: dict[tuple, list[tuple] | None] = {}
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         self.args = tuple(constraintargs)
-        self.rows = self.module.rows(self.args)
+        held = self.held.get(self.args)
+        if held is not None:
+            self.rows = iter(held)
+        elif self.args in self.held:  # too many to keep
+            self.rows = self.module.rows(self.args)
+        else:
+            self.rows = self._keeping(self.args, self.module.rows(self.args))
         self.rowid = 0
         self.Next()
+
+    def _keeping(self, args: tuple, rows: Iterator[tuple]) -> Iterator[tuple]:
+        """The rows, kept for the next Filter with these arguments once read to the end."""
+        kept: list[tuple] | None = []
+        for row in rows:
+            if kept is not None:
+                kept.append(row)
+                if len(kept) > HOLD_ROWS:
+                    kept = None
+            yield row
+        self.held[args] = kept
 
     def Eof(self) -> bool:
         return self.row is None
@@ -155,3 +186,4 @@ class QueryCursor:
     def Close(self) -> None:
         self.rows = iter(())
         self.row = None
+        self.held = {}

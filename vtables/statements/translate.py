@@ -12,6 +12,7 @@ is checked before the query runs (``Param``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,50 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 class NotPushable(Exception):
     """The block stays in SQLite (the message says why, for EXPLAIN and logs)."""
+
+
+_BINARY = frozenset({"this", "expression"})
+#: The nodes the translator reads, each with every argument it understands:
+#: a node of another class, or with any other argument set (``NOT LIKE`` is
+#: ``Like(negate=True)``), is not translated.
+ARGUMENTS: dict[type, frozenset[str]] = {
+    exp.Column: frozenset({"this", "table"}),
+    exp.Literal: frozenset({"this", "is_string"}),
+    exp.Placeholder: frozenset({"this"}),
+    exp.Null: frozenset(),
+    exp.Star: frozenset(),
+    exp.Neg: frozenset({"this"}),
+    exp.Paren: frozenset({"this"}),
+    exp.Not: frozenset({"this"}),
+    exp.And: _BINARY,
+    exp.Or: _BINARY,
+    exp.EQ: _BINARY,
+    exp.NEQ: _BINARY,
+    exp.GT: _BINARY,
+    exp.GTE: _BINARY,
+    exp.LT: _BINARY,
+    exp.LTE: _BINARY,
+    exp.Is: _BINARY,
+    exp.Between: frozenset({"this", "low", "high"}),
+    exp.In: frozenset({"this", "expressions"}),
+    exp.Like: frozenset({"this", "expression", "negate"}),
+    exp.Count: frozenset({"this", "big_int"}),
+    exp.Min: frozenset({"this"}),
+    exp.Max: frozenset({"this"}),
+    exp.Sum: frozenset({"this"}),
+    exp.Avg: frozenset({"this"}),
+    exp.Distinct: frozenset({"expressions"}),
+}
+
+
+def check(node: exp.Expression, allowed: frozenset[str] | None = None) -> None:
+    """Raise NotPushable unless ``node`` is on the list with only known arguments."""
+    allowed = ARGUMENTS.get(type(node)) if allowed is None else allowed
+    if allowed is None:
+        raise NotPushable(f"the expression {node.sql(dialect='sqlite')}")
+    for key, value in node.args.items():
+        if key not in allowed and value not in (None, False, [], ""):
+            raise NotPushable(f"{key} in {node.sql(dialect='sqlite')}")
 
 
 @dataclass(frozen=True)
@@ -48,8 +93,18 @@ DIALECTS = {
     "duckdb": Dialect("duckdb", None, None),
 }
 
-#: the families a pushed expression may have
-FAMILIES = ("integer", "real", "text")
+#: the families a pushed expression may have: a column's values are of one
+#: family, held exactly as SQLite sees them (dates and timestamps as text of
+#: one form, booleans as 0 and 1)
+FAMILIES = ("integer", "real", "text", "date", "timestamp", "boolean")
+#: families that compare and sort the same way on both sides (booleans sort
+#: alike but have no min/max and compare with integers in SQLite only)
+COMPARABLE = frozenset({"integer", "real", "text", "date", "timestamp"})
+#: the one text form SQLite holds a family's values in, when it is text
+_FORMS = {
+    "date": re.compile(r"\d{4}-\d\d-\d\d\Z"),
+    "timestamp": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\Z"),
+}
 
 
 @dataclass
@@ -72,7 +127,8 @@ class Param:
             return kind is str
         if self.family == "limit":
             return kind is int and value >= 0
-        return False
+        form = _FORMS.get(self.family)
+        return form is not None and kind is str and form.match(value) is not None
 
 
 @dataclass
@@ -94,6 +150,8 @@ class Typed:
     aggregate: bool = False
     #: (source alias, column) for a plain column reference
     column: tuple[str, str] | None = None
+    #: the constant a literal was made into (its family may be narrowed)
+    constant: Param | None = None
 
 
 class Translator:
@@ -116,6 +174,7 @@ class Translator:
         return exp.Placeholder(this=f"p{len(self.params) - 1}")
 
     def _operand(self, node: exp.Expression) -> Typed:
+        check(node)
         if isinstance(node, exp.Placeholder):
             return Typed(node, "param")
         if isinstance(node, exp.Null):
@@ -131,7 +190,8 @@ class Translator:
         if node.is_string:
             if negative:
                 raise NotPushable("a negated string")
-            return Typed(self.param(Param(value=node.this, family="text")), "text")
+            constant = Param(value=node.this, family="text")
+            return Typed(self.param(constant), "text", constant=constant)
         text = node.this
         if not text.isdigit():
             raise NotPushable(f"the number {text} (only integers are sent)")
@@ -150,8 +210,9 @@ class Translator:
     # ----------------------------------------------------------- columns
 
     def column(self, node: exp.Column) -> Typed:
-        if node.args.get("db") or node.args.get("catalog"):
-            raise NotPushable("a column qualified by its schema")
+        check(node)
+        if isinstance(node.this, exp.Star):
+            raise NotPushable("a star")
         name = node.name.lower()
         qualifier = node.table.lower() if node.table else None
         found = []
@@ -182,6 +243,7 @@ class Translator:
 
     def scalar(self, node: exp.Expression) -> Typed:
         """A value: a column or an aggregate of one."""
+        check(node)
         if isinstance(node, exp.Paren):
             return self.scalar(node.this)
         if isinstance(node, exp.Column):
@@ -191,8 +253,10 @@ class Translator:
         raise NotPushable(f"the expression {node.sql(dialect='sqlite')}")
 
     def aggregate(self, node: exp.Expression) -> Typed:
+        check(node)
         if isinstance(node, exp.Count):
             arg = node.this
+            check(arg)
             if isinstance(arg, exp.Star):
                 return Typed(exp.Count(this=exp.Star()), "integer", aggregate=True)
             distinct = isinstance(arg, exp.Distinct)
@@ -207,6 +271,8 @@ class Translator:
             if node.expressions:
                 raise NotPushable("the scalar min/max")
             inner = self.column_of(node.this)
+            if inner.family not in COMPARABLE:
+                raise NotPushable(f"min/max of a {inner.family} column")
             arg = self.collated(inner)
             return Typed(type(node)(this=arg), inner.family, aggregate=True, column=inner.column)
         if isinstance(node, (exp.Avg, exp.Sum)) and not self.sums:
@@ -242,6 +308,7 @@ class Translator:
     _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
     def predicate(self, node: exp.Expression) -> exp.Expression:
+        check(node)
         if isinstance(node, exp.Paren):
             return exp.Paren(this=self.predicate(node.this))
         if isinstance(node, (exp.And, exp.Or)):
@@ -263,13 +330,16 @@ class Translator:
         if isinstance(node, exp.In):
             return self._in(node)
         if isinstance(node, exp.Like):
-            return self._like(node)
+            like = self._like(node)
+            return exp.Not(this=like) if node.args.get("negate") else like
         raise NotPushable(f"the condition {node.sql(dialect='sqlite')}")
 
     def _compare(self, kind: type, left_node: exp.Expression, right_node: exp.Expression):
         left, right = self._operand(left_node), self._operand(right_node)
+        left = self._narrowed(left, right.family)
+        right = self._narrowed(right, left.family)
         families = {left.family, right.family} - {"param", "null"}
-        if len(families) != 1 or "predicate" in families:
+        if len(families) != 1 or not families <= COMPARABLE:
             raise NotPushable("a comparison of values of different types")
         (family,) = families
         lhs, rhs = self._bind(left, family), self._bind(right, family)
@@ -279,6 +349,17 @@ class Translator:
             )
         return kind(this=lhs, expression=rhs)
 
+    def _narrowed(self, typed: Typed, family: str) -> Typed:
+        """A text literal compared with a date or timestamp: the same
+        comparison on both sides when it is written in that family's form."""
+        constant = typed.constant
+        if constant is None or family not in _FORMS or constant.family != "text":
+            return typed
+        if not _FORMS[family].match(constant.value):
+            raise NotPushable(f"{constant.value!r} is not a {family} as SQLite holds one")
+        constant.family = family
+        return Typed(typed.expr, family, constant=constant)
+
     def _in(self, node: exp.In) -> exp.Expression:
         if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
             raise NotPushable("IN with a subquery")
@@ -286,11 +367,11 @@ class Translator:
         if not items:
             raise NotPushable("an empty IN list")
         left = self.scalar(node.this)
-        if left.family not in FAMILIES:
-            raise NotPushable("IN of a non-column")
+        if left.family not in COMPARABLE:
+            raise NotPushable(f"IN of a {left.family} value")
         values = []
         for item in items:
-            typed = self._operand(item)
+            typed = self._narrowed(self._operand(item), left.family)
             if typed.family not in ("param", "null", left.family):
                 raise NotPushable("IN with values of another type")
             values.append(self._bind(typed, left.family))

@@ -414,5 +414,36 @@ class _SqliteSQL(RemoteSQL):
     def run(self, text: str, params: Any) -> Any:
         return self.fdw._run(text, params)
 
+    def _readonly(self) -> apsw.Connection:
+        path = self.fdw.path
+        return self.fdw.context.shared_state(
+            f"sqlite_fdw:readonly:{path}",
+            lambda: apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI),
+        )
+
+    def describe(self, text: str) -> list[tuple[str, str]]:
+        cursor = self._readonly().cursor()
+        found: list[tuple[str, str | None]] = []
+
+        def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            found.extend(cur.get_description())
+            return False
+
+        cursor.exec_trace = trace
+        try:
+            cursor.execute(text)
+        except apsw.ExecTraceAbort:
+            pass
+        except apsw.Error as err:
+            raise WrapperError(f"sqlmed_query on {self.where()}: {err}") from None
+        return [(str(name), decltype or "") for name, decltype in found]
+
+    def run_readonly(self, text: str) -> Any:
+        """On a read-only connection of its own: the file as last committed."""
+        try:
+            return self._readonly().execute(text).fetchall()
+        except apsw.Error as err:
+            raise WrapperError(f"sqlmed_query on {self.where()}: {err}") from None
+
     def where(self) -> str:
         return f'server "{self.fdw.server_name}" (sqlite_fdw, {self.fdw.path})'

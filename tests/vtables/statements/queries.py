@@ -49,7 +49,11 @@ def _condition(draw, columns: dict[str, str]) -> tuple[str, list]:
     column = draw(st.sampled_from(sorted(columns)))
     family = columns[column]
     values = _INT_VALUES if family == "integer" else _TEXT_VALUES
-    kind = draw(st.sampled_from(["cmp", "in", "null", "between"]))
+    kinds = ["cmp", "in", "null", "between"] + (["like"] if family == "text" else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "like":  # SQLite's LIKE folds ASCII case only
+        pattern = draw(st.sampled_from(["a%", "A%", "%é%", "%É%", "_e%", "z_d", "%", "ß%"]))
+        return f"{column} {draw(st.sampled_from(['', 'NOT ']))}LIKE ?", [pattern]
     if kind == "cmp":
         op = draw(st.sampled_from(["=", "<", "<=", ">", ">=", "!=", "<>"]))
         return f"{column} {op} ?", [draw(values)]
@@ -125,3 +129,76 @@ def statements(draw) -> tuple[str, list, bool]:
 
 def key(rows: list[tuple]) -> list[str]:
     return sorted(repr(r) for r in rows)
+
+
+# -- dates, timestamps and booleans: table c(id, d, ts, f, k)
+
+SCHEMA_C = "id integer, d date, ts timestamp, f boolean, k integer"
+
+
+def dated_rows(seed: int) -> list[tuple]:
+    """c's rows as SQLite holds them: ISO dates, timestamps to the microsecond, 0/1."""
+    rnd = random.Random(seed)
+
+    def maybe(value):
+        return None if rnd.random() < 0.15 else value
+
+    return [
+        (
+            i,
+            maybe(f"2024-{rnd.randint(1, 3):02d}-{rnd.randint(1, 28):02d}"),
+            maybe(
+                f"2024-01-{rnd.randint(1, 9):02d} {rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}"
+                f":00.{rnd.choice([0, 500000, 123456]):06d}"
+            ),
+            maybe(rnd.randint(0, 1)),
+            maybe(rnd.randint(0, 6)),
+        )
+        for i in range(40)
+    ]
+
+
+_DATES = st.sampled_from(
+    ["2024-02-01", "2024-01-15", "2024-03-28", "2024-1-5", "2024-02-01 00:00:00", "x", None]
+)
+_STAMPS = st.sampled_from(
+    [
+        "2024-01-05 12:00:00.000000",
+        "2024-01-03 00:00:00.500000",
+        "2024-01-05",
+        "2024-01-05 12:00:00",
+        None,
+    ]
+)
+
+
+@st.composite
+def _dated_condition(draw) -> tuple[str, list]:
+    kind = draw(st.sampled_from(["d", "ts", "literal", "f", "null"]))
+    op = draw(st.sampled_from(["=", "<", "<=", ">", ">=", "<>"]))
+    if kind == "d":
+        return f"c.d {op} ?", [draw(_DATES)]
+    if kind == "ts":
+        return f"c.ts {op} ?", [draw(_STAMPS)]
+    if kind == "literal":
+        return "c.d BETWEEN '2024-01-10' AND '2024-02-20'", []
+    if kind == "f":
+        return f"c.f {op} ?", [draw(st.sampled_from([0, 1, None]))]
+    return f"c.{draw(st.sampled_from(['d', 'ts', 'f']))} IS NULL", []
+
+
+@st.composite
+def dated_statements(draw) -> tuple[str, list]:
+    """(sql, params), every one ordered by unique keys."""
+    conds = draw(st.lists(_dated_condition(), max_size=2))
+    where = " WHERE " + " AND ".join(c for c, _ in conds) if conds else ""
+    params = [p for _, ps in conds for p in ps]
+    key = draw(st.sampled_from(["c.d", "c.ts", "c.f"]))
+    shape = draw(st.sampled_from(["group", "distinct", "join"]))
+    if shape == "group":
+        aggs = "count(*), min(c.d), max(c.ts), count(DISTINCT c.f), max(c.k)"
+        return f"SELECT {key}, {aggs} FROM c{where} GROUP BY {key} ORDER BY 1", params
+    if shape == "distinct":
+        return f"SELECT DISTINCT {key} FROM c{where} ORDER BY 1", params
+    sql = f"SELECT c.d, count(*) FROM c JOIN a ON a.k = c.k{where} GROUP BY c.d ORDER BY 1"
+    return sql, params

@@ -222,3 +222,49 @@ def test_explain_shows_the_remote_query_and_what_stayed_local(env):
     assert "Foreign Scan" not in text
     conn.statement_pushdown = False
     assert "Foreign Scan on orders" in conn.explain("SELECT grp, count(*) FROM orders GROUP BY grp")
+
+
+def test_a_view_or_trigger_keeps_the_text_it_was_given(env):
+    conn, _ = env
+    conn.execute("CREATE VIEW per_group AS SELECT grp, count(*) AS n FROM orders GROUP BY grp")
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'per_group'").fetchone()
+    assert "sqlmed_q" not in sql and "FROM orders GROUP BY grp" in sql
+    conn.execute("CREATE TABLE log(n integer)")
+    conn.execute(
+        "CREATE TRIGGER t AFTER INSERT ON log BEGIN"
+        " INSERT INTO log SELECT count(*) FROM (SELECT count(*) FROM orders) WHERE 0; END"
+    )
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()
+    assert "sqlmed_q" not in sql
+    assert sorted(conn.execute("SELECT * FROM per_group").fetchall(), key=repr) == sorted(
+        env[1].execute("SELECT grp, count(*) FROM orders GROUP BY grp").fetchall(), key=repr
+    )
+
+
+def test_writes_with_subqueries_over_foreign_tables(env):
+    conn, native = env
+    for db in (conn, native):
+        db.execute("CREATE TABLE keep(id integer)")
+        db.executemany("INSERT INTO keep VALUES (?)", [(i,) for i in range(0, 70, 3)])
+    sql = "DELETE FROM keep WHERE id IN (SELECT max(id) FROM orders GROUP BY grp)"
+    planned = conn._planner.planned(sql)
+    assert planned is not None and planned.text.startswith("DELETE FROM keep WHERE id IN (SELECT")
+    conn.execute(sql)
+    native.execute(sql)
+    query = "SELECT id FROM keep ORDER BY id"
+    assert conn.execute(query).fetchall() == native.execute(query).fetchall()
+
+
+def test_a_pushed_block_on_the_inner_side_of_a_join_runs_once(env):
+    conn, native = env
+    for db in (conn, native):
+        db.execute("CREATE TABLE ids(id integer)")
+        db.executemany("INSERT INTO ids VALUES (?)", [(i,) for i in range(40)])
+    sql = (
+        "SELECT ids.id, x.n FROM ids JOIN (SELECT grp, count(*) AS n FROM orders GROUP BY grp) x"
+        " ON x.n > ids.id ORDER BY 1, 2"
+    )
+    planned = same(env, sql)
+    # SQLite filters the query table once per row of ids: the remote query
+    # ran once for the statement, its rows kept for the other Filters
+    assert planned.blocks[0].module.runs == 1

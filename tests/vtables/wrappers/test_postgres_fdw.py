@@ -695,3 +695,22 @@ def test_differential_against_a_native_copy(lite, q):
     got = lite.execute(sql.format(table="items"), params).fetchall()
     want = lite.execute(sql.format(table="local_items"), params).fetchall()
     assert got == want, (sql, params)
+
+
+def test_percent_signs_in_remote_names(lite, pg):
+    """Queries go to psycopg as text with parameters: a % in a quoted name is doubled."""
+    remote(
+        pg,
+        'DROP TABLE IF EXISTS "odd%name"; CREATE TABLE "odd%name" ("50%" int, v text);'
+        " INSERT INTO \"odd%name\" VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+    )
+    lite.execute(
+        "CREATE FOREIGN TABLE odd (pct integer OPTIONS (column_name '50%'), v text)"
+        " SERVER shop OPTIONS (table_name 'odd%name')"
+    )
+    assert lite.execute("SELECT v FROM odd WHERE pct >= ? ORDER BY pct DESC", (2,)).fetchall() == [
+        ("c",),
+        ("b",),
+    ]
+    assert lite.execute("SELECT count(*), max(v) FROM odd").fetchall() == [(3, "c")]
+    assert '"50%"' in lite.explain("SELECT v FROM odd WHERE pct = 1")

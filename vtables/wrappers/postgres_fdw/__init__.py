@@ -197,6 +197,7 @@ class PostgresFdw(WritableTable):
             for name, col in columns.items()
         }
         self._kinds = {}
+        self._idents = {}
         self._insert_cache = {}
 
     @classmethod

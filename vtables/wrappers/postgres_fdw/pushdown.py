@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from ... import semantics
+from ...errors import WrapperError
 from ...wrapper import (
     Qual,
     SortKey,
@@ -66,9 +67,14 @@ def _q(name: str) -> sql.Identifier:
     return sql.Identifier(name)
 
 
+def _quoted(name: str) -> str:
+    """An identifier as psycopg quotes it, ``%`` doubled for a query with parameters."""
+    return sql.Identifier(name).as_string(None).replace("%", "%%")
+
+
 @dataclass
 class _Plan:
-    query: sql.Composed
+    query: str | sql.Composed | sql.SQL
     params: list[Any]
     local: list[Qual]
     fetch: list[str]
@@ -135,6 +141,8 @@ class ScannedTable(DescribedTable):
     affinities: dict[str, str]
     #: column -> (converter, types it leaves alone), as the module converts
     _converters: dict[str, tuple[Callable[[Any], Any], tuple[type, ...]]]
+    #: column -> its quoted remote name ("": the table's)
+    _idents: dict[str, str]
 
     def honours(self, qual: Qual) -> bool:
         if qual.column not in self.remote_names:
@@ -164,7 +172,7 @@ class ScannedTable(DescribedTable):
             known = [q for q in quals if q.value is not None or q.operator in ("IS NULL",)]
             plan = self._plan(known, columns, None, None, None)
             if not plan.local:
-                query = sql.SQL("EXPLAIN (FORMAT JSON) ") + plan.query
+                query = "EXPLAIN (FORMAT JSON) " + str(plan.query)
                 (out,) = self._run(query, plan.params, "remote estimate").fetchone() or (None,)
                 out = json.loads(out) if isinstance(out, str) else out  # json read as text
                 rows = float(out[0]["Plan"]["Plan Rows"])
@@ -193,30 +201,38 @@ class ScannedTable(DescribedTable):
         convert, natives = self._converters[column]
         return raw if type(raw) in natives else convert(raw)
 
-    def _translate(self, q: Qual) -> tuple[sql.Composable, list[Any]] | None:
+    def _ident(self, column: str) -> str:
+        """A column's remote name quoted by psycopg, once per instance (with
+        ``%`` doubled: the query text goes to psycopg with parameters)."""
+        quoted = self._idents.get(column)
+        if quoted is None:
+            quoted = self._idents[column] = _quoted(self.remote_names[column])
+        return quoted
+
+    def _translate(self, q: Qual) -> tuple[str, list[Any]] | None:
         """The exact remote condition for a qual, or None to check it here."""
-        col: sql.Composable = _q(self.remote_names[q.column])
+        col = self._ident(q.column)
         op = q.operator
         if op in ("IS NULL", "IS NOT NULL"):
-            return sql.SQL("{} " + op).format(col), []
+            return f"{col} {op}", []
         kind = self._kind(q.column)
         if op == "GLOB":
             pattern = _glob_to_like(q.value)
             if pattern is None:
                 return None
-            return sql.SQL("{} COLLATE \"C\" LIKE %s ESCAPE '\\'").format(col), [pattern]
+            return f"{col} COLLATE \"C\" LIKE %s ESCAPE '\\'", [pattern]
         if op == "LIKE":
             if kind != "text" or not isinstance(q.value, str):
                 return None
-            return sql.SQL("{} COLLATE \"C\" ILIKE %s ESCAPE ''").format(col), [q.value]
+            return f"{col} COLLATE \"C\" ILIKE %s ESCAPE ''", [q.value]
         affinity = self.affinities[q.column]
         if op == "IN":
             if q.value is None:  # EXPLAIN before the list is known
-                return sql.SQL("{} = ANY(%s)").format(col), [None]
+                return f"{col} = ANY(%s)", [None]
             values = [semantics.apply_affinity(affinity, v) for v in q.value]
             if kind == "bool":
                 allowed = [b for b in (False, True) if semantics.holds("IN", int(b), values)]
-                return sql.SQL("{} = ANY(%s::bool[])").format(col), [allowed]
+                return f"{col} = ANY(%s::bool[])", [allowed]
             pushed = []
             for v in values:
                 if v is None:
@@ -226,19 +242,18 @@ class ScannedTable(DescribedTable):
                     return None
                 pushed.append(pv)
             if not pushed:
-                return sql.SQL("FALSE"), []
-            cast = sql.SQL(_ARRAY[kind])
-            return sql.SQL("{} = ANY(%s::{})").format(col, cast), [pushed]
+                return "FALSE", []
+            return f"{col} = ANY(%s::{_ARRAY[kind]})", [pushed]
         value = semantics.apply_affinity(affinity, q.value)
         if op in ("IS", "IS NOT") and value is None:
-            return sql.SQL("{} " + ("IS NULL" if op == "IS" else "IS NOT NULL")).format(col), []
+            return f"{col} {'IS NULL' if op == 'IS' else 'IS NOT NULL'}", []
         if kind == "bool":
             if op in ("IS", "IS NOT"):
                 equal = [b for b in (False, True) if semantics.holds("=", int(b), value)]
                 test = "IS TRUE" if op == "IS" else "IS NOT TRUE"
-                return sql.SQL("({} = ANY(%s::bool[])) " + test).format(col), [equal]
+                return f"({col} = ANY(%s::bool[])) {test}", [equal]
             allowed = [b for b in (False, True) if semantics.holds(op, int(b), value)]
-            return sql.SQL("{} = ANY(%s::bool[])").format(col), [allowed]
+            return f"{col} = ANY(%s::bool[])", [allowed]
         if kind == "timestamptz" and op in ("<", "<=", ">", ">=") and isinstance(value, str):
             if _TIMESTAMP.match(value):
                 # Stored as this text plus "+00:00", which sorts after the bare
@@ -253,11 +268,11 @@ class ScannedTable(DescribedTable):
         if op == "IS NOT":
             op = "IS DISTINCT FROM"
         if kind == "text" and op in ("<", "<=", ">", ">="):
-            return sql.SQL('{} COLLATE "C" ' + op + " %s").format(col), [pv]
-        return sql.SQL("{} " + ("<>" if op == "!=" else op) + " %s").format(col), [pv]
+            return f'{col} COLLATE "C" {op} %s', [pv]
+        return f"{col} {'<>' if op == '!=' else op} %s", [pv]
 
     def _plan(self, quals, columns, sortkeys, limit, offset) -> _Plan:
-        where: list[sql.Composable] = []
+        where: list[str] = []
         params: list[Any] = []
         local: list[Qual] = []
         for q in quals:
@@ -273,35 +288,35 @@ class ScannedTable(DescribedTable):
         for q in local:
             if q.column not in fetch:
                 fetch.append(q.column)
-        select = (
-            sql.SQL(", ").join(_q(self.remote_names[c]) for c in fetch)
-            if fetch
-            else sql.SQL("NULL")
-        )
-        query = sql.SQL("SELECT {} FROM {}.{}").format(
-            select, _q(self.schema), _q(self.remote_table)
-        )
+        select = ", ".join(self._ident(c) for c in fetch) if fetch else "NULL"
+        query = f"SELECT {select} FROM {self._table_ident()}"
         if where:
-            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
+            query += " WHERE " + " AND ".join(where)
         if sortkeys:
             keys = []
             for k in sortkeys:
                 collate = ' COLLATE "C"' if self._kind(k.column) == "text" else ""
                 order = " DESC NULLS LAST" if k.descending else " ASC NULLS FIRST"
-                keys.append(sql.SQL("{}" + collate + order).format(_q(self.remote_names[k.column])))
-            query += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(keys)
+                keys.append(self._ident(k.column) + collate + order)
+            query += " ORDER BY " + ", ".join(keys)
         remote_limit = not local and (limit is not None or offset is not None)
         if remote_limit:
             if limit is not None and limit >= 0:
-                query += sql.SQL(" LIMIT %s")
+                query += " LIMIT %s"
                 params.append(limit)
             if offset:
-                query += sql.SQL(" OFFSET %s")
+                query += " OFFSET %s"
                 params.append(max(offset, 0))
         point = any(self._is_point(q) for q in quals if q not in local and self.honours(q))
         if remote_limit and limit is not None and 0 <= limit + (offset or 0) <= self._fetch_size():
             point = True
         return _Plan(query, params, local, fetch, point, remote_limit, len(columns))
+
+    def _table_ident(self) -> str:
+        quoted = self._idents.get("")  # no column is named "": the table's slot
+        if quoted is None:
+            quoted = self._idents[""] = f"{_quoted(self.schema)}.{_quoted(self.remote_table)}"
+        return quoted
 
     def _is_point(self, q: Qual) -> bool:
         """A qual that selects at most one row per value: an equality on a key."""
@@ -342,6 +357,62 @@ class ScannedTable(DescribedTable):
         remote.flush()
         plan = _Plan(query, params, [], ["*"], small, True, 0)  # type: ignore[arg-type]
         return self._rows(remote, plan)
+
+    def describe_query(self, text: str) -> list[tuple[str, int]]:
+        """The columns (name, type OID) of a query the user wrote, from the
+        server's description of it prepared, never run."""
+        remote = self.remote()
+        pgconn = remote.conn.pgconn
+        encoding = remote.conn.info.encoding
+        try:
+            result = pgconn.prepare(b"sqlmed_describe", text.encode(encoding))
+            if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+                message = (result.error_message or b"").decode(encoding, "replace").strip()
+                raise WrapperError(f'sqlmed_query on server "{self.server_name}": {message}')
+            result = pgconn.describe_prepared(b"sqlmed_describe")
+            fields = [
+                ((result.fname(i) or b"").decode(encoding), result.ftype(i))
+                for i in range(result.nfields)
+            ]
+        finally:
+            pgconn.exec_(b"DEALLOCATE sqlmed_describe")
+        return fields
+
+    def user_query(self, text: str) -> tuple[list[tuple[str, int]], list[tuple]]:
+        """A query the user wrote (sqlmed_query), read-only: in a read-only
+        transaction of its own, or in a savepoint made read-only when the
+        scans' transaction is open (rolled back to after the rows are read).
+        Its columns (name, type OID) and rows."""
+        remote = self.remote()
+        remote.flush()
+        inside = remote.xact
+        begin = (
+            "SAVEPOINT sqlmed_query; SET LOCAL transaction_read_only = on"
+            if inside
+            else "START TRANSACTION READ ONLY"
+        )
+        end = "ROLLBACK TO SAVEPOINT sqlmed_query; RELEASE SAVEPOINT sqlmed_query"
+        try:
+            remote.execute(begin)
+        except psycopg.Error as err:
+            raise self._fail(remote, err, "sqlmed_query") from None
+        try:
+            cur = remote.execute(text)
+            rows = cur.fetchall() if cur.description else []
+            described = [(d.name, d.type_code) for d in cur.description or ()]
+        except psycopg.Error as err:
+            failure = WrapperError(
+                f'sqlmed_query on server "{self.server_name}": {self.scrub(str(err).strip())}',
+                sqlstate=getattr(err, "sqlstate", None),
+            )
+            raise failure from None
+        finally:
+            if remote.valid:
+                try:
+                    remote.execute(end if inside else "ROLLBACK")
+                except psycopg.Error as err:
+                    raise self._fail(remote, err, "sqlmed_query") from None
+        return described, rows
 
     def _filter(self, rows: Iterator[tuple], plan: _Plan) -> Iterator[tuple]:
         checks = []
@@ -408,7 +479,7 @@ class ScannedTable(DescribedTable):
 
     def explain(self, quals, columns, sortkeys, limit, offset) -> str:
         plan = self._plan(quals, columns, sortkeys, limit, offset)
-        text = plan.query.as_string(None)
+        text = str(plan.query).replace("%%", "%")
         where = self.options.get("host", "localhost") + ":" + self.options.get("port", "5432")
         cursor = "client-side" if plan.point else f"cursor, fetch_size {self._fetch_size()}"
         note = f"  -- on server {self.server_name} ({where}/{self.options.get('dbname', '')})"

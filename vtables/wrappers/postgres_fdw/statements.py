@@ -2,9 +2,12 @@
 the server, through the connection and the remote transaction the scans use.
 
 Columns take part when their values compare and sort on the server as they
-do in SQLite: integers (int2, int4, int8 declared integer) and text (text or
+do in SQLite: integers (int2, int4, int8 declared integer), text (text or
 varchar with a deterministic collation, compared and sorted under
-``COLLATE "C"``, which is byte order as SQLite's BINARY).  Floating-point
+``COLLATE "C"``, which is byte order as SQLite's BINARY), dates and
+timestamps (SQLite holds them as ISO text of one form, which sorts as they
+do; values compared with them must be written in that form) and booleans
+(grouped, counted and sorted: false before true, as 0 before 1).  Floating-point
 columns stay out: PostgreSQL orders and groups NaN where SQLite has NULL.
 """
 
@@ -13,12 +16,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from psycopg import sql
+from psycopg import postgres, sql
 
 from ...remotesql import RemoteColumn, RemoteSQL
+from .catalog import local_type
 
-#: the remote kinds (ScannedTable._kind) that take part, by family
-_FAMILIES = {"int": "integer", "text": "text"}
+#: the remote kinds (ScannedTable._kind) that take part, by family: dates and
+#: timestamps (without time zone) compare and sort as SQLite's text of them,
+#: booleans group and sort as its 0 and 1
+_FAMILIES = {
+    "int": "integer",
+    "text": "text",
+    "date": "date",
+    "timestamp": "timestamp",
+    "bool": "boolean",
+}
 
 
 class PostgresSQL(RemoteSQL):
@@ -55,7 +67,19 @@ class PostgresSQL(RemoteSQL):
     def run_small(self, text: str, params: Any) -> Iterator[tuple]:
         return self.fdw.run_statement(sql.SQL(text), dict(params), small=True)
 
+    def describe(self, text: str) -> list[tuple[str, str]]:
+        return [(name, _local_type(oid)) for name, oid in self.fdw.describe_query(text)]
+
+    def run_readonly(self, text: str) -> Iterator[tuple]:
+        return iter(self.fdw.user_query(text)[1])
+
     def where(self) -> str:
         options = self.fdw.options
         host = options.get("host", "localhost") + ":" + options.get("port", "5432")
         return f'server "{self.fdw.server_name}" ({host}/{options.get("dbname", "")})'
+
+
+def _local_type(oid: int) -> str:
+    """The type IMPORT FOREIGN SCHEMA would declare for a result column."""
+    info = postgres.types.get(oid)
+    return local_type(info.regtype) if info is not None else "text"
