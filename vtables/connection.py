@@ -223,7 +223,7 @@ class Connection(apsw.Connection):
         #: what the router keeps: the calls under way, the token of _insert_texts
         self._router: Any = _Router()
         self._insert_texts: dict[str, tuple[str | None, tuple[str, bool] | None]] = {}
-        self._plain: set[str] = set()
+        self._plain = self.session.plain_texts
         #: the statement planner: joins, aggregates and sorts sent to SQL servers
         self._planner = statements.Planner(self.session)
         self.cursor_factory = Cursor
@@ -310,7 +310,7 @@ class Connection(apsw.Connection):
         for block in planned.blocks:
             what = f"tables {', '.join(block.tables)}" if block.tables else "sqlmed_query"
             lines.append(f"Remote Query on {block.where} ({what})")
-            lines.append(f"  Remote SQL: {block.remote_sql}")
+            lines.append(f"  {block.label}: {block.remote_sql}")
         rest = explain_text(self.session, planned.text, bindings)
         if rest != "(no foreign scans)":
             lines.append(rest)
@@ -318,7 +318,7 @@ class Connection(apsw.Connection):
 
     def _planned(self, sql: str) -> statements.Planned | None:
         planner = self._planner
-        if not planner.enabled or sqltext.HINT.search(sql):
+        if sqltext.HINT.search(sql):
             return None
         return planner.planned(sql) if planner.names_foreign_table(sql) else None
 

@@ -129,6 +129,10 @@ class Module:
                 raise
         else:
             if table is not None:
+                if key not in self.known:
+                    # another connection may have made it since this one
+                    # learned its plain texts: they are looked at again
+                    self.session.plain_texts.clear()
                 self.known[key] = table
         if table is None:
             raise UndefinedObjectError(

@@ -1,4 +1,4 @@
-"""What a wrapper that speaks SQL offers the statement planner.
+"""What a wrapper offers the statement planner: SQL, or aggregates.
 
 A wrapper whose source runs SQL (postgres_fdw, sqlite_fdw, sqlalchemy_fdw)
 returns a ``RemoteSQL`` from ``ForeignDataWrapper.remote_sql()``.  The
@@ -9,6 +9,12 @@ planner's to decide (its allow-list is per dialect); the wrapper says which
 columns hold exactly the values SQLite would see (``column``), which tables
 can share one query (``key``: the same server and the same credentials) and
 runs the text it is given with bound parameters, never values in the text.
+
+A wrapper whose source is not SQL may still answer aggregates over its own
+table (``ForeignDataWrapper.aggregator()``): ``count``, ``min``, ``max`` and
+``sum``, grouped or not, under quals, from a file's metadata or an index.
+The contract is the scans': exactly what SQLite would compute over the rows
+``scan`` would yield for the same quals.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import FeatureNotSupportedError
-from .wrapper import OptionSpec
+from .wrapper import OptionSpec, Qual
 
 #: The server and foreign-table option that turns statement pushdown off.
 STATEMENT_PUSHDOWN = OptionSpec(
@@ -97,4 +103,48 @@ class RemoteSQL:
 
     def where(self) -> str:
         """Where the query runs, for EXPLAIN (server name and address, no secrets)."""
+        return ""
+
+
+# -- the tier for wrappers that are not SQL
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate of a column: ``count`` (``column`` None for count(*)),
+    ``min``, ``max`` or ``sum``; ``distinct`` for count(DISTINCT column)."""
+
+    function: str
+    column: str | None = None
+    distinct: bool = False
+
+
+@dataclass(frozen=True)
+class AggregateQuery:
+    """``SELECT group_by..., aggregates... FROM table WHERE quals GROUP BY group_by``.
+
+    Quals are ANDed and follow SQLite's rules, as the scans' do; their values
+    are None while the planner asks ``accepts``, and known when ``run`` is called."""
+
+    group_by: tuple[str, ...]
+    aggregates: tuple[Aggregate, ...]
+    quals: tuple[Qual, ...] = ()
+
+
+class Aggregator:
+    """A wrapper's own answer to aggregates over its table."""
+
+    def accepts(self, query: AggregateQuery) -> bool:
+        """True when ``run`` answers the query exactly (asked once per statement text)."""
+        return False
+
+    def run(self, query: AggregateQuery) -> Iterable[tuple]:
+        """The rows: the group's values then the aggregates', in order, one row
+        per group (exactly one row, even over no rows, without GROUP BY); the
+        values SQLite would compute over the rows ``scan`` yields, and the
+        error it would raise (an integer ``sum`` past 64 bits)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """What the wrapper reads to answer, for EXPLAIN."""
         return ""

@@ -76,6 +76,10 @@ class Session:
         #: the table the INSERT under way targets, and whether the router
         #: applied its defaults (the module checks it; None: no INSERT)
         self.insert_target: tuple[str, bool] | None = None
+        #: the texts the router runs without a look (no SQL/MED, no foreign
+        #: table the statement planner would read): forgotten when this
+        #: connection meets a foreign table it did not know
+        self.plain_texts: set[str] = set()
         self._wrappers: dict[str, tuple[ForeignDataWrapper, list[catalog.Column]]] = {}
         self._generation: int | None = None
 

@@ -541,6 +541,12 @@ class ForeignDataWrapper:
         is planned alone."""
         return None
 
+    def aggregator(self) -> Any:
+        """A ``vtables.remotesql.Aggregator`` when the wrapper computes
+        aggregates over its table itself (from a file's metadata, say).
+        None (the default): SQLite aggregates the rows ``scan`` yields."""
+        return None
+
     def explain(
         self,
         quals: list[Qual],

@@ -30,9 +30,9 @@ from sqlglot.errors import SqlglotError
 
 from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
-from ..remotesql import RemoteSQL
+from ..remotesql import Aggregator, RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import escape, hold
+from . import aggregates, escape, hold
 from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
@@ -58,6 +58,8 @@ class PushedBlock:
     where: str
     remote_sql: str
     module: QueryModule
+    #: how EXPLAIN names the text: the SQL sent, or a wrapper's request
+    label: str = "Remote SQL"
 
 
 @dataclass
@@ -86,11 +88,14 @@ class Planner:
         self.session = session
         #: statement pushdown on for this connection
         self.enabled = True
-        self._cache: dict[str, Planned | None] = {}
+        #: (text, whether the switch was on) -> its plan
+        self._cache: dict[tuple[str, bool], Planned | None] = {}
         self._token: Any = None
         self._names: set[str] = set()
         #: foreign tables of other wrappers: a statement joining them is planned
         self._others: set[str] = set()
+        #: foreign tables whose wrapper answers aggregates itself
+        self._aggregating: set[str] = set()
         self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
         self._modules = 0
         self._busy = False  # planning: the statements it runs are not planned
@@ -102,11 +107,12 @@ class Planner:
         busy, self._busy = self._busy, True
         try:
             db = self.session.db
-            token = (catalog.generation(db), self.session.user, self.enabled)
+            token = (catalog.generation(db), self.session.user)
             if token != self._token:
                 self._cache.clear()
                 self._token = token
-                self._names, self._others = self._tables() if self.enabled else (set(), set())
+                self._aggregating = set()
+                self._names, self._others = self._tables()
         finally:
             self._busy = busy
 
@@ -117,38 +123,46 @@ class Planner:
         if not catalog.exists(db):
             return set(), set()
         found: tuple[set[str], set[str]] = (set(), set())
-        classes: dict[str, bool] = {}
+        classes: dict[str, tuple[bool, bool]] = {}
         try:
             tables = catalog.list_tables(db)
         except SQLMedError:  # a damaged catalog: its statements stay as written
             return set(), set()
         for table in tables:
             if table.server not in classes:
-                classes[table.server] = self._speaks_sql(table.server)
-            found[0 if classes[table.server] else 1].add(table.name.lower())
+                classes[table.server] = self._speaks(table.server)
+            sql, aggregates = classes[table.server]
+            found[0 if sql else 1].add(table.name.lower())
+            if aggregates:
+                self._aggregating.add(table.name.lower())
         return found
 
-    def _speaks_sql(self, server_name: str) -> bool:
+    def _speaks(self, server_name: str) -> tuple[bool, bool]:
+        """Whether a server's wrapper speaks SQL, and whether it has its own aggregates."""
         db = self.session.db
         try:
             server = catalog.get_server(db, server_name)
             fdw = catalog.get_wrapper(db, server.fdw) if server is not None else None
             if fdw is None:
-                return False
+                return False, False
             cls = self.session.handler_class(fdw)
         except SQLMedError:  # damaged, or not installed here: its tables will say so
-            return False
-        return cls.remote_sql is not ForeignDataWrapper.remote_sql
+            return False, False
+        return (
+            cls.remote_sql is not ForeignDataWrapper.remote_sql,
+            cls.aggregator is not ForeignDataWrapper.aggregator,
+        )
 
     def route(self, sql: str) -> str | None:
         """What the router runs for ``sql``: None when it names no foreign table
         of a SQL server (a plain text), else the planned text or ``sql`` itself."""
-        if self._busy or not self.enabled:
+        if self._busy:
             return None
         self._valid()
         if not self._mentions(sql):
             return None
-        planned = self._cache[sql] if sql in self._cache else self.planned(sql, checked=True)
+        key = (sql, self.enabled)
+        planned = self._cache[key] if key in self._cache else self.planned(sql, checked=True)
         return sql if planned is None else planned.text
 
     def names_foreign_table(self, sql: str) -> bool:
@@ -162,26 +176,37 @@ class Planner:
     def _mentions(self, sql: str) -> bool:
         """It names a foreign table of a SQL server, joins another's, or calls
         sqlmed_query()."""
-        if not self._names and not self._others and escape.NAME not in sql.lower():
+        if not self.enabled:
+            return escape.NAME in sql.lower() and escape.NAME in (
+                w.lower() for w in _WORD.findall(sql)
+            )
+        if not (self._names or self._others or self._aggregating) and (
+            escape.NAME not in sql.lower()
+        ):
             return False
         joins = _JOINS.search(sql) is not None
         for word in _WORD.findall(sql):
             if word[0] in '"`[':
                 word = word[1:-1].replace('""', '"')
             word = word.lower()
-            if word in self._names or (joins and word in self._others) or word == escape.NAME:
+            if (
+                word in self._names
+                or word in self._aggregating
+                or (joins and word in self._others)
+                or word == escape.NAME
+            ):
                 return True
         return False
 
     def planned(self, sql: str, checked: bool = False) -> Planned | None:
         """The statement to run instead of ``sql``, None to run it as it is
-        (``checked``: the caller just made sure the cache holds)."""
-        if not self.enabled:
-            return None
+        (``checked``: the caller just made sure the cache holds).  With the
+        switch off, only ``sqlmed_query()`` calls are replaced."""
         if not checked:
             self._valid()
-        if sql in self._cache:
-            return self._cache[sql]
+        key = (sql, self.enabled)
+        if key in self._cache:
+            return self._cache[key]
         self._busy = True
         try:
             result = self._plan(sql)
@@ -194,7 +219,7 @@ class Planner:
             self._busy = False
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.clear()
-        self._cache[sql] = result
+        self._cache[key] = result
         return result
 
     # -------------------------------------------------------- planning
@@ -222,6 +247,14 @@ class Planner:
                 lookups[key] = self._remote(name)
             return lookups[key]
 
+        def aggregator(name: str) -> tuple[catalog.ForeignTable, Aggregator] | None:
+            key = name.lower()
+            if key in ctes or key in temp or key not in self._aggregating:
+                return None
+            table = catalog.get_table(self.session.db, name)
+            found = self.session.wrapper_for(name)[0].aggregator() if table else None
+            return None if found is None or table is None else (table, found)
+
         planned = Planned(sql)
         if not _reads(tree):  # a view or trigger keeps its text: nothing to replace
             return None
@@ -229,21 +262,22 @@ class Planner:
             (_Span(call.start, call.end, False), self._escape(call, planned))
             for call in escape.calls(toks)
         ]
-        for span in _spans(toks, tree):  # type: ignore[arg-type]  # sqlglot's Expr
+        for span in _spans(toks, tree) if self.enabled else ():  # type: ignore[arg-type]
             if any(
                 s.start <= span.start < s.end or span.start <= s.start < span.end
                 for s, _t in replaced
             ):
                 continue
             try:
-                text = self._push(sql, toks, params, span, lookup, planned)
+                text = self._push(toks, params, span, (lookup, aggregator), planned)
             except NotPushable as why:
                 planned.kept.append(str(why))
                 continue
             replaced.append((span, text))
         if replaced:
             planned.text = params.rewrite(toks, replaced)
-        held = self._hold(planned, lambda name: name.lower() in ctes or name.lower() in temp)
+        local = lambda name: name.lower() in ctes or name.lower() in temp  # noqa: E731
+        held = self.enabled and self._hold(planned, local)
         return planned if replaced or held else None
 
     def _hold(self, planned: Planned, local: Callable[[str], bool]) -> bool:
@@ -328,30 +362,37 @@ class Planner:
 
     def _push(
         self,
-        sql: str,
         toks: list[sqltext.Token],
         params: _Params,
         span: _Span,
-        lookup: Any,
+        lookups: tuple[Any, Any],
         planned: Planned,
     ) -> str:
+        """A block as the call of the query table that answers it (a server's
+        remote query, or a wrapper's own aggregates)."""
         text = params.text(toks, span.start, span.end)
         select = sqlglot.parse_one(text, read="sqlite")
         if not isinstance(select, exp.Select):
             raise NotPushable("not a plain SELECT")
         used = params.serials(toks, span.start, span.end)
-        block = Block(select, lookup, lambda name: used.index(name))
-        pushed = block.push()
+        try:
+            pushed = Block(select, lookups[0], used.index).push()
+        except NotPushable as why:
+            try:
+                pushed = aggregates.push(select, lookups[1], used.index)
+            except NotPushable:
+                raise why from None
         described = _describe(self.session.db, _original(toks, span))
         if len(described) != len(pushed.outputs):
             raise NotPushable("the columns SQLite sees differ")
         for out, (name, decltype) in zip(pushed.outputs, described, strict=True):
             out.name, out.decltype = name, decltype or ""
-        pushed.text = pushed.query.sql(dialect=pushed.remote.dialect)
+        label = "Request" if pushed.text else "Remote SQL"  # a wrapper's aggregates: its text
+        pushed.text = pushed.text or pushed.query.sql(dialect=pushed.remote.dialect)
         fallback = params.fallback(toks, span.start, span.end, used)
         name, module = self._register(pushed, len(used), fallback)
         planned.blocks.append(
-            PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module)
+            PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module, label)
         )
         args = ", ".join(params.spelling(serial) for serial in used)
         return f"SELECT {_columns(pushed)} FROM {sqltext.quote_name(name)}({args})"

@@ -118,6 +118,8 @@ class Param:
     family: str = ""
 
     def fits(self, value: Any) -> bool:
+        if self.family == "any":  # a wrapper's qual: it applies SQLite's rules itself
+            return True
         if value is None:
             return self.family != "limit"
         kind = type(value)

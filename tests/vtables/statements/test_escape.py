@@ -134,3 +134,10 @@ def test_postgresql_runs_it_read_only_inside_and_outside_a_transaction(conn, pg)
     assert got.fetchall() == [(0,)]
     conn.execute("COMMIT")
     assert remote(pg, "SELECT count(*), sum(v) FROM m") == [(9, 64.5)]
+
+
+def test_it_works_with_statement_pushdown_off(lite):
+    lite.statement_pushdown = False
+    assert lite.execute("SELECT * FROM sqlmed_query('s', 'SELECT max(id) FROM t')").fetchall() == [
+        (3,)
+    ]

@@ -268,3 +268,19 @@ def test_a_pushed_block_on_the_inner_side_of_a_join_runs_once(env):
     # SQLite filters the query table once per row of ids: the remote query
     # ran once for the statement, its rows kept for the other Filters
     assert planned.blocks[0].module.runs == 1
+
+
+def test_another_connections_new_foreign_table_is_planned(env, tmp_path):
+    conn, _ = env
+    other = vtables.connect(str(tmp_path / "local.db"))
+    sql = "SELECT count(*) FROM customers2"
+    with pytest.raises(apsw.SQLError, match="no such table"):
+        conn.execute(sql).fetchall()  # the text is now one this connection knows as plain
+    other.execute(
+        "CREATE FOREIGN TABLE customers2 (id integer, name text, kind text)"
+        " SERVER s OPTIONS (table 'customers')"
+    )
+    other.close()
+    assert conn.execute(sql).fetchall() == [(len(CUSTOMERS),)]  # SQLite meets the table
+    assert conn.execute(sql).fetchall() == [(len(CUSTOMERS),)]
+    assert conn._planner._cache.get((sql, True)) is not None  # looked at again, and pushed
