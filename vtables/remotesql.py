@@ -77,6 +77,11 @@ class RemoteSQL:
         """Rows in the remote table (the planner's guess when it has no better)."""
         return 1000.0
 
+    def rows(self, text: str, params: Mapping[str, Any]) -> float | None:
+        """The rows the source expects a query of the planner's to return
+        (its EXPLAIN), None when it cannot tell; asked once per statement text."""
+        return None
+
     def run(self, text: str, params: Mapping[str, Any]) -> Iterable[tuple]:
         """Run a read-only query built by the planner (named parameters
         ``p0``, ``p1``... as the dialect spells them) inside the remote

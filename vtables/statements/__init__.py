@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CACHE_SIZE = 1024
+#: a result the source expects at most this many rows of is read at once
+_SMALL_ROWS = 10_000
 _JOINS = re.compile(r"\bjoin\b|,", re.IGNORECASE)
 _MODULES_MAX = 4096
 _WORD = re.compile(
@@ -389,6 +391,12 @@ class Planner:
             out.name, out.decltype = name, decltype or ""
         label = "Request" if pushed.text else "Remote SQL"  # a wrapper's aggregates: its text
         pushed.text = pushed.text or pushed.query.sql(dialect=pushed.remote.dialect)
+        if not pushed.small and not any(p.arg is not None for p in pushed.params):
+            # no value of the statement's: the source can say how many rows come
+            values = {f"p{i}": p.value for i, p in enumerate(pushed.params)}
+            pushed.rows = pushed.remote.rows(pushed.text, values)
+            if pushed.rows is not None and pushed.rows <= _SMALL_ROWS:
+                pushed.small = True
         fallback = params.fallback(toks, span.start, span.end, used)
         name, module = self._register(pushed, len(used), fallback)
         planned.blocks.append(

@@ -63,6 +63,8 @@ class Pushed:
     small: bool = False
     #: a query the user wrote (sqlmed_query): run read-only, as it is
     readonly: bool = False
+    #: the rows the source expects it to return, when it could tell
+    rows: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

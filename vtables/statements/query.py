@@ -111,8 +111,10 @@ class QueryTable:
         if len(seen) != self.module.nargs:
             info.estimatedCost = 1e300  # the arguments are not known yet
             return True
-        info.estimatedCost = 10.0
-        info.estimatedRows = 10
+        pushed = self.module.pushed
+        rows = pushed.rows if pushed.rows is not None else (1.0 if pushed.small else 1000.0)
+        info.estimatedRows = max(int(rows), 1)
+        info.estimatedCost = 10.0 + rows
         return True
 
     def Open(self) -> QueryCursor:

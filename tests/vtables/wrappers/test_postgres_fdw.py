@@ -179,6 +179,17 @@ def test_projection_fetches_only_needed_columns(lite, pg):
     assert len(lines) == 1 and 'SELECT COUNT(*) FROM "public"."items"' in lines[0]
 
 
+def test_a_pushed_join_asks_the_servers_estimate_once(lite, pg):
+    log = Log(pg)
+    sql = "SELECT a.id, b.grp FROM items a JOIN items b ON b.id = a.id WHERE a.grp = 'a'"
+    for _ in range(3):
+        assert len(lite.execute(sql).fetchall()) == 15
+    explains = [line for line in log.lines() if "EXPLAIN (FORMAT JSON) SELECT" in line]
+    assert len(explains) == 1 and 'JOIN "public"."items"' in explains[0]
+    # the result is read at once, not through a cursor (the estimate is small)
+    assert not [line for line in log.lines() if "DECLARE" in line]
+
+
 def test_in_list_is_one_query(lite, pg):
     log = Log(pg)
     got = lite.execute("SELECT id FROM items WHERE id IN (3, 5, 8, 99) ORDER BY id").fetchall()

@@ -358,6 +358,17 @@ class ScannedTable(DescribedTable):
         plan = _Plan(query, params, [], ["*"], small, True, 0)  # type: ignore[arg-type]
         return self._rows(remote, plan)
 
+    def remote_rows(self, text: str, params: dict[str, Any]) -> float | None:
+        """The server's row estimate for a query of the statement planner."""
+        try:
+            row = self._run(sql.SQL("EXPLAIN (FORMAT JSON) " + text), params).fetchone()
+            if row is None:
+                return None
+            out: Any = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+            return float(out[0]["Plan"]["Plan Rows"])
+        except (WrapperError, LookupError, TypeError, ValueError):
+            return None
+
     def describe_query(self, text: str) -> list[tuple[str, int]]:
         """The columns (name, type OID) of a query the user wrote, from the
         server's description of it prepared, never run."""

@@ -61,6 +61,9 @@ class PostgresSQL(RemoteSQL):
         self.fdw.metadata()
         return float(self.fdw._reltuples or 1000.0)
 
+    def rows(self, text: str, params: Any) -> float | None:
+        return self.fdw.remote_rows(text, dict(params))
+
     def run(self, text: str, params: Any) -> Iterator[tuple]:
         return self.fdw.run_statement(sql.SQL(text), dict(params), small=False)
 
