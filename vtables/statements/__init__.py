@@ -32,7 +32,7 @@ from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
 from ..remotesql import Aggregator, RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import aggregates, escape, hold
+from . import aggregates, escape, hold, names
 from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
@@ -109,7 +109,9 @@ class Planner:
         busy, self._busy = self._busy, True
         try:
             db = self.session.db
-            token = (catalog.generation(db), self.session.user)
+            # a temp table or view made since may shadow a foreign table
+            (temp,) = db.execute("PRAGMA temp.schema_version").fetchone() or (0,)
+            token = (catalog.generation(db), self.session.user, temp)
             if token != self._token:
                 self._cache.clear()
                 self._token = token
@@ -280,7 +282,14 @@ class Planner:
             planned.text = params.rewrite(toks, replaced)
         local = lambda name: name.lower() in ctes or name.lower() in temp  # noqa: E731
         held = self.enabled and self._hold(planned, local)
-        return planned if replaced or held else None
+        if not (replaced or held):
+            return None
+        if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
+            named = names.kept(self.session.db, sql, planned.text, _describe)
+            if named is None:
+                return None  # its result's names would change: run it as written
+            planned.text = named
+        return planned
 
     def _hold(self, planned: Planned, local: Callable[[str], bool]) -> bool:
         """Read the joined foreign tables SQLite would rescan once, as CTEs
@@ -529,7 +538,8 @@ class _Params:
         return "".join(out)
 
     def rewrite(self, toks: list[sqltext.Token], replaced: list[tuple[_Span, str]]) -> str:
-        """The statement with each span replaced and every parameter numbered."""
+        """The statement with each span replaced (its parameters numbered as
+        SQLite numbered them: the rest keeps its own spelling and numbers)."""
         starts = {span.start: (span, text) for span, text in replaced}
         out = []
         i = 0
@@ -539,6 +549,6 @@ class _Params:
                 out.append(text)
                 i = span.end
                 continue
-            out.append(self.spelled.get(i, toks[i].text))
+            out.append(toks[i].text)  # outside the spans, as written
             i += 1
         return "".join(out)

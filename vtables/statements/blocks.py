@@ -312,8 +312,8 @@ class Block:
             if grouped and not typed.aggregate and typed.column not in keys:
                 raise NotPushable("a column neither grouped nor aggregated")
             label = name or _default_name(node, typed, sources)
-            if name:
-                self.named[name.lower()] = typed
+            if name:  # ORDER BY a name given twice means the first (as SQLite resolves it)
+                self.named.setdefault(name.lower(), typed)
             self.by_position.append(typed)
             outputs.append(self._output(tr, node, typed, label, remote_exprs, sources))
         query.set("expressions", remote_exprs)

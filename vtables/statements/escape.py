@@ -46,11 +46,21 @@ def calls(toks: list[sqltext.Token]) -> list[Call]:
     """The calls in FROM lists: ``sqlmed_query ( 'server' , 'query' )``."""
     found = []
     previous = ""
+    clause = [""]  # the clause keyword at each parenthesis depth
     for i, tok in enumerate(toks):
         if tok.kind in ("ws", "lc", "bc"):
             continue
+        if tok.text == "(":
+            clause.append("")
+        elif tok.text == ")" and len(clause) > 1:
+            clause.pop()
+        elif tok.kind == "word" and tok.text.upper() in _CLAUSES:
+            clause[-1] = tok.text.upper()
         word = tok.kind == "word" and tok.text.lower() == NAME
-        if word and previous in ("FROM", "JOIN", ","):
+        opens = previous in ("FROM", "JOIN") or (
+            previous == "," and clause[-1] in ("FROM", "JOIN", "ON", "USING")
+        )
+        if word and opens:
             at = [_code(toks, i + 1)]
             for _ in range(4):
                 at.append(_code(toks, at[-1] + 1))
@@ -73,6 +83,11 @@ def calls(toks: list[sqltext.Token]) -> list[Call]:
         previous = tok.text.upper()
     return found
 
+
+#: the keywords that begin a clause (a comma in FROM, JOIN, ON or USING
+#: begins a new FROM item)
+_CLAUSES = {"SELECT", "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "JOIN", "ON", "USING"}
+_CLAUSES |= {"WINDOW", "VALUES", "UNION", "INTERSECT", "EXCEPT", "RETURNING", "SET"}
 
 _NOT_ALIAS = {
     "WHERE",

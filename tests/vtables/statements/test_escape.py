@@ -141,3 +141,12 @@ def test_it_works_with_statement_pushdown_off(lite):
     assert lite.execute("SELECT * FROM sqlmed_query('s', 'SELECT max(id) FROM t')").fetchall() == [
         (3,)
     ]
+
+
+def test_only_a_from_list_item_is_a_call(lite):
+    with pytest.raises(apsw.SQLError, match="no such function"):
+        lite.execute("SELECT 1, sqlmed_query('s', 'SELECT 1')").fetchall()
+    rows = lite.execute(
+        "SELECT x.n FROM (SELECT 1 AS one), sqlmed_query('s', 'SELECT count(*) AS n FROM t') x"
+    ).fetchall()
+    assert rows == [(3,)]
