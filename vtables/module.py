@@ -444,6 +444,7 @@ class Cursor:
         #: each plan this cursor was filtered with, and the rows held for it
         self.scans: dict[str | None, materialize.Rescan] = {}
         self.serving: materialize.Rescan | None = None  # the plan whose held rows it serves
+        self.wrapper: Any = None
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple) -> None:
         table = self.table
@@ -468,8 +469,11 @@ class Cursor:
                 if q.operator == "IN":
                     value = tuple(value)
             quals.append(Qual(names[q.column], q.operator, value))
-        wrapper = table.wrapper()
-        self.identity_columns = wrapper.identity_columns()
+        wrapper = self.wrapper
+        if wrapper is None:  # one instance for the cursor's Filters (one statement)
+            wrapper = self.wrapper = table.wrapper()
+        # rows are named for UPDATE and DELETE only in a statement that writes
+        self.identity_columns = wrapper.identity_columns() if table.writing else ()
         self.trusted = wrapper.coerces_values
         used = plan.columns
         if table.writing:
@@ -643,6 +647,7 @@ class Cursor:
         self.seen = {}
         self.rowids = {}
         self.scans = {}  # rows held for rescans end with the statement
+        self.wrapper = None
 
 
 class BatchCursor(Cursor):
