@@ -32,7 +32,7 @@ from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
 from ..remotesql import Aggregator, RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import aggregates, escape, hold, names
+from . import aggregates, escape, fromlist, hold, names
 from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
@@ -452,20 +452,13 @@ def _original(toks: list[sqltext.Token], span: _Span) -> str:
     return "".join(t.text for t in toks[span.start : span.end])
 
 
-def _code(toks: list[sqltext.Token], i: int) -> int:
-    """The number of the first token at or after ``i`` that is code."""
-    while i < len(toks) and toks[i].kind in ("ws", "lc", "bc"):
-        i += 1
-    return i
-
-
 def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
     """The blocks to try, outermost first."""
     spans = []
     end = len(toks)
     while end > 0 and toks[end - 1].kind in ("ws", "lc", "bc", "semi"):
         end -= 1
-    first = _code(toks, 0)
+    first = fromlist.code(toks, 0)
     if isinstance(tree, exp.Select):
         spans.append(_Span(first, end, True))
     elif isinstance(tree, (exp.Insert, exp.Create)) and isinstance(tree.expression, exp.Select):
@@ -486,7 +479,7 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
             stack.append(i)
         elif tok.text == ")" and stack:
             start = stack.pop()
-            inner = _code(toks, start + 1)
+            inner = fromlist.code(toks, start + 1)
             if inner < i and toks[inner].kind == "word" and toks[inner].text.upper() == "SELECT":
                 spans.append(_Span(inner, i, False))
     spans.sort(key=lambda s: (s.start, -s.end))

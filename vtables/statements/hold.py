@@ -20,30 +20,11 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from .. import sqltext
+from . import fromlist
 
 #: a table past this many estimated rows is left to the module's own cache
 HOLD_MAX_ROWS = 5_000_000
 
-_CLAUSES = {
-    "SELECT",
-    "FROM",
-    "WHERE",
-    "GROUP",
-    "HAVING",
-    "ORDER",
-    "LIMIT",
-    "WINDOW",
-    "JOIN",
-    "ON",
-    "USING",
-    "VALUES",
-    "UNION",
-    "INTERSECT",
-    "EXCEPT",
-    "RETURNING",
-    "SET",
-}
-_FROM_LIST = {"FROM", "JOIN", "ON", "USING"}
 _ROWID = {"rowid", "oid", "_rowid_"}
 
 
@@ -73,77 +54,23 @@ def candidates(tree: exp.Expression, holdable: Callable[[str], bool]) -> set[str
     return found
 
 
-def _name_of(tok: sqltext.Token) -> str | None:
-    if tok.kind == "word":
-        return tok.text.lower()
-    if tok.kind in ("qid", "bq"):
-        return tok.text[1:-1].replace(tok.text[0] * 2, tok.text[0]).lower()
-    if tok.kind == "br":
-        return tok.text[1:-1].lower()
-    return None
-
-
 def references(toks: list[sqltext.Token], names: set[str]) -> list[tuple[int, int, str, bool]]:
     """Where the FROM lists name one of ``names``: (first token, end, name,
     whether an alias follows), a ``main.`` qualifier included."""
     found = []
-    clause: list[str] = [""]  # the clause keyword at each parenthesis depth
-    previous: list[int] = []  # code tokens so far
-    for i, tok in enumerate(toks):
-        if tok.kind in ("ws", "lc", "bc"):
+    for start in fromlist.item_starts(toks):
+        at = start
+        if fromlist.name_of(toks[start]) == "main":
+            dot = fromlist.code(toks, start + 1)
+            if dot < len(toks) and toks[dot].text == ".":
+                at = fromlist.code(toks, dot + 1)
+        if at >= len(toks):
             continue
-        text = tok.text.upper()
-        if tok.text == "(":
-            clause.append("")
-        elif tok.text == ")":
-            if len(clause) > 1:
-                clause.pop()
-        elif tok.kind == "word" and text in _CLAUSES:
-            clause[-1] = text
-        name = _name_of(tok)
-        if name in names and previous:
-            before = toks[previous[-1]]
-            start = i
-            if before.text == "." and len(previous) >= 2:
-                schema = toks[previous[-2]]
-                if _name_of(schema) != "main":
-                    previous.append(i)
-                    continue
-                start = previous[-2]
-                before = toks[previous[-3]] if len(previous) >= 3 else before
-            after = _next_code(toks, i + 1)
-            follows = toks[after] if after < len(toks) else None
-            opener = before.text.upper() in ("FROM", "JOIN") or (
-                before.text == "," and clause[-1] in _FROM_LIST
-            )
-            if opener and (follows is None or follows.text not in ("(", ".")):
-                alias = follows is not None and (
-                    follows.text.upper() == "AS"
-                    or (_name_of(follows) is not None and follows.text.upper() not in _KEYWORDS)
-                )
-                found.append((start, i + 1, name, alias))
-        previous.append(i)
+        name = fromlist.name_of(toks[at])
+        after = fromlist.code(toks, at + 1)
+        if name in names and (after >= len(toks) or toks[after].text not in ("(", ".")):
+            found.append((start, at + 1, name, fromlist.alias_follows(toks, at + 1)))
     return found
-
-
-#: words that may follow a table in a FROM list and are not its alias
-_KEYWORDS = _CLAUSES | {
-    "INNER",
-    "LEFT",
-    "RIGHT",
-    "FULL",
-    "CROSS",
-    "NATURAL",
-    "OUTER",
-    "INDEXED",
-    "NOT",
-}
-
-
-def _next_code(toks: list[sqltext.Token], i: int) -> int:
-    while i < len(toks) and toks[i].kind in ("ws", "lc", "bc"):
-        i += 1
-    return i
 
 
 def rewrite(
@@ -185,11 +112,11 @@ def rewrite(
         f"{quote(h.cte)} AS MATERIALIZED (SELECT * FROM main.{quote(h.table)})"
         for h in held.values()
     )
-    first = _next_code(toks, 0)
+    first = fromlist.code(toks, 0)
     if first < len(toks) and toks[first].text.upper() == "WITH":
         # after WITH [RECURSIVE]: the same positions in the rewritten text
         head = "".join(t.text for t in toks[: first + 1])
-        after = _next_code(toks, first + 1)
+        after = fromlist.code(toks, first + 1)
         if after < len(toks) and toks[after].text.upper() == "RECURSIVE":
             head = "".join(t.text for t in toks[: after + 1])
         return f"{head} {ctes},{body[len(head) :]}"
