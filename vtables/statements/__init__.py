@@ -32,7 +32,7 @@ from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
 from ..remotesql import Aggregator, RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import aggregates, escape, fromlist, hold, names
+from . import aggregates, cursor, escape, fromlist, hold, names
 from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
@@ -351,13 +351,7 @@ class Planner:
         module = QueryModule(self.session, pushed, nargs, fallback)
         name = f"{self._prefix}{self._modules}"
         self._modules += 1
-        self.session.db.create_module(
-            name,
-            module,  # type: ignore[arg-type]  # APSW's stub names every method of VTModule
-            use_bestindex_object=True,
-            eponymous_only=True,
-            read_only=True,
-        )
+        cursor.register(self.session.db, name, module)
         return name, module
 
     def _remote(self, name: str) -> tuple[catalog.ForeignTable, RemoteSQL] | None:
