@@ -65,6 +65,11 @@ class Pushed:
     readonly: bool = False
     #: the rows the source expects it to return, when it could tell
     rows: float | None = None
+    #: the remote may stop it with an overflow where SQLite goes on in floating
+    #: point (integer arithmetic): read whole before any row is handed over,
+    #: run so that the remote's error leaves its transaction usable, and on
+    #: that error run the block in SQLite (``RemoteSQL.overflowed``)
+    guarded: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
