@@ -32,7 +32,7 @@ from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
 from ..remotesql import Aggregator, RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import aggregates, cursor, escape, fromlist, hold, names
+from . import aggregates, cursor, escape, fromlist, hold, names, views
 from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
@@ -43,13 +43,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CACHE_SIZE = 1024
+_VERSIONS = (
+    "SELECT (SELECT token FROM main.sqlmed_generation),"
+    " (SELECT schema_version FROM main.pragma_schema_version)"
+)
 #: a result the source expects at most this many rows of is read at once
 _SMALL_ROWS = 10_000
 _JOINS = re.compile(r"\bjoin\b|,", re.IGNORECASE)
 _MODULES_MAX = 4096
-_WORD = re.compile(
-    r'"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*'
-)
+_WORD = views.WORD
 
 
 @dataclass
@@ -96,6 +98,8 @@ class Planner:
         self._names: set[str] = set()
         #: foreign tables of other wrappers: a statement joining them is planned
         self._others: set[str] = set()
+        #: views of the main schema over foreign tables of SQL servers: their text
+        self._views: dict[str, str] = {}
         #: foreign tables whose wrapper answers aggregates itself
         self._aggregating: set[str] = set()
         self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
@@ -109,14 +113,20 @@ class Planner:
         busy, self._busy = self._busy, True
         try:
             db = self.session.db
-            # a temp table or view made since may shadow a foreign table
+            # a temp table or view made since may shadow a foreign table; a
+            # view made since may read foreign tables
+            try:
+                generation, schema = db.execute(_VERSIONS).fetchone() or (None, 0)
+            except apsw.SQLError:  # no catalog yet
+                generation, schema = None, 0
             (temp,) = db.execute("PRAGMA temp.schema_version").fetchone() or (0,)
-            token = (catalog.generation(db), self.session.user, temp)
+            token = (generation, schema, self.session.user, temp)
             if token != self._token:
                 self._cache.clear()
                 self._token = token
                 self._aggregating = set()
                 self._names, self._others = self._tables()
+                self._views = views.over(db, self._names) if self._names else {}
         finally:
             self._busy = busy
 
@@ -184,7 +194,7 @@ class Planner:
             return escape.NAME in sql.lower() and escape.NAME in (
                 w.lower() for w in _WORD.findall(sql)
             )
-        if not (self._names or self._others or self._aggregating) and (
+        if not (self._names or self._others or self._aggregating or self._views) and (
             escape.NAME not in sql.lower()
         ):
             return False
@@ -195,6 +205,7 @@ class Planner:
             word = word.lower()
             if (
                 word in self._names
+                or word in self._views
                 or word in self._aggregating
                 or (joins and word in self._others)
                 or word == escape.NAME
@@ -278,6 +289,8 @@ class Planner:
                 planned.kept.append(str(why))
                 continue
             replaced.append((span, text))
+        if self.enabled and self._views:
+            replaced.extend(self._read_views(toks, tree, lookup, planned, replaced))  # type: ignore[arg-type]
         if replaced:
             planned.text = params.rewrite(toks, replaced)
         local = lambda name: name.lower() in ctes or name.lower() in temp  # noqa: E731
@@ -290,6 +303,68 @@ class Planner:
                 return None  # its result's names would change: run it as written
             planned.text = named
         return planned
+
+    def _read_views(
+        self,
+        toks: list[sqltext.Token],
+        tree: exp.Expression,
+        lookup: Callable[[str], Any],
+        planned: Planned,
+        replaced: list[tuple[_Span, str]],
+    ) -> list[tuple[_Span, str]]:
+        """Each reference to a view one server answers whole, as the call of
+        its query table (``statements.views``)."""
+        named = {v: sql for v, sql in self._views.items() if lookup(v) is None}
+        refs = hold.references(toks, set(named))
+        out: list[tuple[_Span, str]] = []
+        calls: dict[str, str | None] = {}
+        for start, end, name, alias in refs:
+            if any(s.start <= start < s.end for s, _t in replaced):
+                continue
+            if name not in calls:
+                calls[name] = self._view_call(named[name], name, tree, lookup, planned)
+            call = calls[name]
+            if call is not None:
+                written = toks[end - 1].text
+                out.append((_Span(start, end, False), call if alias else f"{call} AS {written}"))
+        return out
+
+    def _view_call(
+        self,
+        sql: str,
+        name: str,
+        tree: exp.Expression,
+        lookup: Callable[[str], Any],
+        planned: Planned,
+    ) -> str | None:
+        view = views.parse(name, sql)
+        if view is None:
+            return None
+        try:
+            pushed = Block(view.body, lookup, _no_arguments).push()
+        except NotPushable as why:
+            planned.kept.append(f'view "{name}": {why}')
+            return None
+        source = f"main.{sqltext.quote_name(name)}"
+        described = _describe(self.session.db, f"SELECT * FROM {source}")
+        if len(described) != len(pushed.outputs):
+            return None
+        for out, (column, decltype) in zip(pushed.outputs, described, strict=True):
+            out.name, out.decltype = column, decltype or ""
+        pushed.text = pushed.query.sql(dialect=pushed.remote.dialect)
+        values = {f"p{i}": p.value for i, p in enumerate(pushed.params)}
+        if not pushed.small:
+            pushed.rows = pushed.remote.rows(pushed.text, values)
+        few = pushed.rows is not None and pushed.rows <= _SMALL_ROWS
+        if views.constrained(tree, name) and not (views.aggregates(view.body) or few):
+            planned.kept.append(f'view "{name}": SQLite may probe its tables by key')
+            return None
+        pushed.small = pushed.small or few
+        qname, module = self._register(pushed, 0, f"SELECT * FROM {source}")
+        planned.blocks.append(
+            PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module)
+        )
+        return f"(SELECT {_columns(pushed)} FROM {sqltext.quote_name(qname)}())"
 
     def _hold(self, planned: Planned, local: Callable[[str], bool]) -> bool:
         """Read the joined foreign tables SQLite would rescan once, as CTEs
@@ -409,6 +484,10 @@ class Planner:
         return f"SELECT {_columns(pushed)} FROM {sqltext.quote_name(name)}({args})"
 
 
+def _no_arguments(name: str) -> int:
+    raise NotPushable("a parameter in a view")  # pragma: no cover - views have none
+
+
 def _reads(tree: object) -> bool:
     """A statement that runs and is done: a query, INSERT, UPDATE, DELETE,
     CREATE TABLE ... AS (not a view or trigger, which would keep its text)."""
@@ -455,7 +534,11 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
     first = fromlist.code(toks, 0)
     if isinstance(tree, exp.Select):
         spans.append(_Span(first, end, True))
-    elif isinstance(tree, (exp.Insert, exp.Create)) and isinstance(tree.expression, exp.Select):
+    elif isinstance(tree, exp.SetOperation):
+        spans.extend(_members(toks, first, end))
+    elif isinstance(tree, (exp.Insert, exp.Create)) and isinstance(
+        tree.expression, (exp.Select, exp.SetOperation)
+    ):
         if not tree.args.get("returning") and not tree.args.get("conflict"):
             depth = 0
             for i in range(first, end):
@@ -464,8 +547,11 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
                     depth += 1
                 elif tok.text == ")":
                     depth -= 1
-                elif depth == 0 and tok.kind == "word" and tok.text.upper() == "SELECT":
-                    spans.append(_Span(i, end, True))
+                elif depth == 0 and _word(tok) == "SELECT":
+                    if isinstance(tree.expression, exp.Select):
+                        spans.append(_Span(i, end, True))
+                    else:
+                        spans.extend(_members(toks, i, end))
                     break
     stack: list[int] = []
     for i, tok in enumerate(toks[:end]):
@@ -474,9 +560,52 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
         elif tok.text == ")" and stack:
             start = stack.pop()
             inner = fromlist.code(toks, start + 1)
-            if inner < i and toks[inner].kind == "word" and toks[inner].text.upper() == "SELECT":
-                spans.append(_Span(inner, i, False))
+            if inner < i and _word(toks[inner]) in ("SELECT", "WITH"):
+                if _word(toks[inner]) == "SELECT":
+                    spans.append(_Span(inner, i, False))
+                spans.extend(_members(toks, inner, i))
     spans.sort(key=lambda s: (s.start, -s.end))
+    return spans
+
+
+_COMPOUND = {"UNION", "INTERSECT", "EXCEPT"}
+
+
+def _word(tok: sqltext.Token) -> str:
+    return tok.text.upper() if tok.kind == "word" else ""
+
+
+def _members(toks: list[sqltext.Token], start: int, end: int) -> list[_Span]:
+    """The SELECT members of a compound SELECT written in ``toks[start:end]``
+    (none for a simple one): each sent alone; the compound's own ORDER BY
+    and LIMIT, after its last member, stay with it in SQLite."""
+    cuts: list[tuple[int, int]] = []  # (a member's first token, the token after it)
+    depth = 0
+    begin = None
+    i = start
+    while i < end:
+        word = _word(toks[i])
+        if toks[i].text == "(":
+            depth += 1
+        elif toks[i].text == ")":
+            depth -= 1
+        elif depth == 0 and word == "SELECT" and begin is None:
+            begin = i
+        elif depth == 0 and begin is not None and word in _COMPOUND | {"ORDER", "LIMIT"}:
+            cuts.append((begin, i))
+            begin = None
+            if word not in _COMPOUND:
+                break
+        i += 1
+    if begin is not None:
+        cuts.append((begin, end))
+    if len(cuts) < 2:
+        return []
+    spans = []
+    for first, after in cuts:
+        while after > first and toks[after - 1].kind in ("ws", "lc", "bc"):
+            after -= 1
+        spans.append(_Span(first, after, False))
     return spans
 
 
