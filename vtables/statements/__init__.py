@@ -32,7 +32,7 @@ from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
 from ..remotesql import Aggregator, RemoteSQL
 from ..wrapper import ForeignDataWrapper, Qual
-from . import aggregates, cursor, escape, fromlist, hold, names, views
+from . import aggregates, cursor, escape, fromlist, hold, names, partial, views
 from .blocks import Block, Output, Pushed, column_decoder
 from .query import QueryModule
 from .translate import NotPushable
@@ -52,6 +52,7 @@ _SMALL_ROWS = 10_000
 _JOINS = re.compile(r"\bjoin\b|,", re.IGNORECASE)
 _MODULES_MAX = 4096
 _WORD = views.WORD
+_SERIAL = re.compile(r":sqlmed_p\d+")
 
 
 @dataclass
@@ -366,6 +367,51 @@ class Planner:
         )
         return f"(SELECT {_columns(pushed)} FROM {sqltext.quote_name(qname)}())"
 
+    def _split(
+        self,
+        toks: list[sqltext.Token],
+        params: _Params,
+        span: _Span,
+        select: exp.Select,
+        lookup: Callable[[str], Any],
+        planned: Planned,
+    ) -> str:
+        """A block with its largest group of one server's tables read from one
+        remote query (``statements.partial``), the rest left to SQLite."""
+        mine: list[str] = []  # the statement's parameters the remote query reads
+
+        def arg(serial: str) -> int:
+            if serial not in mine:
+                mine.append(serial)
+            return mine.index(serial)
+
+        db = self.session.db
+        found = partial.split(select, lookup, arg, lambda name: partial.local_columns(db, name))
+        spelled = lambda text: _SERIAL.sub(lambda m: params.spelling(m[0][1:]), text)  # noqa: E731
+        if not partial.same_program(db, _original(toks, span), spelled(found.normal)):
+            raise NotPushable("the block as rewritten would not be the same program")
+        pushed = found.pushed
+        pushed.text = pushed.query.sql(dialect=pushed.remote.dialect)
+        if not mine:
+            values = {f"p{i}": p.value for i, p in enumerate(pushed.params)}
+            pushed.rows = pushed.remote.rows(pushed.text, values)
+        if found.local:
+            outer = 1.0
+            for name, kept in found.local.items():
+                rows = partial.local_rows(self.session, name)
+                outer = outer * max(rows * kept, 1.0) if rows is not None else float("inf")
+            if pushed.rows is None or pushed.rows > partial.PROBE_ROWS * len(pushed.tables) * outer:
+                raise NotPushable("key probes from the local rows are cheaper")
+        fallback = _SERIAL.sub(lambda m: f"?{mine.index(m[0][1:]) + 1}", found.fallback)
+        name, module = self._register(pushed, len(mine), fallback)
+        planned.blocks.append(
+            PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module)
+        )
+        columns = ", ".join(f'"c{i}"' for i in range(len(pushed.outputs)))
+        args = ", ".join(params.spelling(serial) for serial in mine)
+        call = f"(SELECT {columns} FROM {sqltext.quote_name(name)}({args}))"
+        return spelled(found.text).replace(sqltext.quote_name(found.placeholder), call, 1)
+
     def _hold(self, planned: Planned, local: Callable[[str], bool]) -> bool:
         """Read the joined foreign tables SQLite would rescan once, as CTEs
         (``statements.hold``); whether the text changed."""
@@ -461,7 +507,10 @@ class Planner:
             try:
                 pushed = aggregates.push(select, lookups[1], used.index)
             except NotPushable:
-                raise why from None
+                try:
+                    return self._split(toks, params, span, select, lookups[0], planned)
+                except NotPushable as other:
+                    raise NotPushable(f"{why}; its join: {other}") from None
         described = _describe(self.session.db, _original(toks, span))
         if len(described) != len(pushed.outputs):
             raise NotPushable("the columns SQLite sees differ")
