@@ -311,6 +311,8 @@ class Connection(apsw.Connection):
             what = f"tables {', '.join(block.tables)}" if block.tables else "sqlmed_query"
             lines.append(f"Remote Query on {block.where} ({what})")
             lines.append(f"  {block.label}: {block.remote_sql}")
+        if planned.blocks or planned.held:  # what stays in SQLite, over the results
+            lines.append(f"Local SQL: {planned.text}")
         rest = explain_text(self.session, planned.text, bindings)
         if rest != "(no foreign scans)":
             lines.append(rest)

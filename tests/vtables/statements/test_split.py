@@ -59,6 +59,10 @@ def test_the_join_runs_remotely_and_the_rest_in_sqlite(local, native):
     assert "JOIN" in remote.upper() or '", "' in remote or ", " in remote
     assert "upper" not in remote.lower()  # the function stays in SQLite
     assert "upper" in planned.text.lower()
+    text = local.explain(sql, (3,))
+    assert text.startswith('Remote Query on server "s"')
+    (line,) = [x for x in text.splitlines() if x.startswith("Local SQL: ")]
+    assert "upper(" in line.lower() and "sqlmed_q_" in line
 
 
 def test_a_small_local_side_probes_by_key(local, native):
