@@ -312,7 +312,8 @@ class Connection(apsw.Connection):
             lines.append(f"Remote Query on {block.where} ({what})")
             lines.append(f"  {block.label}: {block.remote_sql}")
         if planned.blocks or planned.held:  # what stays in SQLite, over the results
-            lines.append(f"Local SQL: {planned.text}")
+            shown = planned.text.replace(self._planner.prefix, "sqlmed_q_")  # unguessable
+            lines.append(f"Local SQL: {shown}")
         rest = explain_text(self.session, planned.text, bindings)
         if rest != "(no foreign scans)":
             lines.append(rest)

@@ -103,7 +103,8 @@ class Planner:
         self._views: dict[str, str] = {}
         #: foreign tables whose wrapper answers aggregates itself
         self._aggregating: set[str] = set()
-        self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
+        #: the names of the connection's query tables begin so (no file can know them)
+        self.prefix = self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
         self._modules = 0
         self._busy = False  # planning: the statements it runs are not planned
 
@@ -402,6 +403,9 @@ class Planner:
                 outer = outer * max(rows * kept, 1.0) if rows is not None else float("inf")
             if pushed.rows is None or pushed.rows > partial.PROBE_ROWS * len(pushed.tables) * outer:
                 raise NotPushable("key probes from the local rows are cheaper")
+        text, mark = spelled(found.text), sqltext.quote_name(found.placeholder)
+        if text.count(mark) != 1:
+            raise NotPushable(f"the statement spells {mark}")
         fallback = _SERIAL.sub(lambda m: f"?{mine.index(m[0][1:]) + 1}", found.fallback)
         name, module = self._register(pushed, len(mine), fallback)
         planned.blocks.append(
@@ -410,7 +414,7 @@ class Planner:
         columns = ", ".join(f'"c{i}"' for i in range(len(pushed.outputs)))
         args = ", ".join(params.spelling(serial) for serial in mine)
         call = f"(SELECT {columns} FROM {sqltext.quote_name(name)}({args}))"
-        return spelled(found.text).replace(sqltext.quote_name(found.placeholder), call, 1)
+        return text.replace(mark, call)
 
     def _hold(self, planned: Planned, local: Callable[[str], bool]) -> bool:
         """Read the joined foreign tables SQLite would rescan once, as CTEs

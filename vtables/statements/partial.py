@@ -22,7 +22,6 @@ the local side is small and the joined result big.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -289,8 +288,9 @@ def _build(
     first = group[0].foreign
     assert first is not None
     pushed = Pushed(first[1], query, tr.params, outputs, [s.table.name for s in sources.values()])
-    placeholder = f"sqlmed_split_{secrets.token_hex(4)}"
-    galias = f"{placeholder}_g"
+    placeholder, galias = "sqlmed_split", "sqlmed_split_g"
+    if any(i.alias in (placeholder, galias) or i.node.name.lower() == galias for i in items):
+        raise NotPushable(f'a table named "{galias}"')
     ref = {(a, c): n for n, (a, c) in enumerate(wanted)}
 
     def swap(node: exp.Expression) -> exp.Expression:
