@@ -4,7 +4,11 @@ A wrapper whose source runs SQL (postgres_fdw, sqlite_fdw, sqlalchemy_fdw)
 returns a ``RemoteSQL`` from ``ForeignDataWrapper.remote_sql()``.  The
 statement planner (``vtables.statements``) then sends joins, aggregates,
 sorts and limits over several of its tables as one query, built as a
-sqlglot tree in ``dialect`` and run by ``run``.  What may be sent is the
+sqlglot tree in ``dialect`` and run by ``run``.  A query the remote may stop
+with an overflow where SQLite goes on (integer arithmetic on PostgreSQL or
+DuckDB) is run by ``run_guarded``: read whole, so that its failure leaves
+the remote transaction as it was; an error ``overflowed`` recognizes (there,
+or in a sum past 64 bits) sends the block to SQLite.  What may be sent is the
 planner's to decide (its allow-list is per dialect); the wrapper says which
 columns hold exactly the values SQLite would see (``column``), which tables
 can share one query (``key``: the same server and the same credentials) and
@@ -19,9 +23,11 @@ The contract is the scans': exactly what SQLite would compute over the rows
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import apsw
 
 from .errors import FeatureNotSupportedError
 from .wrapper import OptionSpec, Qual
@@ -94,6 +100,21 @@ class RemoteSQL:
         kept open on the server) overrides it."""
         return self.run(text, params)
 
+    def run_guarded(self, text: str, params: Mapping[str, Any]) -> list[tuple]:
+        """``run`` for a query that may fail (``overflowed``) where its failure
+        must leave the remote transaction usable: inside a savepoint rolled
+        back to on error (released after), its rows read whole.  By default,
+        and where the source cannot (no savepoints in an open transaction),
+        ``Unguarded``: the block runs in SQLite."""
+        raise Unguarded(f"no guarded queries on {self.where()}")
+
+    def overflowed(self, err: BaseException) -> bool:
+        """Whether ``err``, raised by ``run``, is the remote stopping where
+        SQLite would go on: an integer out of range (an overflow, or a
+        division by zero, where SQLite gives a float or NULL).  ``causes``
+        walks the exceptions a wrapper's error was raised from."""
+        return False
+
     # -- sqlmed_query(server, query): a query the user wrote, run as it is
 
     def describe(self, text: str) -> list[tuple[str, str]]:
@@ -109,6 +130,49 @@ class RemoteSQL:
     def where(self) -> str:
         """Where the query runs, for EXPLAIN (server name and address, no secrets)."""
         return ""
+
+
+#: the SQLSTATEs of a query a SQL server stopped where SQLite goes on: numeric
+#: value out of range (bigint out of range...), division by zero
+OVERFLOW_SQLSTATES = frozenset({"22003", "22012"})
+
+
+class Unguarded(Exception):
+    """``run(..., guarded=True)`` cannot run the query so that its failure
+    leaves the remote transaction usable (DuckDB inside a transaction: no
+    savepoints, and an error aborts it): the block runs in SQLite."""
+
+
+def causes(err: BaseException) -> Iterator[BaseException]:
+    """``err``, then what it was raised from (``__cause__``, else
+    ``__context__``) and a driver's error a library wrapped (``orig``)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        one = todo.pop()
+        if one is None or id(one) in seen:
+            continue
+        seen.add(id(one))
+        yield one
+        todo.extend((getattr(one, "orig", None), one.__context__, one.__cause__))
+
+
+def sqlite_columns(db: apsw.Connection, text: str) -> list[tuple[str, str]]:
+    """The columns of a query on a SQLite connection: (name, declared type,
+    empty for an expression), from the prepared statement, never run."""
+    cursor = db.cursor()
+    found: list[tuple[str, str | None]] = []
+
+    def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+        found.extend(cur.get_description())
+        return False
+
+    cursor.exec_trace = trace
+    try:
+        cursor.execute(text)
+    except apsw.ExecTraceAbort:
+        pass
+    return [(str(name), decltype or "") for name, decltype in found]
 
 
 # -- the tier for wrappers that are not SQL

@@ -10,7 +10,12 @@ a view or trigger stored in a file cannot call it.
 Before the query runs, each argument's storage class is checked against what
 the translation assumed (an integer for an integer column...); when one does
 not fit, the block runs in SQLite over the foreign tables as written (the
-fallback), so the answer stays SQLite's.
+fallback), so the answer stays SQLite's.  So it does when the remote stops
+where SQLite goes on: a block with sums, or one the translator marked
+``guarded`` (integer arithmetic that PostgreSQL or DuckDB may stop with an
+overflow), is read whole before its first row is handed over, a guarded one
+so that the remote's error leaves its transaction usable, and an error the
+remote says is an overflow (``RemoteSQL.overflowed``) runs the block in SQLite.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import apsw
 
 from .. import sqltext
 from ..errors import SQLMedError, WrapperError
+from ..remotesql import Unguarded
 from .blocks import OrderDependent
 from .cursor import QueryTable
 
@@ -67,16 +73,16 @@ class QueryModule:
             for i, p in enumerate(pushed.params)
         }
         self.runs += 1
-        if not pushed.sums:
+        if not (pushed.sums or pushed.guarded):
             return self._decoded(self._run(params))
-        try:  # aggregates: few rows, all decoded before the first is handed over
-            return iter(list(self._decoded(self._run(params))))
-        except OrderDependent:
+        try:  # read whole before the first row is handed over
+            return iter(list(self._decoded(self._whole(params))))
+        except (OrderDependent, Unguarded):
             return self._in_sqlite(args)
         except SQLMedError as err:
-            # a SQL server that sums as SQLite does stops at 64 bits where
-            # SQLite's own running sum (in its order of rows) may not
-            if "integer overflow" not in str(err):
+            # the remote stopped where SQLite goes on (an integer overflow;
+            # SQLite's own running sum, in its order of rows, may not overflow)
+            if not pushed.remote.overflowed(err):
                 raise
             return self._in_sqlite(args)
 
@@ -85,12 +91,28 @@ class QueryModule:
         try:
             if pushed.readonly:
                 return pushed.remote.run_readonly(pushed.text)
+            if pushed.guarded:
+                return pushed.remote.run_guarded(pushed.text, params)
             run = pushed.remote.run_small if pushed.small else pushed.remote.run
             return run(pushed.text, params)
+        except (SQLMedError, Unguarded):
+            raise
+        except Exception as err:
+            raise self._failed(err) from err
+
+    def _whole(self, params: dict[str, Any]) -> list[tuple]:
+        """The remote rows, all read: an error while reading is the remote's
+        too (a sum that overflows in a later group)."""
+        rows = self._run(params)
+        try:
+            return list(rows)
         except SQLMedError:
             raise
         except Exception as err:
-            raise WrapperError(f"pushed query on {pushed.remote.where()}: {err}") from err
+            raise self._failed(err) from err
+
+    def _failed(self, err: Exception) -> WrapperError:
+        return WrapperError(f"pushed query on {self.pushed.remote.where()}: {err}")
 
     def _decoded(self, rows: Iterable[tuple]) -> Iterator[tuple]:
         outputs = self.pushed.outputs

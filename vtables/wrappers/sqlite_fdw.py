@@ -59,7 +59,7 @@ from .. import semantics, types
 from .. import wrapper as api
 from ..errors import UndefinedObjectError, WrapperError
 from ..remote import RemoteTransaction, TransactionAware
-from ..remotesql import STATEMENT_PUSHDOWN, RemoteColumn, RemoteSQL
+from ..remotesql import STATEMENT_PUSHDOWN, RemoteColumn, RemoteSQL, causes, sqlite_columns
 from ..wrapper import OptionSpec, Qual, SortKey
 from ..wrapper import quote_identifier as _quote
 
@@ -414,6 +414,18 @@ class _SqliteSQL(RemoteSQL):
     def run(self, text: str, params: Any) -> Any:
         return self.fdw._run(text, params)
 
+    def run_guarded(self, text: str, params: Any) -> list[tuple]:
+        # SQLite undoes a failing statement alone (its statement journal):
+        # the transaction stays usable with no savepoint around the query
+        try:
+            return self.fdw._run(text, params).fetchall()
+        except apsw.Error as err:
+            raise WrapperError(f"pushed query on {self.where()}: {err}") from err
+
+    def overflowed(self, err: BaseException) -> bool:
+        """SQLite's own "integer overflow" (a sum past 64 bits)."""
+        return any(isinstance(e, apsw.Error) and "integer overflow" in str(e) for e in causes(err))
+
     def _readonly(self) -> apsw.Connection:
         path = self.fdw.path
         return self.fdw.context.shared_state(
@@ -422,21 +434,10 @@ class _SqliteSQL(RemoteSQL):
         )
 
     def describe(self, text: str) -> list[tuple[str, str]]:
-        cursor = self._readonly().cursor()
-        found: list[tuple[str, str | None]] = []
-
-        def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
-            found.extend(cur.get_description())
-            return False
-
-        cursor.exec_trace = trace
         try:
-            cursor.execute(text)
-        except apsw.ExecTraceAbort:
-            pass
+            return sqlite_columns(self._readonly(), text)
         except apsw.Error as err:
             raise WrapperError(f"sqlmed_query on {self.where()}: {err}") from None
-        return [(str(name), decltype or "") for name, decltype in found]
 
     def run_readonly(self, text: str) -> Any:
         """On a read-only connection of its own: the file as last committed."""

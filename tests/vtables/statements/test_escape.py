@@ -150,3 +150,15 @@ def test_only_a_from_list_item_is_a_call(lite):
         "SELECT x.n FROM (SELECT 1 AS one), sqlmed_query('s', 'SELECT count(*) AS n FROM t') x"
     ).fetchall()
     assert rows == [(3,)]
+
+
+def test_a_second_statement_cannot_write(conn, pg, lite, tmp_path):
+    texts = ("SELECT 1; DELETE FROM {t}", "SELECT 1; COMMIT; DELETE FROM {t}")
+    for db, server, table in ((conn, "shop", "m"), (lite, "s", "t")):
+        for text in texts:
+            with pytest.raises(vtables.WrapperError):
+                db.execute(f"SELECT * FROM sqlmed_query('{server}', '{text.format(t=table)}')")
+    assert remote(pg, "SELECT count(*) FROM m") == [(9,)]
+    assert apsw.Connection(str(tmp_path / "remote.db")).execute(
+        "SELECT count(*) FROM t"
+    ).fetchall() == [(3,)]

@@ -247,6 +247,44 @@ class ConnectedTable(ForeignDataWrapper):
         except psycopg.Error as err:
             raise self._fail(remote, err, what) from None
 
+    def run_guarded(self, query: Any, params: Any) -> list[tuple]:
+        """The rows of a query of the statement planner that may fail (an
+        overflow) without harm to the remote transaction: inside a savepoint
+        when one is open (rolled back to on error), else on its own."""
+        remote = self.remote()
+        inside = remote.xact
+        try:
+            remote.flush()
+            if inside:
+                remote.execute("SAVEPOINT sqlmed_guard")
+        except psycopg.Error as err:
+            raise self._fail(remote, err, "scan") from None
+        try:
+            rows = remote.execute(query, params).fetchall()
+        except psycopg.Error as err:
+            if not remote.valid:
+                raise self._fail(remote, err, "scan") from err
+            if inside:
+                self._undo_guard(remote)
+            failure = WrapperError(
+                f"{self.label}: scan failed: {self.scrub(str(err).strip())}",
+                sqlstate=getattr(err, "sqlstate", None),
+            )
+            raise failure from err
+        if inside:
+            try:
+                remote.execute("RELEASE SAVEPOINT sqlmed_guard")
+            except psycopg.Error as err:
+                raise self._fail(remote, err, "scan") from None
+        self._release(remote)
+        return rows
+
+    def _undo_guard(self, remote: _Remote) -> None:
+        try:
+            remote.execute("ROLLBACK TO SAVEPOINT sqlmed_guard; RELEASE SAVEPOINT sqlmed_guard")
+        except psycopg.Error as err:
+            raise self._fail(remote, err, "rollback to savepoint") from None
+
     def begin(self) -> None:
         remote = self.remote()
         try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from psycopg import postgres, sql
 
-from ...remotesql import RemoteColumn, RemoteSQL
+from ...remotesql import OVERFLOW_SQLSTATES, RemoteColumn, RemoteSQL, causes
 from .catalog import local_type
 
 #: the remote kinds (ScannedTable._kind) that take part, by family: dates and
@@ -69,6 +69,15 @@ class PostgresSQL(RemoteSQL):
 
     def run_small(self, text: str, params: Any) -> Iterator[tuple]:
         return self.fdw.run_statement(sql.SQL(text), dict(params), small=True)
+
+    def run_guarded(self, text: str, params: Any) -> list[tuple]:
+        return self.fdw.run_guarded(sql.SQL(text), dict(params))
+
+    def overflowed(self, err: BaseException) -> bool:
+        """PostgreSQL's "out of range" (22003: bigint out of range, integer
+        out of range) and division by zero (22012), where SQLite goes on in
+        floating point or gives NULL."""
+        return any(getattr(e, "sqlstate", None) in OVERFLOW_SQLSTATES for e in causes(err))
 
     def describe(self, text: str) -> list[tuple[str, str]]:
         return [(name, _local_type(oid)) for name, oid in self.fdw.describe_query(text)]

@@ -3,11 +3,12 @@ per server and user, and the remote transaction that follows the local one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...errors import InvalidOptionError
 from ...remote import RemoteTransaction
+from ...remotesql import Unguarded
 from ...wrapper import resolve_path, scrub_text
 
 
@@ -58,6 +59,9 @@ def _explicit_begin(engine: Any) -> None:
 #: another result is read replaces it (duckdb_engine's cursors share the
 #: DuckDB connection), so the results being read are fetched first
 _ONE_RESULT = {"duckdb"}
+
+#: dialects without savepoints, whose transaction an error aborts
+_NO_SAVEPOINTS = {"duckdb"}
 
 
 class Reader:
@@ -124,6 +128,30 @@ class _Remote(RemoteTransaction):
         close a server-side cursor that another scan still reads)."""
         if not self.in_transaction and not self.readers and self.conn.in_transaction():
             self.conn.rollback()
+
+    def guarded(self, read: Callable[[], list[tuple]]) -> list[tuple]:
+        """``read()``, so that its failure leaves the transaction usable:
+        inside a savepoint, rolled back to on error.  Without savepoints
+        (DuckDB), only outside a local transaction: an error then ends the
+        read's implicit one; inside one, ``Unguarded``."""
+        if self.dialect in _NO_SAVEPOINTS:
+            if self.in_transaction:
+                raise Unguarded(f"{self.dialect} has no savepoints")
+            try:
+                return read()
+            except Exception:
+                if self.conn.in_transaction():
+                    self.conn.rollback()
+                raise
+        nested = self.conn.begin_nested()
+        try:
+            rows = read()
+        except Exception:
+            if nested.is_active:
+                nested.rollback()
+            raise
+        nested.commit()
+        return rows
 
     def start(self) -> None:
         if self.conn.in_transaction():  # a read's implicit transaction

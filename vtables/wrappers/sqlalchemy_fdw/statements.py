@@ -13,21 +13,47 @@ by byte (PostgreSQL's text and varchar under ``COLLATE "C"``, SQLite and
 DuckDB tables that name no collation); and on SQLite remotes, REAL columns.
 PostgreSQL and DuckDB floating-point columns stay out: they order and group
 NaN where SQLite has NULL.
+
+``sqlmed_query(server, query)`` runs the user's query where it cannot write:
+on PostgreSQL in a savepoint made read-only (``transaction_read_only``), on
+SQLite with ``PRAGMA query_only``, each rolled back after; DuckDB has no
+read-only transaction, so only a database opened read-only
+(``access_mode=read_only`` in the URL) takes it.  The query must be one
+statement with no ``;`` in it (psycopg2, and psycopg without parameters,
+send a text whole, and a server runs every statement in it).  Its columns
+come from ``SELECT * FROM (query) LIMIT 0`` run the same way (on SQLite,
+from the statement prepared on a read-only connection to the file, which
+gives declared types).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import apsw
 
 from ... import types
-from ...errors import WrapperError
-from ...remotesql import RemoteColumn, RemoteSQL
-from .connection import _sa, _url
-from .values import _remote_family
+from ...errors import FeatureNotSupportedError, SQLMedError, WrapperError
+from ...remotesql import (
+    OVERFLOW_SQLSTATES,
+    RemoteColumn,
+    RemoteSQL,
+    Unguarded,
+    causes,
+    sqlite_columns,
+)
+from .catalog import _duckdb_type
+from .connection import _Remote, _sa, _url
+from .values import _declared, _remote_family
 
 if TYPE_CHECKING:
     from . import SqlalchemyFdw
+
+T = TypeVar("T")
 
 #: (SQLAlchemy dialect, driver) -> (sqlglot dialect, the paramstyle its DBAPI
 #: declares).  Each driver also takes the named spelling sqlglot renders with
@@ -142,7 +168,168 @@ class AlchemySQL(RemoteSQL):
             raise WrapperError(f"{where}: pushed query failed: {fdw._clean(err)}") from None
         return fdw._stream(result, True, remote, where)
 
+    def run_guarded(self, text: str, params: Mapping[str, Any]) -> list[tuple]:
+        fdw = self.fdw
+        remote = fdw.remote()
+
+        def read() -> list[tuple]:
+            return [tuple(row) for row in remote.conn.exec_driver_sql(text, dict(params))]
+
+        try:
+            with self._reported(f'server "{fdw.server_name}": pushed query failed: '):
+                return remote.guarded(read)
+        finally:
+            fdw._finish_read(remote)
+
+    @contextlib.contextmanager
+    def _reported(self, prefix: str) -> Iterator[None]:
+        """A driver's error inside as a WrapperError (``prefix`` and its first
+        line), raised from it: ``overflowed`` reads the driver's."""
+        try:
+            yield
+        except (SQLMedError, Unguarded):
+            raise
+        except Exception as err:  # noqa: BLE001 - driver errors vary by dialect
+            raise WrapperError(prefix + self.fdw._clean(err)) from err
+
+    def overflowed(self, err: BaseException) -> bool:
+        """The driver's out-of-range error: SQLSTATE 22003 or 22012 from
+        psycopg (``sqlstate``) or psycopg2 (``pgcode``), DuckDB's
+        OutOfRangeException, SQLite's "integer overflow"."""
+        for one in causes(err):
+            if self.dialect == "postgres":
+                code = getattr(one, "sqlstate", None) or getattr(one, "pgcode", None)
+                if code in OVERFLOW_SQLSTATES:
+                    return True
+            elif self.dialect == "duckdb":
+                if any(c.__name__ == "OutOfRangeException" for c in type(one).__mro__):
+                    return True
+            elif isinstance(one, sqlite3.Error) and "integer overflow" in str(one):
+                return True
+        return False
+
+    # -- sqlmed_query(server, query)
+
+    def describe(self, text: str) -> list[tuple[str, str]]:
+        query = self._one_statement(text)
+        remote = self.fdw.remote()
+        path = _sqlite_file(remote)
+        if path is not None:
+            lite = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+            try:
+                return sqlite_columns(lite, query)
+            except apsw.Error as err:
+                raise WrapperError(f"sqlmed_query on {self.where()}: {err}") from None
+            finally:
+                lite.close()
+
+        def columns(conn: Any) -> list[tuple[str, str]]:
+            result = _as_written(conn, f"SELECT * FROM (\n{query}\n) AS sqlmed_query LIMIT 0")
+            try:
+                described = [(str(d[0]), d[1]) for d in result.cursor.description]
+            finally:
+                result.close()
+            return [(name, self._column_type(remote, code)) for name, code in described]
+
+        return self._readonly(remote, columns)
+
+    def _column_type(self, remote: _Remote, code: Any) -> str:
+        """The type IMPORT FOREIGN SCHEMA would declare for a result column
+        the driver describes with ``code``."""
+        dialect = remote.engine.dialect
+        if remote.dialect == "duckdb":
+            return _declared(_duckdb_type(dialect, str(code)), dialect)
+        if remote.dialect != "postgresql" or not isinstance(code, int):
+            return ""
+        found = remote.conn.exec_driver_sql(
+            "SELECT format_type(%(oid)s, NULL)", {"oid": code}
+        ).scalar()
+        name = str(found or "")
+        if name == "timestamp with time zone":
+            return "timestamptz"  # as IMPORT declares it
+        type_ = dialect.ischema_names.get(name)
+        return _declared(type_(), dialect) if type_ is not None else name
+
+    def run_readonly(self, text: str) -> Iterable[tuple]:
+        query = self._one_statement(text)
+        return self._readonly(
+            self.fdw.remote(), lambda conn: [tuple(r) for r in _as_written(conn, query)]
+        )
+
+    def _one_statement(self, text: str) -> str:
+        """The query without its trailing semicolons; one with another ``;``
+        is refused: a driver may send the text whole, and the server would
+        run each statement in it (a COMMIT would end the read-only one)."""
+        query = text.strip()
+        while query.endswith(";"):
+            query = query[:-1].rstrip()
+        if ";" in query:
+            raise WrapperError(
+                f"sqlmed_query on {self.where()}: the query must be one statement with no ';'",
+                hint="Write a semicolon inside a literal as chr(59).",
+            )
+        return query
+
+    def _readonly(self, remote: _Remote, read: Callable[[Any], T]) -> T:
+        """``read(connection)`` where the remote cannot write, undone after."""
+        conn = remote.conn
+        if remote.dialect == "duckdb":
+            return self._duckdb_readonly(remote, read)
+        if remote.dialect not in ("postgresql", "sqlite"):
+            raise FeatureNotSupportedError(
+                f"sqlmed_query on {self.where()}: no read-only mode is known for {remote.dialect}"
+            )
+        nested = conn.begin_nested()
+        try:
+            with self._reported(f"sqlmed_query on {self.where()}: "):
+                if remote.dialect == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL transaction_read_only = on")
+                    return read(conn)
+                (was,) = conn.exec_driver_sql("PRAGMA query_only").one()
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+                try:
+                    return read(conn)
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA query_only = {int(was)}")
+        finally:
+            if nested.is_active:
+                nested.rollback()
+            self.fdw._finish_read(remote)
+
+    def _duckdb_readonly(self, remote: _Remote, read: Callable[[Any], T]) -> T:
+        """DuckDB has no read-only transaction: only a database opened
+        read-only runs a query the user wrote."""
+        conn = remote.conn
+        try:
+            with self._reported(f"sqlmed_query on {self.where()}: "):
+                (mode,) = conn.exec_driver_sql("SELECT current_setting('access_mode')").one()
+                if str(mode).lower() != "read_only":
+                    raise FeatureNotSupportedError(
+                        f"sqlmed_query on {self.where()}: DuckDB cannot run a query read-only"
+                        " on a database opened for writing",
+                        hint="Make a server whose url opens the database read-only"
+                        " (?access_mode=read_only).",
+                    )
+                return read(conn)
+        finally:
+            if not remote.in_transaction and conn.in_transaction():
+                conn.rollback()
+
     def where(self) -> str:
         sa = _sa()
         shown = sa.engine.make_url(self._shown()).set(username=None)
         return f'server "{self.fdw.server_name}" ({shown.render_as_string()})'
+
+
+def _sqlite_file(remote: _Remote) -> str | None:
+    """The database file of a SQLite remote, None for another dialect or a
+    database in memory."""
+    database = remote.engine.url.database
+    if remote.dialect != "sqlite" or not database or database == ":memory:":
+        return None
+    return database if os.path.exists(database) else None
+
+
+def _as_written(conn: Any, text: str) -> Any:
+    """``text`` run with no parameters: a ``%`` in it is no placeholder."""
+    return conn.exec_driver_sql(text, execution_options={"no_parameters": True})
