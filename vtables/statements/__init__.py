@@ -379,15 +379,9 @@ class Planner:
     ) -> str:
         """A block with its largest group of one server's tables read from one
         remote query (``statements.partial``), the rest left to SQLite."""
-        mine: list[str] = []  # the statement's parameters the remote query reads
-
-        def arg(serial: str) -> int:
-            if serial not in mine:
-                mine.append(serial)
-            return mine.index(serial)
-
         db = self.session.db
-        found = partial.split(select, lookup, arg, lambda name: partial.local_columns(db, name))
+        found = partial.split(select, lookup, lambda name: partial.local_columns(db, name))
+        mine = found.args
         spelled = lambda text: _SERIAL.sub(lambda m: params.spelling(m[0][1:]), text)  # noqa: E731
         if not partial.same_program(db, _original(toks, span), spelled(found.normal)):
             raise NotPushable("the block as rewritten would not be the same program")

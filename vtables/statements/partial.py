@@ -82,6 +82,8 @@ class Split:
     #: the local tables, each with how much the block's own conditions on it
     #: alone keep of its rows (a guess, as the wrappers' estimates guess)
     local: dict[str, float] = field(default_factory=dict)
+    #: the statement's parameters (serial names) the remote query reads
+    args: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -199,12 +201,18 @@ def _group(items: list[_Item]) -> list[_Item]:
 
 
 def split(
-    select: exp.Select,
-    lookup: Lookup,
-    args: Callable[[str], int],
-    columns_of: Callable[[str], set[str] | None],
+    select: exp.Select, lookup: Lookup, columns_of: Callable[[str], set[str] | None]
 ) -> Split:
-    """The block with its largest group of one server's tables pushed, or NotPushable."""
+    """The block with its largest group of one server's tables pushed, or
+    NotPushable.  ``Split.args`` names the statement's parameters the remote
+    query reads, in the order of the query table's arguments."""
+    used: list[str] = []
+
+    def args(serial: str) -> int:
+        if serial not in used:
+            used.append(serial)
+        return used.index(serial)
+
     items = _items(select, lookup, columns_of)
     group = _group(items)
     names = {i.alias for i in group}
@@ -226,12 +234,13 @@ def split(
     for term in terms:
         refs = {cols.of(c) for c in term.find_all(exp.Column)}
         if refs and None not in refs and {r[0] for r in refs if r} <= names:
+            values, serials = len(tr.params), len(used)
             try:
                 remote_terms.append(tr.predicate(term))
                 pushed_terms.append(term)
                 continue
-            except NotPushable:
-                pass
+            except NotPushable:  # what it bound before it failed is not sent
+                del tr.params[values:], used[serials:]
         local_terms.append(term)
     kept = {i.node.name: 1.0 for i in items if i.alias not in names}
     by_alias = {i.alias: i.node.name for i in items}
@@ -252,7 +261,7 @@ def split(
     found = _build(
         select, items, group, sources, tr, wanted, remote_terms, pushed_terms, local_terms, cols
     )
-    found.local = kept
+    found.local, found.args = kept, used
     return found
 
 

@@ -86,3 +86,16 @@ def test_a_rewritten_block_must_compile_as_written(local, native):
     check(local, native, sql, (), ordered=True)
     planned = local._planner.planned(sql)
     assert planned is None or not planned.blocks
+
+
+def test_a_condition_half_on_the_list_binds_nothing(local, native):
+    """``x = ? OR f(x)``: the comparison is translated, then the function is
+    not; the remote query must not keep the value the comparison bound."""
+    sql = (
+        "SELECT a.grp, b.id FROM a JOIN b ON a.k = b.k"
+        " WHERE (a.grp = ?) OR (hex(a.grp) = ?) ORDER BY 2, 1"
+    )
+    check(local, native, sql, ("a", "41"), ordered=True)
+    planned = local._planner.planned(sql)
+    assert planned is not None and len(planned.blocks) == 1
+    assert planned.blocks[0].module.nargs == 0
