@@ -3,7 +3,9 @@
 The extension ``vtables._speedups`` (C sources in ``vtables/_speedups_c/``)
 is optional. When it was built, foreign tables are served by its SQLite module:
 the same Python objects plan, filter, write and run transactions, but rows
-reach SQLite from C in batches, without a Python call per row and value.
+reach SQLite from C in batches, without a Python call per row and value.  So
+are the statement planner's pushed query results (``register`` with
+``M_QUERY``: vtables/statements/cursor.py).
 file_fdw also uses its parser for chunks of plain lines.  And the statement
 router's hot path runs in C (``router``, ``execute_method``): a connection's
 cursors run texts already known to be plain SQL, and INSERTs already known,
@@ -97,13 +99,16 @@ def error_code(exc: BaseException) -> int:
     return code
 
 
-def register(conn: apsw.Connection, name: str, module_object: Any) -> bool:
+def register(conn: apsw.Connection, name: str, module_object: Any, flags: int = 0) -> bool:
     """Register ``module_object`` (Create/Connect) as the C module ``name``;
     False (and the speedups off for the process) when SQLite refuses them,
-    e.g. an APSW built on a SQLite older than 3.38."""
+    e.g. an APSW built on a SQLite older than 3.38.  ``flags``: the
+    extension's ``M_QUERY`` for a pushed query's table (eponymous-only,
+    read-only, SQLITE_VTAB_DIRECTONLY; ``Connect`` is given None for the
+    connection)."""
     try:
         _load_api()
-        _speedups.register(conn.sqlite3pointer(), name, module_object, error_code)
+        _speedups.register(conn.sqlite3pointer(), name, module_object, error_code, flags)
     except (apsw.Error, RuntimeError, AttributeError) as err:  # AttributeError: no load_extension
         _failed.append(str(err))
         logger.warning("sqlmed's C speedups are off: %s", err)

@@ -45,6 +45,7 @@ int xClose(sqlite3_vtab_cursor *base)
     int rc = outcome(base, res != NULL);
     Py_XDECREF(res);
     Py_CLEAR(c->batch);
+    Py_CLEAR(c->consts);
     Py_CLEAR(c->cursor);
     leave(&g);
     sqlite3_free(c->slot);
@@ -108,6 +109,21 @@ static PyObject *filter_arg(sqlite3_value *arg)
     return o;
 }
 
+/* The cursor's consts after Filter: a one-row Batch the slots below -1 read. */
+static int read_consts(Cursor *c)
+{
+    PyObject *b = PyObject_GetAttrString(c->cursor, "consts");
+    if (!b)
+        return -1;
+    if (!PyObject_TypeCheck(b, &BatchType) || ((Batch *)b)->nrows != 1) {
+        Py_DECREF(b);
+        PyErr_SetString(PyExc_TypeError, "consts must be a Batch of one row");
+        return -1;
+    }
+    c->consts = (Batch *)b;
+    return 0;
+}
+
 /* The cursor's slot (table column -> batch column) after Filter; -1 on error. */
 static int read_slots(Cursor *c)
 {
@@ -127,10 +143,15 @@ static int read_slots(Cursor *c)
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t i = 0; i < n; i++)
+    int consts = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
         c->slot[i] = (int)PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        consts |= c->slot[i] <= -2;
+    }
     Py_DECREF(fast);
-    return PyErr_Occurred() ? -1 : 0;
+    if (PyErr_Occurred())
+        return -1;
+    return consts ? read_consts(c) : 0;
 }
 
 int xFilter(sqlite3_vtab_cursor *base, int idxnum, const char *idxstr, int argc,
@@ -149,6 +170,7 @@ int xFilter(sqlite3_vtab_cursor *base, int idxnum, const char *idxstr, int argc,
     }
     if (args) {
         Py_CLEAR(c->batch);
+        Py_CLEAR(c->consts);
         c->eof = 1;
         c->served = 0;
         PyObject *plan = idxstr ? PyUnicode_FromString(idxstr) : Py_NewRef(Py_None);
@@ -194,16 +216,11 @@ static int resolve(Cursor *c, sqlite3_context *ctx, int i, PyObject *o)
     return rc;
 }
 
-int xColumn(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int i)
+/* Column k of a batch's row as column i's result (inlined into xColumn). */
+static inline int cell_result(Cursor *c, sqlite3_context *ctx, int i, Batch *b, int k,
+                              Py_ssize_t row)
 {
-    Cursor *c = (Cursor *)base;
-    int k = i >= 0 && i < c->nslot ? c->slot[i] : -1;
-    Batch *b = c->batch;
-    if (k < 0 || !b || k >= b->ncols) {
-        sqlite3_result_null(ctx);
-        return SQLITE_OK;
-    }
-    Py_ssize_t at = (Py_ssize_t)k * b->nrows + c->row;
+    Py_ssize_t at = (Py_ssize_t)k * b->nrows + row;
     Cell *v = &b->val[at];
     switch (b->tag[at]) {
     case T_NULL:
@@ -224,6 +241,20 @@ int xColumn(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int i)
         return SQLITE_OK;
     }
     return resolve(c, ctx, i, v->o);
+}
+
+int xColumn(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int i)
+{
+    Cursor *c = (Cursor *)base;
+    int k = i >= 0 && i < c->nslot ? c->slot[i] : -1;
+    Batch *b = c->batch;
+    if (k < 0 || !b || k >= b->ncols) {
+        if (k <= -2 && b && c->consts && -2 - k < c->consts->ncols)
+            return cell_result(c, ctx, i, c->consts, -2 - k, 0);
+        sqlite3_result_null(ctx);
+        return SQLITE_OK;
+    }
+    return cell_result(c, ctx, i, b, k, c->row);
 }
 
 int xRowid(sqlite3_vtab_cursor *base, sqlite3_int64 *out)

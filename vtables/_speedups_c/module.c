@@ -35,7 +35,8 @@ static PyMethodDef methods[] = {
     {"on_conflict", on_conflict, METH_NOARGS,
      "the ON CONFLICT mode of the INSERT under way (SQLITE_IGNORE...), 0 outside one"},
     {"register", register_module, METH_VARARGS,
-     "register(db_pointer, name, module, error_code): serve a module's tables from C"},
+     "register(db_pointer, name, module, error_code, flags=0): serve a module's tables from"
+     " C (flags: M_QUERY, a pushed query's eponymous-only, read-only, direct-only table)"},
     {"api_loaded", api_loaded, METH_NOARGS, "whether SQLite's API table has been handed over"},
     {"parse_chunk", parse_chunk, METH_VARARGS, "a chunk of plain lines as a Batch, or None"},
     {"rows_batch", rows_batch, METH_VARARGS, "rows_batch(rows, masks) -> Batch"},
@@ -61,7 +62,7 @@ static const struct {
     {"N_INT", N_INT},         {"N_FLOAT", N_FLOAT},     {"N_STR", N_STR},
     {"N_BYTES", N_BYTES},     {"N_ALL", N_ALL},         {"K_TEXT", K_TEXT},
     {"K_INTEGER", K_INTEGER}, {"K_REAL", K_REAL},       {"K_NUMERIC", K_NUMERIC},
-    {"K_BOOLEAN", K_BOOLEAN}, {"K_DATE", K_DATE},
+    {"K_BOOLEAN", K_BOOLEAN}, {"K_DATE", K_DATE},       {"M_QUERY", M_QUERY},
 };
 
 PyMODINIT_FUNC PyInit__speedups(void)

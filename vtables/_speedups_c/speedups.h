@@ -97,9 +97,17 @@ PyObject *parse_chunk(PyObject *self, PyObject *args);
 
 /* ---------------------------------------------------- between SQLite and Python */
 
+/* register()'s flags */
+enum {
+    /* a pushed query's table (vtables/statements/cursor.py): eponymous-only
+       (no xCreate), read-only, no transactions, SQLITE_VTAB_DIRECTONLY */
+    M_QUERY = 1,
+};
+
 typedef struct {
     PyObject *module; /* Python Module: Create/Connect */
     PyObject *error_code; /* callable(exc) -> SQLite result code */
+    int flags; /* M_QUERY... */
 } ModuleData;
 
 /* Around every callback: the GIL, and an exception already pending (an
@@ -136,7 +144,8 @@ typedef struct {
     sqlite3_int64 served; /* rows before this batch, since Filter */
     int eof;
     int nslot;
-    int *slot; /* table column -> batch column, or -1 */
+    int *slot; /* table column -> batch column, -1 (NULL), or -2 - k: column k of consts */
+    Batch *consts; /* one row of values the same for every row (a query's arguments) */
     int rowid_valid;
     sqlite3_int64 rowid;
 } Cursor;

@@ -27,6 +27,12 @@ static int vt_declare(sqlite3 *db, ModuleData *md, PyObject *res, sqlite3_vtab *
         *err = sqlite3_mprintf("declaring the foreign table failed: %s", sqlite3_errmsg(db));
         return rc;
     }
+    /* a pushed query's table: no view or trigger stored in a file may call it */
+    if (md->flags & M_QUERY) {
+        rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
     Vtab *vt = sqlite3_malloc(sizeof(Vtab));
     if (!vt)
         return SQLITE_NOMEM;
@@ -244,6 +250,27 @@ static sqlite3_module vt_module = {
     .xRollbackTo = xRollbackTo,
 };
 
+/* The module for register()'s flags.  A pushed query's table (M_QUERY) has
+   the same callbacks but no xCreate (eponymous-only), no xUpdate (read-only),
+   and neither transactions nor renames.  Made under the GIL, once. */
+static const sqlite3_module *module_for(int flags)
+{
+    static sqlite3_module query;
+    if (!(flags & M_QUERY))
+        return &vt_module;
+    if (!query.xConnect) {
+        query = vt_module;
+        query.iVersion = 1;
+        query.xCreate = NULL;
+        query.xDestroy = xDisconnect;
+        query.xUpdate = NULL;
+        query.xBegin = query.xSync = query.xCommit = query.xRollback = NULL;
+        query.xRename = NULL;
+        query.xSavepoint = query.xRelease = query.xRollbackTo = NULL;
+    }
+    return &query;
+}
+
 static void module_destroy(void *p)
 {
     ModuleData *md = p;
@@ -254,14 +281,15 @@ static void module_destroy(void *p)
     PyMem_RawFree(md);
 }
 
-/* register(db_pointer, name, module, error_code) */
+/* register(db_pointer, name, module, error_code, flags=0) */
 PyObject *register_module(PyObject *self, PyObject *args)
 {
     unsigned long long ptr;
     const char *name;
     PyObject *module, *error_code;
+    int flags = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "KsOO", &ptr, &name, &module, &error_code))
+    if (!PyArg_ParseTuple(args, "KsOO|i", &ptr, &name, &module, &error_code, &flags))
         return NULL;
     if (!api_ready())
         return NULL;
@@ -272,7 +300,8 @@ PyObject *register_module(PyObject *self, PyObject *args)
     Py_INCREF(error_code);
     md->module = module;
     md->error_code = error_code;
-    int rc = sqlite3_create_module_v2((sqlite3 *)(uintptr_t)ptr, name, &vt_module, md,
+    md->flags = flags;
+    int rc = sqlite3_create_module_v2((sqlite3 *)(uintptr_t)ptr, name, module_for(flags), md,
                                       module_destroy);
     if (rc != SQLITE_OK) {
         /* sqlite3_create_module_v2 calls the destructor itself on failure */
