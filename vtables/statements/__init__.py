@@ -343,7 +343,7 @@ class Planner:
         if view is None:
             return None
         try:
-            pushed = Block(view.body, lookup, _no_arguments).push()
+            pushed = Block(view.body, lookup, _no_arguments, text=sql).push()
         except NotPushable as why:
             planned.kept.append(f'view "{name}": {why}')
             return None
@@ -500,7 +500,7 @@ class Planner:
             raise NotPushable("not a plain SELECT")
         used = params.serials(toks, span.start, span.end)
         try:
-            pushed = Block(select, lookups[0], used.index).push()
+            pushed = Block(select, lookups[0], used.index, text=text).push()
         except NotPushable as why:
             try:
                 pushed = aggregates.push(select, lookups[1], used.index)

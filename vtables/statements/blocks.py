@@ -4,30 +4,34 @@
 the ``Pushed`` query: the remote SELECT (a sqlglot tree in the remote's
 dialect), its parameters, and the columns SQLite gets back with how each is
 decoded into what SQLite would have computed (``avg`` from a remote sum and
-count, ``sum`` checked against SQLite's integer overflow).
+count, ``sum`` and ``total`` checked against SQLite's integer overflow, an
+expression's value as SQLite's storage class for its family).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlglot import exp
 
 from .. import catalog, types
 from ..remotesql import RemoteSQL
+from .expressions import Expressions
 from .translate import (
     DIALECTS,
     FAMILIES,
     INT64_MAX,
     INT64_MIN,
+    Nested,
     NotPushable,
     Param,
     Source,
     Translator,
     Typed,
     check,
+    spelled,
 )
 
 #: what finds a foreign table's RemoteSQL: None when the name is no foreign
@@ -113,7 +117,15 @@ def _running(positive: Any, negative: Any) -> None:
         raise OrderDependent
 
 
+def _exact(*sums: Any) -> None:
+    """A SQLite remote's sum of an expression that left 64 bits (a REAL):
+    SQLite's own sum of those values depends on the order it reads them."""
+    if any(type(v) is float for v in sums):
+        raise OrderDependent
+
+
 def _sum(value: Any, positive: Any, negative: Any) -> Any:
+    _exact(value, positive, negative)
     if value is None:
         return None
     _running(positive, negative)
@@ -121,16 +133,29 @@ def _sum(value: Any, positive: Any, negative: Any) -> Any:
 
 
 def _avg(total: Any, count: Any, positive: Any, negative: Any) -> Any:
+    _exact(total, positive, negative)
     if total is None or not count:
         return None
     _running(positive, negative)
     return float(int(total)) / float(int(count))
 
 
+def _total(value: Any, positive: Any, negative: Any) -> Any:
+    """SQLite's total() of integers: the float of their exact sum while its
+    running sum stays in 64 bits (0.0 over no values)."""
+    _exact(value, positive, negative)
+    if value is None:
+        return 0.0
+    _running(positive, negative)
+    return float(int(value))
+
+
 def _signed_sums(column: exp.Expression) -> list[exp.Expression]:
     """The sums of a column's positive and of its negative values: when both
     stay within 64 bits, no running sum leaves them, in any order."""
     zero = exp.Literal.number(0)
+    if not isinstance(column, (exp.Column, exp.Paren)):
+        column = exp.Paren(this=column)
     return [
         exp.Sum(
             this=exp.Case(
@@ -145,13 +170,41 @@ def column_decoder(decltype: str) -> Callable[[Any], Any]:
     return _as_is(types.converter(decltype), types.native_types(decltype))
 
 
+#: an expression's value by its family: SQLite's integer arithmetic may give a
+#: REAL (on SQLite remotes: the others raise), a REAL expression an integer
+#: (the scalar max of a REAL and an integer)
+_EXPRESSION_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "integer": _as_is(int, (int, float)),
+    "real": _as_is(float, (float, int)),
+    "text": _as_is(str, (str,)),
+    "date": column_decoder("date"),
+    "timestamp": column_decoder("timestamp"),
+    "boolean": column_decoder("boolean"),
+}
+
+
 class Block:
     """The analysis of one SELECT."""
 
-    def __init__(self, select: exp.Select, lookup: Lookup, args: Callable[[str], int]):
+    def __init__(
+        self,
+        select: exp.Select,
+        lookup: Lookup,
+        args: Callable[[str], int],
+        text: str | None = None,
+        outer: Translator | None = None,
+    ):
         self.select = select
         self.lookup = lookup
         self.args = args
+        #: the block's SQLite text, when the caller has it (CAST's type names)
+        self.text = text
+        #: the translator of the block this one is a subquery of
+        self.outer = outer
+        #: the subqueries translated so far (their remote aliases differ)
+        self.subqueries = 0
+        #: the subquery of an EXISTS: its select list is not read
+        self.exists = False
 
     def sources(self) -> tuple[dict[str, Source], list[exp.Join]]:
         select = self.select
@@ -199,14 +252,51 @@ class Block:
             if alias in sources:
                 raise NotPushable(f'the name "{alias}" twice')
             columns = {c.name.lower(): c for c in table.columns}
-            sources[alias] = Source(f"t{i}", table, remote, columns)
+            sources[alias] = Source(f"{self.prefix}{i}", table, remote, columns)
+        if self.outer is not None:
+            mine = next(iter(self.outer.sources.values())).remote
+            if key != (mine.dialect, mine.key()):
+                raise NotPushable("a subquery on another server")
         return sources, joins
+
+    prefix = "t"
+
+    def _translator(self, sources: dict[str, Source]) -> Translator:
+        first = next(iter(sources.values()))
+        outer = self.outer
+        if outer is None:
+            tr = Expressions(DIALECTS[first.remote.dialect], sources, self.args)
+        else:  # the enclosing block's names are seen where this one's are not
+            tr = Expressions(outer.dialect, {**outer.sources, **sources}, self.args)
+            tr.params, tr.sums = outer.params, False
+            tr.outer_aliases = frozenset(outer.sources) - frozenset(sources)
+        tr.text = self.text
+        tr.nested = self.nested
+        self.tr = tr
+        return tr
+
+    def nested(self, select: exp.Select, outer: Translator, exists: bool) -> Nested:
+        """A subquery of this block, for the same server (``Translator.nested``)."""
+        for clause in ("order", "limit", "offset"):
+            if select.args.get(clause) is not None:
+                raise NotPushable(f"{clause.upper()} in a subquery")
+        self.subqueries += 1
+        inner = Block(select, self.lookup, self.args, self.text, outer=outer)
+        inner.prefix = f"{self.prefix}q{self.subqueries}_"
+        inner.exists = exists  # what it selects does not matter
+        pushed = inner.push()
+        if exists:
+            pushed.query.set("expressions", [exp.Literal.number(1)])
+        outer.guarded = outer.guarded or pushed.guarded
+        reads = frozenset(inner.tr.outer_reads)
+        outer.outer_reads |= {r for r in reads if r[0] in outer.outer_aliases}
+        one_row = inner.grouped and select.args.get("group") is None
+        return Nested(pushed.query, inner.by_position, one_row, reads)
 
     def push(self) -> Pushed:
         sources, joins = self.sources()
         first = next(iter(sources.values()))
-        dialect = DIALECTS[first.remote.dialect]
-        tr = Translator(dialect, sources, self.args)
+        tr = self._translator(sources)
         select = self.select
         query = exp.Select()
         tables = list(sources.values())
@@ -220,7 +310,9 @@ class Block:
         if where is not None:
             query.set("where", exp.Where(this=tr.predicate(where.this)))
         outputs, grouped = self._outputs(tr, query, sources)
-        if len(sources) == 1 and not grouped and select.args.get("distinct") is None:
+        self.grouped = grouped
+        alone = self.outer is None and not self.subqueries
+        if alone and len(sources) == 1 and not grouped and select.args.get("distinct") is None:
             # quals, sorts and limits of one table: its scan pushes them down alone
             raise NotPushable("one table's scan")
         tr.sums = False
@@ -228,6 +320,8 @@ class Block:
         if having is not None:
             if not grouped:
                 raise NotPushable("HAVING without aggregates")
+            if not tr.bare(having.this) <= self.keys:
+                raise NotPushable("HAVING reads a column that is not grouped")
             query.set("having", exp.Having(this=tr.predicate(having.this)))
         if select.args.get("distinct") is not None:
             if grouped:
@@ -243,9 +337,10 @@ class Block:
             params=tr.params,
             outputs=outputs,
             tables=[s.table.name for s in tables],
-            sums=any(o.decode in (_sum, _avg) for o in outputs),
+            sums=any(o.decode in (_sum, _avg, _total) for o in outputs),
             small=(grouped and select.args.get("group") is None)
             or query.args.get("limit") is not None,
+            guarded=tr.guarded,
         )
 
     def _join(self, tr: Translator, join: exp.Join, source: Source) -> exp.Join:
@@ -296,37 +391,47 @@ class Block:
         self, tr: Translator, query: exp.Select, sources: dict[str, Source]
     ) -> tuple[list[Output], bool]:
         group = self.select.args.get("group")
-        keys: set[tuple[str, str]] = set()
+        #: the columns a grouped block may read outside aggregates
+        self.keys: set[tuple[str, str]] = set()
         if group is not None:
             check(group, frozenset({"expressions"}))  # no GROUPING SETS, CUBE, ROLLUP
-            remote_keys = []
-            for node in group.expressions:
-                typed = tr.column_of(node)
-                assert typed.column is not None
-                keys.add(typed.column)
-                remote_keys.append(typed.expr)
-            query.set("group", exp.Group(expressions=remote_keys))
-        items = self._items(sources)
+            query.set("group", exp.Group(expressions=[self._key(tr, n) for n in group.expressions]))
+        items = [] if self.exists else self._items(sources)
         typed_items = [(name, node, tr.scalar(node)) for name, node in items]
         grouped = group is not None or any(t.aggregate for _n, _x, t in typed_items)
         outputs: list[Output] = []
         remote_exprs: list[exp.Expression] = []
         self.named: dict[str, Typed] = {}
         self.by_position: list[Typed] = []
+        #: the select items by their SQLite text (ORDER BY the same expression)
+        self.by_text: dict[str, Typed] = {}
         for name, node, typed in typed_items:
-            if grouped and not typed.aggregate and typed.column not in keys:
+            if grouped and not typed.columns <= self.keys:
                 raise NotPushable("a column neither grouped nor aggregated")
             label = name or _default_name(node, typed, sources)
             if name:  # ORDER BY a name given twice means the first (as SQLite resolves it)
                 self.named.setdefault(name.lower(), typed)
+            self.by_text.setdefault(spelled(node), typed)
             self.by_position.append(typed)
-            outputs.append(self._output(tr, node, typed, label, remote_exprs, sources))
+            outputs.append(self._output(node, typed, label, remote_exprs, sources))
         query.set("expressions", remote_exprs)
         return outputs, grouped
 
+    def _key(self, tr: Translator, node: exp.Expression) -> exp.Expression:
+        """A GROUP BY key, as sent; the select list, HAVING and ORDER BY then
+        send the same remote expression for the same text."""
+        if isinstance(node, exp.Literal):
+            raise NotPushable("GROUP BY a constant or a position")
+        typed = tr.value(node)
+        if typed.aggregate or typed.family not in FAMILIES:
+            raise NotPushable(f"GROUP BY {node.sql(dialect='sqlite')}")
+        if typed.column is not None:
+            self.keys.add(typed.column)
+        tr.keys.setdefault(spelled(node), replace(typed, columns=frozenset()))
+        return typed.expr
+
     def _output(
         self,
-        tr: Translator,
         node: exp.Expression,
         typed: Typed,
         label: str,
@@ -338,21 +443,23 @@ class Block:
             node = node.this
         if typed.family not in FAMILIES:
             raise NotPushable("a value of no known type")
-        if isinstance(node, exp.Avg):
-            inner = tr.column_of(node.this)
-            if inner.family != "integer":
-                raise NotPushable("avg of a non-integer column")
-            remote_exprs.extend([exp.Sum(this=inner.expr), exp.Count(this=inner.expr)])
-            remote_exprs.extend(_signed_sums(inner.expr))
-            return Output(label, "", (at, at + 1, at + 2, at + 3), _avg)
+        if typed.summed is not None:
+            assert typed.inner is not None
+            inner = typed.inner
+            signed = _signed_sums(inner)
+            if typed.summed == "avg":
+                remote_exprs.extend([exp.Sum(this=inner.copy()), exp.Count(this=inner.copy())])
+                remote_exprs.extend(signed)
+                return Output(label, "", (at, at + 1, at + 2, at + 3), _avg)
+            remote_exprs.extend([exp.Sum(this=inner.copy()), *signed])
+            return Output(
+                label, "", (at, at + 1, at + 2), _sum if typed.summed == "sum" else _total
+            )
         remote_exprs.append(typed.expr)
         if typed.aggregate and isinstance(node, exp.Count):
             return Output(label, "", (at,), _count)
-        if typed.aggregate and isinstance(node, exp.Sum):
-            remote_exprs.extend(_signed_sums(tr.column_of(node.this).expr))
-            return Output(label, "", (at, at + 1, at + 2), _sum)
-        if typed.column is None:  # pragma: no cover - scalar() returns columns or aggregates
-            raise NotPushable("an expression")
+        if typed.column is None:  # an expression: no declared type in SQLite
+            return Output(label, "", (at,), _EXPRESSION_DECODERS[typed.family])
         col = sources[typed.column[0]].columns[typed.column[1].lower()]
         decltype = "" if typed.aggregate else col.type
         return Output(label, decltype, (at,), column_decoder(col.type))
@@ -366,13 +473,14 @@ class Block:
             if not isinstance(item, exp.Ordered):
                 raise NotPushable("an ORDER BY item")
             check(item, frozenset({"this", "desc", "nulls_first"}))
-            node = item.this
-            typed = self._order_key(tr, node)
-            if grouped and not typed.aggregate and typed not in self.by_position:
-                if typed.column is None or typed.column not in {
-                    t.column for t in self.by_position if not t.aggregate
-                }:
-                    raise NotPushable("ORDER BY a column neither grouped nor aggregated")
+            typed = self._order_key(tr, item.this)
+            if typed.summed in ("avg", "total"):
+                # SQLite orders their floats: ties where the remote's exact values differ
+                raise NotPushable(f"ORDER BY {typed.summed}")
+            if grouped and not typed.columns <= self.keys:
+                raise NotPushable("ORDER BY a column neither grouped nor aggregated")
+            if typed.aggregate and not grouped:
+                raise NotPushable("ORDER BY an aggregate of a block that is not grouped")
             if self.select.args.get("distinct") is not None and typed not in self.by_position:
                 raise NotPushable("ORDER BY a value not selected with DISTINCT")
             desc = bool(item.args.get("desc"))
@@ -390,6 +498,9 @@ class Block:
             return self.by_position[n - 1]
         if isinstance(node, exp.Column) and not node.table and node.name.lower() in self.named:
             return self.named[node.name.lower()]
+        known = self.by_text.get(spelled(node))
+        if known is not None:
+            return known
         if isinstance(node, exp.Avg):
             raise NotPushable("ORDER BY avg")
         typed = tr.scalar(node)

@@ -32,6 +32,7 @@ from sqlglot.dialects.sqlite import SQLite
 
 from .. import catalog, sqltext
 from .blocks import Lookup, Output, Pushed, _remote_table, column_decoder
+from .expressions import Expressions
 from .translate import DIALECTS, NotPushable, Source, Translator, check
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ def split(
         if i.foreign is not None
     }
     remote = group[0].foreign[1]  # type: ignore[index]
-    tr = Translator(DIALECTS[remote.dialect], sources, args)
+    tr = Expressions(DIALECTS[remote.dialect], sources, args)
     where = select.args.get("where")
     terms = _conjuncts(where.this if where is not None else None)
     for join in select.args.get("joins") or []:
@@ -296,7 +297,8 @@ def _build(
         query.set("where", exp.Where(this=_and(remote_terms)))
     first = group[0].foreign
     assert first is not None
-    pushed = Pushed(first[1], query, tr.params, outputs, [s.table.name for s in sources.values()])
+    tables_read = [s.table.name for s in sources.values()]
+    pushed = Pushed(first[1], query, tr.params, outputs, tables_read, guarded=tr.guarded)
     placeholder, galias = "sqlmed_split", "sqlmed_split_g"
     if any(i.alias in (placeholder, galias) or i.node.name.lower() == galias for i in items):
         raise NotPushable(f'a table named "{galias}"')

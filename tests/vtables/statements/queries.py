@@ -1,11 +1,17 @@
 """Random statements over two tables of one server, for the differential tests
 of statement pushdown: ``a(id, k, grp, n, name)`` and ``b(id, k, tag, m)``
 with NULLs, duplicate keys, mixed-case and non-ASCII text and integers near
-the 64-bit limits."""
+the 64-bit limits; scalar expressions (arithmetic with negative operands and
+division by zero, ``||``, ``length``, ``coalesce``, ``CASE``, the scalar
+``max``/``min``, CASTs) as select items, conditions, GROUP BY and ORDER BY
+keys and inside aggregates.  Arithmetic that leaves 64 bits (SQLite goes on
+in floating point) is drawn only for remotes that compute as SQLite does
+(``overflow``)."""
 
 from __future__ import annotations
 
 import random
+import re
 
 from hypothesis import strategies as st
 
@@ -44,13 +50,90 @@ _INT_VALUES = st.one_of(st.integers(-60, 60), st.just(BIG), st.none())
 _TEXT_VALUES = st.one_of(st.sampled_from(TEXTS), st.none())
 
 
+_SMALL = st.integers(-9, 9)
+_COLUMN = re.compile(r"\b[ab]\.[a-z]+")
+#: integers near the 64-bit limits, for arithmetic that SQLite takes to REAL
+_HUGE = st.sampled_from([2**63 - 1, -(2**63), 2**62, -3])
+
+
 @st.composite
-def _condition(draw, columns: dict[str, str]) -> tuple[str, list]:
+def int_expr(draw, columns: dict[str, str], overflow: bool = False, depth: int = 2) -> str:
+    """An integer expression over ``columns``: a.n (near the limits) takes
+    part in arithmetic only when ``overflow``."""
+    ints = sorted(c for c, f in columns.items() if f == "integer" and (overflow or c != "a.n"))
+    texts = sorted(c for c, f in columns.items() if f == "text")
+    leaf = st.one_of(st.sampled_from(ints), _SMALL.map(str))
+    if depth == 0:
+        return draw(leaf)
+    inner = int_expr(columns, overflow, depth - 1)
+    kind = draw(st.sampled_from(["leaf", "op", "op", "neg", "abs", "fn", "case", "len", "huge"]))
+    if kind == "op":
+        op = draw(st.sampled_from(["+", "-", "*", "/", "%"]))
+        return f"({draw(inner)} {op} {draw(inner)})"
+    if kind == "neg":  # "--" would start a comment
+        return f"-({draw(inner)})"
+    if kind == "abs":  # abs(INT64_MIN) is an error in SQLite: never of a.n
+        return f"abs({draw(int_expr(columns, False, depth - 1))})"
+    if kind == "fn":
+        fn = draw(st.sampled_from(["coalesce", "ifnull", "max", "min", "nullif", "cast"]))
+        if fn == "cast":
+            return f"CAST({draw(inner)} AS INTEGER)"
+        return f"{fn}({draw(inner)}, {draw(inner)})"
+    if kind == "case":
+        cond, _ = draw(_condition(columns, params=False))
+        if draw(st.booleans()):
+            return (
+                f"CASE {draw(inner)} WHEN {draw(_SMALL)} THEN {draw(inner)} ELSE {draw(inner)} END"
+            )
+        return f"CASE WHEN {cond} THEN {draw(inner)} END"
+    if kind == "len" and texts:
+        return f"length({draw(text_expr(columns, overflow, depth - 1))})"
+    if kind == "huge" and overflow:
+        column = "a.n" if "a.n" in columns else ints[0]
+        op = draw(st.sampled_from(["+", "-", "*", "/"]))
+        return f"({column} {op} {draw(_HUGE)})"
+    return draw(leaf)
+
+
+@st.composite
+def text_expr(draw, columns: dict[str, str], overflow: bool = False, depth: int = 1) -> str:
+    texts = sorted(c for c, f in columns.items() if f == "text")
+    leaf = st.one_of(st.sampled_from(texts), st.sampled_from(TEXTS).map(lambda t: f"'{t}'"))
+    if depth == 0:
+        return draw(leaf)
+    inner = text_expr(columns, overflow, depth - 1)
+    kind = draw(st.sampled_from(["leaf", "concat", "concat", "fn", "cast", "case"]))
+    if kind == "concat":
+        return f"{draw(inner)} || {draw(inner)}"
+    if kind == "fn":
+        fn = draw(st.sampled_from(["coalesce", "ifnull", "max", "min", "nullif"]))
+        return f"{fn}({draw(inner)}, {draw(inner)})"
+    if kind == "cast":
+        spelling = draw(st.sampled_from(["TEXT", "VARCHAR(10)"]))
+        return f"CAST({draw(int_expr(columns, overflow, 0))} AS {spelling})"
+    if kind == "case":
+        return f"CASE WHEN {draw(inner)} < 'b' THEN {draw(inner)} ELSE {draw(inner)} END"
+    return draw(leaf)
+
+
+@st.composite
+def _condition(draw, columns: dict[str, str], params: bool = True, overflow: bool = False):
     column = draw(st.sampled_from(sorted(columns)))
     family = columns[column]
+    if draw(st.integers(0, 4)) == 0:  # an expression compared, or matched
+        if family == "integer":
+            column = draw(int_expr(columns, overflow, 1))
+        else:
+            column = f"({draw(text_expr(columns, overflow, 1))})"
+    if not params:
+        op = draw(st.sampled_from(["=", "<", ">=", "<>"]))
+        other = draw(_SMALL) if family == "integer" else f"'{draw(st.sampled_from(TEXTS))}'"
+        return f"{column} {op} {other}", []
     values = _INT_VALUES if family == "integer" else _TEXT_VALUES
-    kinds = ["cmp", "in", "null", "between"] + (["like"] if family == "text" else [])
+    kinds = ["cmp", "in", "null", "between", "sub"] + (["like"] if family == "text" else [])
     kind = draw(st.sampled_from(kinds))
+    if kind == "sub":
+        return draw(_subquery(columns, column, family))
     if kind == "like":  # SQLite's LIKE folds ASCII case only
         pattern = draw(st.sampled_from(["a%", "A%", "%é%", "%É%", "_e%", "z_d", "%", "ß%"]))
         return f"{column} {draw(st.sampled_from(['', 'NOT ']))}LIKE ?", [pattern]
@@ -67,8 +150,33 @@ def _condition(draw, columns: dict[str, str]) -> tuple[str, list]:
     return f"{column} BETWEEN ? AND ?", [low, high]
 
 
-def _where(draw, columns: dict[str, str]) -> tuple[str, list]:
-    conds = draw(st.lists(_condition(columns), max_size=3))
+@st.composite
+def _subquery(draw, columns: dict[str, str], column: str, family: str) -> tuple[str, list]:
+    """A condition with a subquery over b (as "bb"), maybe correlated with the block."""
+    ints = sorted(c for c, f in columns.items() if f == "integer")
+    outer = draw(st.sampled_from(ints))
+    inner_where = draw(
+        st.sampled_from(["", " WHERE bb.m > ?", f" WHERE bb.k = {outer}", " WHERE bb.tag < ?"])
+    )
+    params = [draw(_TEXT_VALUES if "tag" in inner_where else _INT_VALUES)] * ("?" in inner_where)
+    kind = draw(st.sampled_from(["in", "exists", "scalar"]))
+    if kind == "exists":
+        neg = draw(st.sampled_from(["", "NOT "]))
+        return f"{neg}EXISTS (SELECT 1 FROM b bb{inner_where})", params
+    if kind == "in":
+        inner = "bb.tag" if family == "text" else draw(st.sampled_from(["bb.k", "bb.m", "bb.id"]))
+        neg = draw(st.sampled_from(["", "NOT "]))
+        return f"{column} {neg}IN (SELECT {inner} FROM b bb{inner_where})", params
+    agg = draw(st.sampled_from(["max", "min", "count"]))
+    inner = "bb.tag" if family == "text" and agg != "count" else "bb.m"
+    if agg == "count" and family == "text":
+        column = outer
+    op = draw(st.sampled_from(["=", "<", ">="]))
+    return f"{column} {op} (SELECT {agg}({inner}) FROM b bb{inner_where})", params
+
+
+def _where(draw, columns: dict[str, str], overflow: bool = False) -> tuple[str, list]:
+    conds = draw(st.lists(_condition(columns, overflow=overflow), max_size=3))
     if not conds:
         return "", []
     joiner = draw(st.sampled_from([" AND ", " OR "]))
@@ -80,41 +188,62 @@ A = {"a.id": "integer", "a.k": "integer", "a.grp": "text", "a.n": "integer", "a.
 B = {"b.id": "integer", "b.k": "integer", "b.tag": "text", "b.m": "integer"}
 
 
+def _aggregates(draw, columns: dict[str, str], overflow: bool) -> list[str]:
+    ints = [c for c, f in columns.items() if f == "integer"]
+    summed = st.one_of(st.sampled_from([c for c in ints if c != "a.n"]), int_expr(columns))
+    any_value = st.one_of(st.sampled_from(sorted(columns)), int_expr(columns, overflow, 1))
+    aggregate = st.one_of(
+        st.just("count(*)"),
+        st.tuples(st.sampled_from(["count", "min", "max", "count(DISTINCT"]), any_value).map(
+            lambda fa: f"{fa[0]} {fa[1]})" if "DISTINCT" in fa[0] else f"{fa[0]}({fa[1]})"
+        ),
+        st.tuples(st.sampled_from(["sum", "avg", "total"]), summed).map(
+            lambda fa: f"{fa[0]}({fa[1]})"
+        ),
+        st.tuples(st.sampled_from(["min", "max"]), text_expr(columns)).map(
+            lambda fa: f"{fa[0]}({fa[1]})"
+        ),
+    )
+    return draw(st.lists(aggregate, min_size=1, max_size=3, unique=True))
+
+
+def _item(draw, columns: dict[str, str], overflow: bool) -> str:
+    """A select item: a column, or now and then an expression."""
+    kind = draw(st.sampled_from(["column", "column", "column", "int", "text"]))
+    item = ""
+    if kind == "int":
+        item = draw(int_expr(columns, overflow))
+    elif kind == "text":
+        item = draw(text_expr(columns, overflow))
+    # a number in GROUP BY or ORDER BY is a position: never a constant item
+    if not _COLUMN.search(item):
+        item = draw(st.sampled_from(sorted(columns)))
+    return item
+
+
 @st.composite
-def statements(draw) -> tuple[str, list, bool]:
-    """(sql, params, ordered): ``ordered`` when ORDER BY fixes the whole order."""
+def statements(draw, overflow: bool = False) -> tuple[str, list, bool]:
+    """(sql, params, ordered): ``ordered`` when ORDER BY fixes the whole order;
+    arithmetic may leave 64 bits only when ``overflow``."""
     shape = draw(st.sampled_from(["agg", "group", "join", "join_group", "distinct", "plain"]))
     join = shape.startswith("join")
     columns = {**A, **B} if join else dict(A)
     source = "a"
     if join:
         side = draw(st.sampled_from(["JOIN", "LEFT JOIN"]))
-        on = draw(st.sampled_from(["a.k = b.k", "a.id = b.id", "a.grp = b.tag"]))
+        on = draw(st.sampled_from(["a.k = b.k", "a.id = b.id", "a.grp = b.tag", "a.k = b.m % 3"]))
         source = f"a {side} b ON {on}"
-    where, params = _where(draw, columns)
-    ints = [c for c, f in columns.items() if f == "integer"]
+    where, params = _where(draw, columns, overflow)
     if shape in ("agg", "group", "join_group"):
-        aggs = draw(
-            st.lists(
-                st.sampled_from(
-                    ["count(*)"]
-                    + [f"{f}({c})" for f in ("count", "min", "max") for c in columns]
-                    + [f"{f}({c})" for f in ("sum", "avg") for c in ints if c != "a.n"]
-                    + [f"count(DISTINCT {c})" for c in columns]
-                ),
-                min_size=1,
-                max_size=3,
-                unique=True,
-            )
-        )
+        aggs = _aggregates(draw, columns, overflow)
         if shape == "agg":
             return f"SELECT {', '.join(aggs)} FROM {source}{where}", params, True
-        key = draw(st.sampled_from(sorted(columns)))
+        key = _item(draw, columns, overflow)
         sql = f"SELECT {key}, {', '.join(aggs)} FROM {source}{where} GROUP BY {key}"
         if draw(st.booleans()):
             sql += f" HAVING count(*) > {draw(st.integers(0, 3))}"
         return sql + " ORDER BY 1", params, True
-    picked = draw(st.lists(st.sampled_from(sorted(columns)), min_size=1, max_size=3, unique=True))
+    picked = [_item(draw, columns, overflow) for _ in range(draw(st.integers(1, 3)))]
     distinct = "DISTINCT " if shape == "distinct" else ""
     sql = f"SELECT {distinct}{', '.join(picked)} FROM {source}{where}"
     order = [f"{c}{draw(st.sampled_from(['', ' DESC']))}" for c in picked]
@@ -174,7 +303,7 @@ _STAMPS = st.sampled_from(
 
 @st.composite
 def _dated_condition(draw) -> tuple[str, list]:
-    kind = draw(st.sampled_from(["d", "ts", "literal", "f", "null"]))
+    kind = draw(st.sampled_from(["d", "ts", "literal", "f", "null", "date"]))
     op = draw(st.sampled_from(["=", "<", "<=", ">", ">=", "<>"]))
     if kind == "d":
         return f"c.d {op} ?", [draw(_DATES)]
@@ -182,6 +311,10 @@ def _dated_condition(draw) -> tuple[str, list]:
         return f"c.ts {op} ?", [draw(_STAMPS)]
     if kind == "literal":
         return "c.d BETWEEN '2024-01-10' AND '2024-02-20'", []
+    if kind == "date":  # date() of a timestamp: its day, as text SQLite compares
+        if draw(st.booleans()):
+            return f"date(c.ts) {op} c.d", []
+        return f"date(c.ts) {op} ?", [draw(_DATES)]
     if kind == "f":
         return f"c.f {op} ?", [draw(st.sampled_from([0, 1, None]))]
     return f"c.{draw(st.sampled_from(['d', 'ts', 'f']))} IS NULL", []
@@ -193,10 +326,10 @@ def dated_statements(draw) -> tuple[str, list]:
     conds = draw(st.lists(_dated_condition(), max_size=2))
     where = " WHERE " + " AND ".join(c for c, _ in conds) if conds else ""
     params = [p for _, ps in conds for p in ps]
-    key = draw(st.sampled_from(["c.d", "c.ts", "c.f"]))
+    key = draw(st.sampled_from(["c.d", "c.ts", "c.f", "date(c.ts)", "date(c.d)"]))
     shape = draw(st.sampled_from(["group", "distinct", "join"]))
     if shape == "group":
-        aggs = "count(*), min(c.d), max(c.ts), count(DISTINCT c.f), max(c.k)"
+        aggs = "count(*), min(c.d), max(c.ts), count(DISTINCT c.f), max(c.k), min(date(c.ts))"
         return f"SELECT {key}, {aggs} FROM c{where} GROUP BY {key} ORDER BY 1", params
     if shape == "distinct":
         return f"SELECT DISTINCT {key} FROM c{where} ORDER BY 1", params

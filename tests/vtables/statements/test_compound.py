@@ -73,13 +73,14 @@ def test_compound_result_names_come_from_its_first_member(env):  # noqa: F811
 
 VIEWS = """
     CREATE VIEW per_group AS SELECT grp, count(*) AS n, max(amount) AS top FROM orders GROUP BY grp;
-    CREATE VIEW joined AS SELECT o.id, o.amount, c.kind FROM orders o JOIN customers c ON c.id = o.id;
+    CREATE VIEW joined AS
+        SELECT o.id, o.amount, c.kind FROM orders o JOIN customers c ON c.id = o.id;
     CREATE VIEW plain AS SELECT id, name FROM orders;
 """
 
 
-def _views(env):
-    conn, native = env
+def _views(pair):
+    conn, native = pair
     conn.execute(VIEWS)
     native.execute(VIEWS)
 
