@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import getpass
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,9 @@ from .session import Session
 
 _PLAIN_CACHE_SIZE = 4096
 _SCHEMA_RETRIES = 20
+#: an IN whose right side is a query or a table (APSW's module must not take
+#: its list whole: see Session.whole_in)
+_IN_SUBQUERY = re.compile(r"\bIN\b\s*(?:\(\s*(?:SELECT|WITH|VALUES)\b|[^\s(])", re.IGNORECASE)
 
 
 def default_user() -> str:
@@ -76,6 +80,7 @@ class Cursor(apsw.Cursor, metaclass=abc.ABCMeta):
         router.depth = 1
         conn.session.insert_target = None
         try:
+            conn.session.whole_in = not _IN_SUBQUERY.search(statements)
             try:
                 if statements in conn._plain:
                     result = _cursor_execute(self, statements, bindings, **kwargs)
@@ -98,6 +103,9 @@ class Cursor(apsw.Cursor, metaclass=abc.ABCMeta):
         return result
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
+        conn: Connection = self.connection  # type: ignore[assignment]
+        subquery = isinstance(statements, str) and _IN_SUBQUERY.search(statements)
+        conn.session.whole_in = not subquery
         return _executemany(self, statements, sequenceofbindings, **kwargs)
 
 

@@ -204,7 +204,12 @@ class Table:
             raise WrapperError(f'foreign table "{self.name}": planning failed: {err}') from err
 
     def _best_index(self, wrapper: Any, info: apsw.IndexInfo) -> bool:
-        plan = best_index(info, wrapper, self.name, self.names, self.collated)
+        # APSW (3.54) fails a statement whose IN list, handed over whole, is
+        # empty (an IN subquery with no rows): on its path, a statement with
+        # an IN subquery gets the values one at a time; the C module reads
+        # the list itself
+        whole = self.batched or self.session.whole_in
+        plan = best_index(info, wrapper, self.name, self.names, self.collated, in_lists=whole)
         info.idxStr = plan.encode()
         return True
 

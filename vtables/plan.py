@@ -145,12 +145,14 @@ def best_index(
     table: str,
     names: list[str],
     collated: set[int],
+    in_lists: bool = True,
 ) -> Plan:
     """Plan a scan of ``table`` (columns ``names``; ``collated``: the numbers of
     columns with a collation other than BINARY) and fill in ``info``'s usage,
     cost and order answers.  ``honours`` sees each qual's value when SQLite
-    knows it at planning time, else None."""
-    found = _constraints(info, wrapper, names)
+    knows it at planning time, else None.  ``in_lists``: an IN list may be
+    handed to Filter whole (one scan), else SQLite gives its values one by one."""
+    found = _constraints(info, wrapper, names, in_lists)
     sortkeys, sorted_ok = _order(info, wrapper, names, collated)
     known: dict[str, Any] = {}
     limit_at = offset_at = None
@@ -215,7 +217,7 @@ def cache_keys(quals: list[PlannedQual]) -> list[int] | None:
 
 
 def _constraints(
-    info: apsw.IndexInfo, wrapper: ForeignDataWrapper, names: list[str]
+    info: apsw.IndexInfo, wrapper: ForeignDataWrapper, names: list[str], in_lists: bool = True
 ) -> _Constraints:
     found = _Constraints()
     ncols = len(names)
@@ -240,7 +242,7 @@ def _constraints(
             # may be handed to the wrapper that would stand for it
             found.all_exact = False
             continue
-        if operator == "=" and info.get_aConstraintUsage_in(i):
+        if operator == "=" and in_lists and info.get_aConstraintUsage_in(i):
             info.set_aConstraintUsage_in(i, True)
             operator = "IN"
         known = None if operator in _NO_VALUE else info.get_aConstraint_rhs(i)

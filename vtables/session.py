@@ -76,6 +76,9 @@ class Session:
         #: the table the INSERT under way targets, and whether the router
         #: applied its defaults (the module checks it; None: no INSERT)
         self.insert_target: tuple[str, bool] | None = None
+        #: APSW's module may hand a scan an IN list whole: false while a
+        #: statement with an IN subquery runs (APSW fails an empty list)
+        self.whole_in = True
         #: the texts the router runs without a look (no SQL/MED, no foreign
         #: table the statement planner would read): forgotten when this
         #: connection meets a foreign table it did not know

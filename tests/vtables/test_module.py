@@ -152,6 +152,36 @@ def test_in_list_is_one_scan(rec):
     assert (qual.column, qual.operator, sorted(qual.value)) == ("id", "IN", [3, 5, 8])
 
 
+@pytest.mark.parametrize("speedups", ["1", "0"])
+def test_an_empty_in_subquery_matches_nothing(rec, monkeypatch, speedups):
+    """Regression: on APSW's path an IN list handed over whole failed the
+    statement with SQLError "<NULL>" when the subquery had no rows."""
+    monkeypatch.setenv("SQLMED_SPEEDUPS", speedups)
+    conn = vtables.connect(":memory:", user="alice")
+    conn.execute("""
+        CREATE EXTENSION recording_fdw;
+        CREATE SERVER mem FOREIGN DATA WRAPPER recording_fdw;
+        CREATE FOREIGN TABLE ft (id integer NOT NULL, grp text, val real) SERVER mem;
+        CREATE TABLE local_copy (id integer NOT NULL, grp text, val real);
+        CREATE TABLE keys (k integer PRIMARY KEY, label text);
+    """)
+    conn.executemany(
+        "INSERT INTO local_copy VALUES (?, ?, ?)", [(r["id"], r["grp"], r["val"]) for r in ROWS]
+    )
+    assert conn._module.batched == (speedups == "1")
+    for sql in (
+        "SELECT count(*) FROM ft WHERE id IN (SELECT k FROM keys)",
+        "SELECT count(*) FROM ft WHERE id NOT IN (SELECT k FROM keys)",
+        "SELECT count(*) FROM ft WHERE id IN (SELECT k FROM keys) OR grp = 'a'",
+    ):
+        same(conn, sql)
+    conn.execute("INSERT INTO keys VALUES (3, 'three'), (5, 'five')")
+    assert same(conn, "SELECT id FROM ft WHERE id IN (SELECT k FROM keys) ORDER BY id") == [
+        (3,),
+        (5,),
+    ]
+
+
 def test_unhonoured_quals_are_rechecked_by_sqlite(rec):
     rows = same(rec, "SELECT id FROM ft WHERE val > 20 AND grp = 'a' ORDER BY id")
     assert rows == [(18,)]
