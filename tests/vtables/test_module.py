@@ -111,19 +111,24 @@ def rec(conn):
     RecordingFdw.log = []
     RecordingFdw.data = [dict(r) for r in ROWS]
     vtables.register_wrapper(RecordingFdw)
+    _tables(conn)
+    conn.execute("INSERT INTO keys VALUES (2, 'two'), (3, 'three'), (7, 'seven'), (99, 'none')")
+    yield conn
+    vtables.unregister_wrapper("recording_fdw")
+
+
+def _tables(conn):
+    """The foreign table ft, a local copy of its rows, and a table of keys."""
     conn.execute("""
         CREATE EXTENSION recording_fdw;
         CREATE SERVER mem FOREIGN DATA WRAPPER recording_fdw;
         CREATE FOREIGN TABLE ft (id integer NOT NULL, grp text, val real) SERVER mem;
         CREATE TABLE local_copy (id integer NOT NULL, grp text, val real);
         CREATE TABLE keys (k integer PRIMARY KEY, label text);
-        INSERT INTO keys VALUES (2, 'two'), (3, 'three'), (7, 'seven'), (99, 'none');
     """)
     conn.executemany(
         "INSERT INTO local_copy VALUES (?, ?, ?)", [(r["id"], r["grp"], r["val"]) for r in ROWS]
     )
-    yield conn
-    vtables.unregister_wrapper("recording_fdw")
 
 
 def last(n=1):
@@ -158,16 +163,7 @@ def test_an_empty_in_subquery_matches_nothing(rec, monkeypatch, speedups):
     statement with SQLError "<NULL>" when the subquery had no rows."""
     monkeypatch.setenv("SQLMED_SPEEDUPS", speedups)
     conn = vtables.connect(":memory:", user="alice")
-    conn.execute("""
-        CREATE EXTENSION recording_fdw;
-        CREATE SERVER mem FOREIGN DATA WRAPPER recording_fdw;
-        CREATE FOREIGN TABLE ft (id integer NOT NULL, grp text, val real) SERVER mem;
-        CREATE TABLE local_copy (id integer NOT NULL, grp text, val real);
-        CREATE TABLE keys (k integer PRIMARY KEY, label text);
-    """)
-    conn.executemany(
-        "INSERT INTO local_copy VALUES (?, ?, ?)", [(r["id"], r["grp"], r["val"]) for r in ROWS]
-    )
+    _tables(conn)
     assert conn._module.batched == (speedups == "1")
     for sql in (
         "SELECT count(*) FROM ft WHERE id IN (SELECT k FROM keys)",
