@@ -25,6 +25,20 @@ _PLAIN_CACHE_SIZE = 4096
 _SCHEMA_RETRIES = 20
 #: an IN whose right side is a query or a table (APSW's module must not take
 #: its list whole: see Session.whole_in)
+_WHOLE_IN: dict[str, bool] = {}
+
+
+def _whole_in(sql: str) -> bool:
+    """Whether APSW's module may take ``sql``'s IN lists whole (known per text)."""
+    whole = _WHOLE_IN.get(sql)
+    if whole is None:
+        whole = _IN_SUBQUERY.search(sql) is None
+        if len(_WHOLE_IN) >= _PLAIN_CACHE_SIZE:
+            _WHOLE_IN.clear()
+        _WHOLE_IN[sql] = whole
+    return whole
+
+
 _IN_SUBQUERY = re.compile(r"\bIN\b\s*(?:\(\s*(?:SELECT|WITH|VALUES)\b|[^\s(])", re.IGNORECASE)
 
 
@@ -80,7 +94,7 @@ class Cursor(apsw.Cursor, metaclass=abc.ABCMeta):
         router.depth = 1
         conn.session.insert_target = None
         try:
-            conn.session.whole_in = not _IN_SUBQUERY.search(statements)
+            conn.session.whole_in = _whole_in(statements)
             try:
                 if statements in conn._plain:
                     result = _cursor_execute(self, statements, bindings, **kwargs)
@@ -104,8 +118,7 @@ class Cursor(apsw.Cursor, metaclass=abc.ABCMeta):
 
     def executemany(self, statements: str, sequenceofbindings: Any, **kwargs: Any) -> apsw.Cursor:
         conn: Connection = self.connection  # type: ignore[assignment]
-        subquery = isinstance(statements, str) and _IN_SUBQUERY.search(statements)
-        conn.session.whole_in = not subquery
+        conn.session.whole_in = not isinstance(statements, str) or _whole_in(statements)
         return _executemany(self, statements, sequenceofbindings, **kwargs)
 
 
