@@ -232,6 +232,9 @@ class Planner:
         except (SqlglotError, NotPushable, apsw.Error, RecursionError) as err:
             logger.debug("statement pushdown: not planned (%s)", err)
             result = None
+        except Exception:  # a planner defect: the statement runs as written
+            logger.warning("statement pushdown: not planned (planner error)", exc_info=True)
+            result = None
         finally:
             self._busy = False
         if len(self._cache) >= _CACHE_SIZE:
@@ -272,6 +275,9 @@ class Planner:
             found = self.session.wrapper_for(name)[0].aggregator() if table else None
             return None if found is None or table is None else (table, found)
 
+        def shadowed(name: str) -> bool:
+            return name.lower() in ctes or name.lower() in temp
+
         planned = Planned(sql)
         if not _reads(tree):  # a view or trigger keeps its text: nothing to replace
             return None
@@ -286,12 +292,12 @@ class Planner:
             ):
                 continue
             try:
-                text = self._push(toks, params, span, (lookup, aggregator), planned)
+                text = self._push(toks, params, span, (lookup, aggregator, shadowed), planned)
             except NotPushable as why:
                 planned.kept.append(str(why))
                 continue
             replaced.append((span, text))
-        if self.enabled and self._views:
+        if self.enabled and self._views and not isinstance(tree, exp.Delete):
             replaced.extend(self._read_views(toks, tree, lookup, planned, replaced))  # type: ignore[arg-type]
         if replaced:
             planned.text = params.rewrite(toks, replaced)
@@ -374,13 +380,20 @@ class Planner:
         params: _Params,
         span: _Span,
         select: exp.Select,
-        lookup: Callable[[str], Any],
+        lookups: tuple[Callable[[str], Any], Callable[[str], bool]],
         planned: Planned,
     ) -> str:
         """A block with its largest group of one server's tables read from one
-        remote query (``statements.partial``), the rest left to SQLite."""
+        remote query (``statements.partial``), the rest left to SQLite
+        (``lookups``: the foreign tables, and the names a CTE or temporary
+        object shadows, whose columns the main schema does not tell)."""
         db = self.session.db
-        found = partial.split(select, lookup, lambda name: partial.local_columns(db, name))
+        lookup, shadowed = lookups
+
+        def columns_of(name: str) -> set[str] | None:
+            return None if shadowed(name) else partial.local_columns(db, name)
+
+        found = partial.split(select, lookup, columns_of)
         mine = found.args
         spelled = lambda text: _SERIAL.sub(lambda m: params.spelling(m[0][1:]), text)  # noqa: E731
         if not partial.same_program(db, _original(toks, span), spelled(found.normal)):
@@ -489,7 +502,7 @@ class Planner:
         toks: list[sqltext.Token],
         params: _Params,
         span: _Span,
-        lookups: tuple[Any, Any],
+        lookups: tuple[Any, ...],
         planned: Planned,
     ) -> str:
         """A block as the call of the query table that answers it (a server's
@@ -506,7 +519,8 @@ class Planner:
                 pushed = aggregates.push(select, lookups[1], used.index)
             except NotPushable:
                 try:
-                    return self._split(toks, params, span, select, lookups[0], planned)
+                    found = (lookups[0], lookups[2])
+                    return self._split(toks, params, span, select, found, planned)
                 except NotPushable as other:
                     raise NotPushable(f"{why}; its join: {other}") from None
         described = _describe(self.session.db, _original(toks, span))

@@ -30,6 +30,7 @@ from .translate import (
     Source,
     Translator,
     Typed,
+    aggregates_in,
     check,
     spelled,
 )
@@ -280,6 +281,12 @@ class Block:
         for clause in ("order", "limit", "offset"):
             if select.args.get(clause) is not None:
                 raise NotPushable(f"{clause.upper()} in a subquery")
+        if exists and (
+            select.args.get("group") is not None
+            or select.args.get("having") is not None
+            or any(aggregates_in(item) for item in select.expressions)
+        ):  # an aggregate without GROUP BY is one row, always
+            raise NotPushable("EXISTS of an aggregate")
         self.subqueries += 1
         inner = Block(select, self.lookup, self.args, self.text, outer=outer)
         inner.prefix = f"{self.prefix}q{self.subqueries}_"
@@ -406,6 +413,8 @@ class Block:
         #: the select items by their SQLite text (ORDER BY the same expression)
         self.by_text: dict[str, Typed] = {}
         for name, node, typed in typed_items:
+            if typed.column is not None and typed.column[0] not in sources:
+                raise NotPushable("a subquery's item of the enclosing block's column")
             if grouped and not typed.columns <= self.keys:
                 raise NotPushable("a column neither grouped nor aggregated")
             label = name or _default_name(node, typed, sources)

@@ -29,7 +29,15 @@ from dataclasses import replace
 
 from sqlglot import exp
 
-from .translate import COMPARABLE, NotPushable, Translator, Typed, _grouped, check
+from .translate import (
+    COMPARABLE,
+    NotPushable,
+    Translator,
+    Typed,
+    _grouped,
+    aggregates_in,
+    check,
+)
 
 _BIGINT = exp.DataType.build("BIGINT")
 #: CAST type names whose SQLite affinity sqlglot's parse keeps: INT, INTEGER,
@@ -210,7 +218,7 @@ class Expressions(Translator):
         values = self._bound_as(operands, family)
         ifs = [exp.If(this=c, true=v) for c, v in zip(conditions, values, strict=False)]
         out = exp.Case(ifs=ifs, default=values[len(ifs)] if default is not None else None)
-        aggregate = node.find(exp.AggFunc) is not None  # in a condition too
+        aggregate = aggregates_in(node)  # in a condition too, not in a subquery
         return Typed(out, family, aggregate=aggregate, columns=self.bare(node))
 
     # ------------------------------------------------------------ casts

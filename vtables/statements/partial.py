@@ -218,6 +218,9 @@ def split(
     group = _group(items)
     names = {i.alias for i in group}
     cols = _Columns(items, select)
+    if cols.names & {c for i in items for c in i.columns}:
+        # ORDER BY x means the result column x first, elsewhere the table's
+        raise NotPushable("a result column named as a column of the block")
     sources = {
         i.alias: Source(
             f"t{n}", i.foreign[0], i.foreign[1], {c.name.lower(): c for c in i.foreign[0].columns}

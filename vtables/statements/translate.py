@@ -400,10 +400,14 @@ class Translator:
         return Typed(expr, family, aggregate=True, summed=kind, inner=inner.expr)
 
     def _aggregated(self, node: exp.Expression) -> Typed:
-        """An aggregate's argument: a value of a known family, no aggregate."""
+        """An aggregate's argument: a value of a known family, no aggregate.
+        In a subquery, an aggregate of the enclosing block's columns belongs
+        to that block (SQL's rule, which SQLite bends): it stays local."""
         inner = self.value(node)
         if inner.aggregate or inner.family not in FAMILIES:
             raise NotPushable(f"an aggregate of {node.sql(dialect='sqlite')}")
+        if any(alias in self.outer_aliases for alias, _name in inner.columns):
+            raise NotPushable("an aggregate of the enclosing block's columns in a subquery")
         return inner
 
     def column_of(self, node: exp.Expression) -> Typed:
@@ -560,6 +564,15 @@ class Translator:
 
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def aggregates_in(node: exp.Expression) -> bool:
+    """Whether an expression aggregates, not counting its subqueries' own."""
+    if isinstance(node, exp.AggFunc):
+        return True
+    if isinstance(node, (exp.Select, exp.Subquery, exp.Exists)):
+        return False
+    return any(aggregates_in(child) for child in node.iter_expressions())
 
 
 def spelled(node: exp.Expression) -> str:

@@ -26,6 +26,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from .translate import aggregates_in
+
 #: a word or quoted identifier of a statement's text
 WORD = re.compile(
     r'"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_\x80-\U0010ffff][\w$\x80-\U0010ffff]*'
@@ -95,5 +97,5 @@ def aggregates(body: exp.Select) -> bool:
         body.args.get("group")
         or body.args.get("distinct")
         or body.args.get("limit")
-        or any(node.find(exp.AggFunc) for node in body.expressions)
+        or any(aggregates_in(node) for node in body.expressions)
     )
