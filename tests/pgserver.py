@@ -148,6 +148,37 @@ def serving(prepare, *, passwords: bool = True):
         server.stop()
 
 
+def owned_database(server, dbname: str, password: str, *, logged: bool = False) -> str:
+    """A login role ``fdw`` (``password``) owning a new database ``dbname``,
+    its statements in the server log when ``logged``; sets and returns
+    ``server.dsn`` for it."""
+    import psycopg
+    from psycopg import sql
+
+    admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE ROLE fdw LOGIN PASSWORD {}").format(sql.Literal(password)))
+        c.execute(sql.SQL("CREATE DATABASE {} OWNER fdw").format(sql.Identifier(dbname)))
+        if logged:
+            c.execute("ALTER ROLE fdw SET log_statement = 'all'")
+    server.dsn = (
+        f"host={server.host} port={server.port} user=fdw password={password} dbname={dbname}"
+    )
+    return server.dsn
+
+
+def foreign_server(server, dbname: str, password: str, name: str = "s") -> str:
+    """The SQL/MED statements that reach ``dbname`` on ``server`` as role fdw:
+    postgres_fdw, a server ``name`` and the current user's mapping."""
+    return f"""
+        CREATE EXTENSION postgres_fdw;
+        CREATE SERVER {name} FOREIGN DATA WRAPPER postgres_fdw
+            OPTIONS (host '{server.host}', port '{server.port}', dbname '{dbname}');
+        CREATE USER MAPPING FOR CURRENT_USER SERVER {name}
+            OPTIONS (user 'fdw', password '{password}');
+    """
+
+
 def remote(server, query, params=None):
     """Run ``query`` on ``server`` as its ``dsn`` says; its rows, if it has any."""
     import psycopg

@@ -159,8 +159,9 @@ def causes(err: BaseException) -> Iterator[BaseException]:
 
 def sqlite_columns(db: apsw.Connection, text: str) -> list[tuple[str, str]]:
     """The columns of a query on a SQLite connection: (name, declared type,
-    empty for an expression), from the prepared statement, never run."""
-    cursor = db.cursor()
+    empty for an expression), from the prepared statement, never run (its
+    parameters, if any, taken as NULL)."""
+    cursor = apsw.Cursor(db)  # as SQLite itself sees the text
     found: list[tuple[str, str | None]] = []
 
     def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
@@ -169,7 +170,7 @@ def sqlite_columns(db: apsw.Connection, text: str) -> list[tuple[str, str]]:
 
     cursor.exec_trace = trace
     try:
-        cursor.execute(text)
+        cursor.execute(text, apsw._null_bindings)  # type: ignore[attr-defined]
     except apsw.ExecTraceAbort:
         pass
     return [(str(name), decltype or "") for name, decltype in found]

@@ -30,7 +30,7 @@ from sqlglot.errors import SqlglotError
 
 from .. import catalog, sqltext
 from ..errors import FeatureNotSupportedError, SQLMedError
-from ..remotesql import Aggregator, RemoteSQL
+from ..remotesql import Aggregator, RemoteSQL, sqlite_columns
 from ..wrapper import ForeignDataWrapper, Qual
 from . import aggregates, cursor, escape, fromlist, hold, names, partial, views
 from .blocks import Block, Output, Pushed, column_decoder
@@ -83,7 +83,6 @@ class Planned:
 class _Span:
     start: int  # token numbers, end excluded
     end: int
-    whole: bool  # the statement's (or its tail SELECT's) text: no parentheses around
 
 
 class Planner:
@@ -104,7 +103,7 @@ class Planner:
         #: foreign tables whose wrapper answers aggregates itself
         self._aggregating: set[str] = set()
         #: the names of the connection's query tables begin so (no file can know them)
-        self.prefix = self._prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
+        self.prefix = f"sqlmed_q_{secrets.token_hex(6)}_"
         self._modules = 0
         self._busy = False  # planning: the statements it runs are not planned
 
@@ -282,7 +281,7 @@ class Planner:
         if not _reads(tree):  # a view or trigger keeps its text: nothing to replace
             return None
         replaced: list[tuple[_Span, str]] = [
-            (_Span(call.start, call.end, False), self._escape(call, planned))
+            (_Span(call.start, call.end), self._escape(call, planned))
             for call in escape.calls(toks)
         ]
         for span in _spans(toks, tree) if self.enabled else ():  # type: ignore[arg-type]
@@ -306,7 +305,7 @@ class Planner:
         if not (replaced or held):
             return None
         if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
-            named = names.kept(self.session.db, sql, planned.text, _describe)
+            named = names.kept(self.session.db, sql, planned.text, sqlite_columns)
             if named is None:
                 return None  # its result's names would change: run it as written
             planned.text = named
@@ -334,7 +333,7 @@ class Planner:
             call = calls[name]
             if call is not None:
                 written = toks[end - 1].text
-                out.append((_Span(start, end, False), call if alias else f"{call} AS {written}"))
+                out.append((_Span(start, end), call if alias else f"{call} AS {written}"))
         return out
 
     def _view_call(
@@ -354,7 +353,7 @@ class Planner:
             planned.kept.append(f'view "{name}": {why}')
             return None
         source = f"main.{sqltext.quote_name(name)}"
-        described = _describe(self.session.db, f"SELECT * FROM {source}")
+        described = sqlite_columns(self.session.db, f"SELECT * FROM {source}")
         if len(described) != len(pushed.outputs):
             return None
         for out, (column, decltype) in zip(pushed.outputs, described, strict=True):
@@ -434,9 +433,7 @@ class Planner:
         names = hold.candidates(tree, lambda name: not local(name) and self._holdable(name))
         if not names:
             return False
-        held = {
-            name: hold.Held(name, f"{self._prefix}h{i}") for i, name in enumerate(sorted(names))
-        }
+        held = {name: hold.Held(name, f"{self.prefix}h{i}") for i, name in enumerate(sorted(names))}
         text = hold.rewrite(planned.text, toks, tree, held)
         if text is None:
             return False
@@ -481,7 +478,7 @@ class Planner:
         if self._modules >= _MODULES_MAX:
             raise NotPushable("too many pushed queries on this connection")
         module = QueryModule(self.session, pushed, nargs, fallback)
-        name = f"{self._prefix}{self._modules}"
+        name = f"{self.prefix}{self._modules}"
         self._modules += 1
         cursor.register(self.session.db, name, module)
         return name, module
@@ -523,7 +520,7 @@ class Planner:
                     return self._split(toks, params, span, select, found, planned)
                 except NotPushable as other:
                     raise NotPushable(f"{why}; its join: {other}") from None
-        described = _describe(self.session.db, _original(toks, span))
+        described = sqlite_columns(self.session.db, _original(toks, span))
         if len(described) != len(pushed.outputs):
             raise NotPushable("the columns SQLite sees differ")
         for out, (name, decltype) in zip(pushed.outputs, described, strict=True):
@@ -564,24 +561,6 @@ def _columns(pushed: Pushed) -> str:
     )
 
 
-def _describe(db: apsw.Connection, text: str) -> list[tuple[str, str | None]]:
-    """The names and declared types SQLite gives the columns of ``text``,
-    which is prepared, never run."""
-    cursor = apsw.Cursor(db)
-    found: list[Any] = []
-
-    def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
-        found.extend(cur.get_description())
-        return False
-
-    cursor.exec_trace = trace
-    try:
-        cursor.execute(text, apsw._null_bindings)  # type: ignore[attr-defined]
-    except apsw.ExecTraceAbort:
-        pass
-    return [(str(d[0]), d[1]) for d in found]
-
-
 def _original(toks: list[sqltext.Token], span: _Span) -> str:
     return "".join(t.text for t in toks[span.start : span.end])
 
@@ -594,7 +573,7 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
         end -= 1
     first = fromlist.code(toks, 0)
     if isinstance(tree, exp.Select):
-        spans.append(_Span(first, end, True))
+        spans.append(_Span(first, end))
     elif isinstance(tree, exp.SetOperation):
         spans.extend(_members(toks, first, end))
     elif isinstance(tree, (exp.Insert, exp.Create)) and isinstance(
@@ -610,7 +589,7 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
                     depth -= 1
                 elif depth == 0 and _word(tok) == "SELECT":
                     if isinstance(tree.expression, exp.Select):
-                        spans.append(_Span(i, end, True))
+                        spans.append(_Span(i, end))
                     else:
                         spans.extend(_members(toks, i, end))
                     break
@@ -623,7 +602,7 @@ def _spans(toks: list[sqltext.Token], tree: exp.Expression) -> list[_Span]:
             inner = fromlist.code(toks, start + 1)
             if inner < i and _word(toks[inner]) in ("SELECT", "WITH"):
                 if _word(toks[inner]) == "SELECT":
-                    spans.append(_Span(inner, i, False))
+                    spans.append(_Span(inner, i))
                 spans.extend(_members(toks, inner, i))
     spans.sort(key=lambda s: (s.start, -s.end))
     return spans
@@ -666,7 +645,7 @@ def _members(toks: list[sqltext.Token], start: int, end: int) -> list[_Span]:
     for first, after in cuts:
         while after > first and toks[after - 1].kind in ("ws", "lc", "bc"):
             after -= 1
-        spans.append(_Span(first, after, False))
+        spans.append(_Span(first, after))
     return spans
 
 

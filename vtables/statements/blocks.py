@@ -202,6 +202,8 @@ class Block:
         self.text = text
         #: the translator of the block this one is a subquery of
         self.outer = outer
+        #: how the remote query names its tables ("t0", "t1"; a subquery's differ)
+        self.prefix = "t"
         #: the subqueries translated so far (their remote aliases differ)
         self.subqueries = 0
         #: the subquery of an EXISTS: its select list is not read
@@ -259,8 +261,6 @@ class Block:
             if key != (mine.dialect, mine.key()):
                 raise NotPushable("a subquery on another server")
         return sources, joins
-
-    prefix = "t"
 
     def _translator(self, sources: dict[str, Source]) -> Translator:
         first = next(iter(sources.values()))

@@ -19,7 +19,7 @@ from .. import sqltext
 _ENDS = {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "WINDOW", "UNION"}
 _ENDS |= {"INTERSECT", "EXCEPT", "RETURNING"}
 
-Describe = Callable[[Any, str], "list[tuple[str, str | None]]"]
+Describe = Callable[[Any, str], "list[tuple[str, str]]"]
 
 
 def _tail(text: str) -> int:

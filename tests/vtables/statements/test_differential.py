@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vtables
-from tests.pgserver import Log, PostgresServer, registering, serving
+from tests.pgserver import (
+    Log,
+    PostgresServer,
+    foreign_server,
+    owned_database,
+    registering,
+    serving,
+)
 from tests.vtables.statements import queries
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
@@ -37,12 +44,7 @@ def _native() -> apsw.Connection:
 
 
 def _prepare(server: PostgresServer) -> None:
-    admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
-        c.execute("CREATE DATABASE diff OWNER fdw")
-        c.execute("ALTER ROLE fdw SET log_statement = 'all'")
-    server.dsn = f"host={server.host} port={server.port} user=fdw password={PASSWORD} dbname=diff"
+    owned_database(server, "diff", PASSWORD, logged=True)
     a, b = queries.rows(SEED)
     with psycopg.connect(server.dsn, autocommit=True) as c:
         c.execute(
@@ -97,14 +99,7 @@ def connect(kind: str, path, fixture) -> vtables.Connection:
                 OPTIONS (database '{fixture("lite_remote")}');
         """)
     else:
-        pg = fixture("pg")
-        conn.execute(f"""
-            CREATE EXTENSION postgres_fdw;
-            CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw
-                OPTIONS (host '{pg.host}', port '{pg.port}', dbname 'diff');
-            CREATE USER MAPPING FOR CURRENT_USER SERVER s
-                OPTIONS (user 'fdw', password '{PASSWORD}');
-        """)
+        conn.execute(foreign_server(fixture("pg"), "diff", PASSWORD))
     conn.execute(f"""
         CREATE FOREIGN TABLE a ({queries.SCHEMA_A}) SERVER s;
         CREATE FOREIGN TABLE b ({queries.SCHEMA_B}) SERVER s;
@@ -188,11 +183,8 @@ def test_sum_overflows_as_in_sqlite(conn, native):
 
 def test_postgres_runs_one_query_per_statement(pg, tmp_path, native):
     db = vtables.connect(str(tmp_path / "one.db"))
+    db.execute(foreign_server(pg, "diff", PASSWORD))
     db.execute(f"""
-        CREATE EXTENSION postgres_fdw;
-        CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw
-            OPTIONS (host '{pg.host}', port '{pg.port}', dbname 'diff');
-        CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (user 'fdw', password '{PASSWORD}');
         CREATE FOREIGN TABLE a ({queries.SCHEMA_A}) SERVER s;
         CREATE FOREIGN TABLE b ({queries.SCHEMA_B}) SERVER s;
     """)

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 import vtables
-from tests.pgserver import registering, remote, serving
+from tests.pgserver import foreign_server, owned_database, registering, remote, serving
 from vtables.wrappers import postgres_fdw
 from vtables.wrappers.postgres_fdw import PostgresFdw
 
@@ -78,12 +78,7 @@ def test_a_view_in_the_file_cannot_call_it(lite):
 
 
 def _prepare(server) -> None:
-    admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f"CREATE ROLE fdw LOGIN PASSWORD '{PASSWORD}'")
-        c.execute("CREATE DATABASE esc OWNER fdw")
-    server.dsn = f"host={server.host} port={server.port} user=fdw password={PASSWORD} dbname=esc"
-    with psycopg.connect(server.dsn, autocommit=True) as c:
+    with psycopg.connect(owned_database(server, "esc", PASSWORD), autocommit=True) as c:
         c.execute(
             "CREATE TABLE m (id int PRIMARY KEY, v numeric, d date);"
             "INSERT INTO m SELECT g, g * 1.5, date '2024-01-01' + g FROM generate_series(1, 9) g"
@@ -98,14 +93,8 @@ def pg():
 @pytest.fixture
 def conn(tmp_path, pg):
     conn = vtables.connect(str(tmp_path / "pg.db"))
-    conn.execute(f"""
-        CREATE EXTENSION postgres_fdw;
-        CREATE SERVER shop FOREIGN DATA WRAPPER postgres_fdw
-            OPTIONS (host '{pg.host}', port '{pg.port}', dbname 'esc');
-        CREATE USER MAPPING FOR CURRENT_USER SERVER shop
-            OPTIONS (user 'fdw', password '{PASSWORD}');
-        CREATE FOREIGN TABLE m (id integer, v numeric, d date) SERVER shop;
-    """)
+    conn.execute(foreign_server(pg, "esc", PASSWORD, "shop"))
+    conn.execute("CREATE FOREIGN TABLE m (id integer, v numeric, d date) SERVER shop")
     yield conn
     postgres_fdw.disconnect_all(conn)
     conn.close()

@@ -15,16 +15,11 @@ ORDERS = [
 CUSTOMERS = [(i, f"c{i}", "Ünïcode" if i % 4 == 0 else "plain") for i in range(1, 41)]
 
 
-@pytest.fixture
-def env(tmp_path):
+def sqlite_pair(tmp_path, fill) -> tuple[vtables.Connection, apsw.Connection]:
+    """A remote SQLite file and a native in-memory database, both filled by
+    ``fill(db)``; the local connection imports the remote's tables."""
     remote = apsw.Connection(str(tmp_path / "remote.db"))
-    schema = """
-        CREATE TABLE orders (id integer PRIMARY KEY, grp text, amount integer, name text);
-        CREATE TABLE customers (id integer PRIMARY KEY, name text, kind text);
-    """
-    remote.execute(schema)
-    remote.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", ORDERS)
-    remote.executemany("INSERT INTO customers VALUES (?, ?, ?)", CUSTOMERS)
+    fill(remote)
     remote.close()
     conn = vtables.connect(str(tmp_path / "local.db"))
     conn.execute("""
@@ -33,9 +28,22 @@ def env(tmp_path):
         IMPORT FOREIGN SCHEMA main FROM SERVER s INTO main;
     """)
     native = apsw.Connection(":memory:")
-    native.execute(schema)
-    native.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", ORDERS)
-    native.executemany("INSERT INTO customers VALUES (?, ?, ?)", CUSTOMERS)
+    fill(native)
+    return conn, native
+
+
+def _fill(db: apsw.Connection) -> None:
+    db.execute("""
+        CREATE TABLE orders (id integer PRIMARY KEY, grp text, amount integer, name text);
+        CREATE TABLE customers (id integer PRIMARY KEY, name text, kind text);
+    """)
+    db.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", ORDERS)
+    db.executemany("INSERT INTO customers VALUES (?, ?, ?)", CUSTOMERS)
+
+
+@pytest.fixture
+def env(tmp_path):
+    conn, native = sqlite_pair(tmp_path, _fill)
     yield conn, native
     conn.close()
 

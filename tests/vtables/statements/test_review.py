@@ -8,6 +8,7 @@ import apsw
 import pytest
 
 import vtables
+from tests.vtables.statements.test_planner import sqlite_pair
 
 INT64_MAX = 2**63 - 1
 SCHEMA = """
@@ -21,18 +22,7 @@ ROWS = """
 
 
 def _env(tmp_path, rows: str):
-    remote = apsw.Connection(str(tmp_path / "remote.db"))
-    remote.execute(SCHEMA + rows)
-    remote.close()
-    conn = vtables.connect(str(tmp_path / "local.db"))
-    conn.execute("""
-        CREATE EXTENSION sqlite_fdw;
-        CREATE SERVER s FOREIGN DATA WRAPPER sqlite_fdw OPTIONS (database 'remote.db');
-        IMPORT FOREIGN SCHEMA main FROM SERVER s INTO main;
-    """)
-    native = apsw.Connection(":memory:")
-    native.execute(SCHEMA + rows)
-    return conn, native
+    return sqlite_pair(tmp_path, lambda db: db.execute(SCHEMA + rows))
 
 
 @pytest.fixture
