@@ -10,7 +10,18 @@ which); the module keeps the name vtables._speedups.
 from setuptools import Extension, setup
 
 SOURCES = "vtables/_speedups_c"
-FILES = ("module", "batch", "bridge", "indexinfo", "vtab", "cursor", "fields", "chunk", "router")
+FILES = (
+    "module",
+    "batch",
+    "bridge",
+    "indexinfo",
+    "vtab",
+    "cursor",
+    "fields",
+    "chunk",
+    "router",
+    "arrow",
+)
 
 setup(
     ext_modules=[

@@ -37,6 +37,8 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import vtables
@@ -114,6 +116,11 @@ def setup_files(directory: Path) -> None:
     (directory / "myapp" / "models.py").write_text(MYAPP_MODELS, encoding="utf-8")
     (directory / "people.csv").write_text(
         "id,name,city\n1,Ada,London\n2,Grace,New York\n3,Linus,Helsinki\n", encoding="utf-8"
+    )
+    (directory / "data").mkdir()
+    pq.write_table(
+        pa.table({"id": [999, 1001, 1002], "fare": [7.5, 12.0, 3.25], "zone": ["a", "b", "a"]}),
+        directory / "data" / "trips.parquet",
     )
     with contextlib.closing(sqlite3.connect(directory / "archive.db")) as db, db:
         db.execute(
@@ -220,7 +227,7 @@ def test_markers_are_few():
 
 # ------------------------------------------------------------ generated pages
 
-WRAPPERS = ("file_fdw", "sqlite_fdw", "postgres_fdw", "sqlalchemy_fdw")
+WRAPPERS = ("file_fdw", "sqlite_fdw", "postgres_fdw", "sqlalchemy_fdw", "parquet_fdw")
 # Examples of wrapper docstrings that need more than local files.
 NOT_RUN = {
     "file_fdw": "reads /srv/data, outside the test directory",

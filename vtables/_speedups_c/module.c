@@ -31,6 +31,9 @@ static PyObject *on_conflict(PyObject *self, PyObject *unused)
     return PyLong_FromLong(current_conflict);
 }
 
+/* arrow.c; declared here, not in speedups.h */
+PyObject *arrow_batch(PyObject *self, PyObject *obj);
+
 static PyMethodDef methods[] = {
     {"on_conflict", on_conflict, METH_NOARGS,
      "the ON CONFLICT mode of the INSERT under way (SQLITE_IGNORE...), 0 outside one"},
@@ -40,6 +43,9 @@ static PyMethodDef methods[] = {
     {"api_loaded", api_loaded, METH_NOARGS, "whether SQLite's API table has been handed over"},
     {"parse_chunk", parse_chunk, METH_VARARGS, "a chunk of plain lines as a Batch, or None"},
     {"rows_batch", rows_batch, METH_VARARGS, "rows_batch(rows, masks) -> Batch"},
+    {"arrow_batch", arrow_batch, METH_O,
+     "arrow_batch(record_batch) -> Batch, or None when a column's type or value is not read"
+     " here (any object with __arrow_c_array__)"},
     {"execute_method", execute_method, METH_O,
      "execute_method(cls): an execute for cls (a subclass of apsw.Connection) that makes"
      " the C router's cursors without looking up cursor() and execute"},

@@ -539,7 +539,7 @@ class Planner:
             PushedBlock(pushed.tables, pushed.remote.where(), pushed.text, module, label)
         )
         args = ", ".join(params.spelling(serial) for serial in used)
-        return f"SELECT {_columns(pushed)} FROM {sqltext.quote_name(name)}({args})"
+        return f"SELECT {_columns(pushed)} FROM {sqltext.quote_name(name)}({args}){pushed.tail}"
 
 
 def _no_arguments(name: str) -> int:

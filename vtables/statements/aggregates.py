@@ -34,7 +34,7 @@ _OPERATORS: dict[type, str] = {
     exp.LTE: "<=",
 }
 _FUNCTIONS: dict[type, str] = {exp.Count: "count", exp.Min: "min", exp.Max: "max", exp.Sum: "sum"}
-_ARGS = frozenset({"expressions", "from", "from_", "where", "group"})
+_ARGS = frozenset({"expressions", "from", "from_", "where", "group", "order", "limit", "offset"})
 
 
 class _Source(RemoteSQL):
@@ -77,6 +77,9 @@ def _column(node: exp.Expression, table: catalog.ForeignTable, alias: str) -> ca
         raise NotPushable(f"column {node.sql()} of another table")
     for col in table.columns:
         if col.name.lower() == node.name.lower():
+            if col.collation and catalog.SQLITE_COLLATIONS[col.collation] != "BINARY":
+                # compared, grouped and sorted otherwise than byte by byte
+                raise NotPushable(f"column {col.name} has collation {col.collation}")
             return col
     raise NotPushable(f"no column {node.name}")
 
@@ -208,9 +211,55 @@ def push(select: exp.Select, lookup: Lookup, arg_of: Callable[[str], int]) -> Pu
     if not aggregator.accepts(asked):  # the quals' values are not known yet: None
         raise NotPushable("the aggregator declines")
     source = _Source(aggregator, table.name, asked, query.values)
-    return Pushed(
+    pushed = Pushed(
         source, exp.Select(), query.params, outputs, [table.name], _text(asked), small=True
     )
+    pushed.tail = _tail(select)
+    return pushed
+
+
+def _tail(select: exp.Select) -> str:
+    """The block's ORDER BY, LIMIT and OFFSET, for SQLite to apply to the
+    aggregator's rows: sort keys as the positions of the items they name."""
+    tail = ""
+    order = select.args.get("order")
+    if order is not None:
+        check(order, frozenset({"expressions"}))
+        terms = []
+        for term in order.expressions:
+            check(term, frozenset({"this", "desc", "nulls_first"}))
+            positioned = term.copy()
+            positioned.set("this", exp.Literal.number(_position(term.this, select.expressions)))
+            terms.append(positioned.sql(dialect="sqlite"))
+        tail += " ORDER BY " + ", ".join(terms)
+    for arg in ("limit", "offset"):
+        node = select.args.get(arg)
+        if node is None:
+            continue
+        check(node, frozenset({"expression"}))
+        value = node.expression
+        if not (isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit()):
+            raise NotPushable(f"{arg.upper()} of an expression")
+        tail += f" {arg.upper()} {int(value.this)}"
+    return tail
+
+
+def _position(node: exp.Expression, items: list[exp.Expression]) -> int:
+    """The 1-based position of the select item a sort key names: its alias
+    (SQLite looks there first), the same expression, or its number."""
+    check(node)
+    if isinstance(node, exp.Column) and not node.table:
+        for i, item in enumerate(items):
+            if isinstance(item, exp.Alias) and item.alias.lower() == node.name.lower():
+                return i + 1
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+        if 1 <= int(node.this) <= len(items):
+            return int(node.this)
+        raise NotPushable("ORDER BY a position out of range")
+    for i, item in enumerate(items):
+        if (item.this if isinstance(item, exp.Alias) else item) == node:
+            return i + 1
+    raise NotPushable(f"ORDER BY {node.sql(dialect='sqlite')}, not a result column")
 
 
 def _text(query: AggregateQuery) -> str:

@@ -76,6 +76,8 @@ class Pushed:
     #: that error run the block in SQLite (``RemoteSQL.overflowed``)
     guarded: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: ORDER BY / LIMIT / OFFSET that SQLite applies to the rows (a wrapper's aggregates)
+    tail: str = ""
 
 
 _TABLE_ARGS = frozenset({"this", "db", "alias"})

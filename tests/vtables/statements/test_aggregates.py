@@ -134,3 +134,35 @@ def test_a_parameter_of_another_type_reaches_it_as_sqlite_binds_it(env):
 def test_in_a_subquery(env):
     same(env, "SELECT (SELECT count(*) FROM t) + 1, (SELECT min(x) FROM t WHERE k = 1)")
     assert len(MetaFdw.asked) == 2
+
+
+def test_order_by_and_limit_are_applied_to_its_rows(env):
+    conn, _ = env
+    for sql in (
+        "SELECT count(*) AS n, max(x) FROM t WHERE k = 1 ORDER BY n DESC LIMIT 1",
+        "SELECT min(x), max(x) FROM t ORDER BY 2",
+        "SELECT min(x) FROM t ORDER BY min(x) LIMIT 5 OFFSET 0",
+    ):
+        same(env, sql)
+    assert len(MetaFdw.asked) == 3 and MetaFdw.scans == 0
+    assert "ORDER BY 1 DESC LIMIT 1" in conn.explain(
+        "SELECT count(*) AS n FROM t ORDER BY n DESC LIMIT 1"
+    )
+    # a sort key that is no result column, a LIMIT of an expression: SQLite's
+    for sql in (
+        "SELECT count(*) FROM t ORDER BY max(x)",
+        "SELECT count(*) FROM t LIMIT 1 + 1",
+    ):
+        same(env, sql)
+    assert len(MetaFdw.asked) == 3 and MetaFdw.scans == 2
+
+
+def test_a_column_of_another_collation_stays_in_sqlite(env):
+    conn, _ = env
+    conn.execute(
+        "CREATE FOREIGN TABLE c (id integer, k integer COLLATE NOCASE, x integer) SERVER m"
+    )
+    conn.execute("SELECT count(*), max(k) FROM c").fetchall()
+    assert not MetaFdw.asked and MetaFdw.scans == 1
+    conn.execute("SELECT count(*), max(x) FROM c").fetchall()  # without it, the wrapper's
+    assert len(MetaFdw.asked) == 1

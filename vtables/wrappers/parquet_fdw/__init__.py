@@ -1,0 +1,413 @@
+"""parquet_fdw: Parquet files, Arrow IPC (Feather) files and partitioned datasets as foreign tables.
+
+Purpose
+    Read columnar files written by pandas, pyarrow, Spark, DuckDB or Polars
+    without loading them: a single file, a directory of files, or a
+    hive-partitioned dataset (``year=2024/month=05/part-0.parquet``), read
+    through Arrow's dataset scanner (pyarrow, an extra: ``pip install
+    'sqlmed[parquet]'``).  Only the columns a query reads are read.  Quals on
+    integer, floating-point and text columns are pushed into the scan, where
+    partition directories and Parquet row-group statistics skip what no row
+    can match; ``count(*)``, ``count``, ``min``, ``max`` and integer ``sum``,
+    grouped or not, are computed by Arrow under those quals (``count(*)``
+    alone from the files' footers).  Values are converted to the declared
+    column types, as every wrapper's; record batches go to SQLite column by
+    column through the C speedups when they are built.  Read-only.
+
+    A database file names paths, never code; only regular files and
+    directories are read (a FIFO or a device would make a scan wait for
+    ever).
+
+Options
+    server ``directory``
+        The directory that relative ``path`` values resolve against (default:
+        the directory of the database file; for an in-memory database, the
+        current directory).  IMPORT FOREIGN SCHEMA lists it.
+    table ``path`` (required)
+        A file, or a directory read as one dataset (every data file under it).
+    table ``format``
+        ``parquet`` or ``arrow`` (Arrow IPC files, ``.arrow`` and ``.feather``);
+        default: from the file name's extension, else ``parquet``.
+    table ``partitioning``
+        ``hive`` (default: ``key=value`` directories are columns) or ``none``.
+    column ``column_name``
+        The column's name in the files (default: the column's name).
+
+Types
+    A column declared ``integer``/``bigint`` over Arrow integers, ``real`` or
+    ``double precision`` over floating point, ``text`` over strings, reaches
+    SQLite as it is and takes pushed quals; booleans read as 1/0, dates and
+    timestamps as ISO text (``timestamptz`` in UTC), decimals as NUMERIC,
+    lists, structs and maps as JSON text.  A NaN is NULL, as SQLite stores it.
+
+IMPORT FOREIGN SCHEMA
+    The remote schema is a directory under the server's ``directory``
+    (``public`` or ``.`` for the directory itself): one foreign table for each
+    ``.parquet``, ``.arrow`` or ``.feather`` file in it (named after the file)
+    and for each subdirectory holding such files (a dataset, named after the
+    directory; hive partitions become columns), with column types mapped
+    from the Arrow schema.
+
+Example
+    ::
+
+        CREATE EXTENSION parquet_fdw;
+        CREATE SERVER lake FOREIGN DATA WRAPPER parquet_fdw
+            OPTIONS (directory 'data');
+        CREATE FOREIGN TABLE trips (
+            id bigint, fare double precision, zone text
+        ) SERVER lake OPTIONS (path 'trips.parquet');
+        SELECT zone, count(*), max(id) FROM trips WHERE id > 1000 GROUP BY zone;
+        IMPORT FOREIGN SCHEMA public EXCEPT (trips) FROM SERVER lake INTO main;
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from vtables import speedups
+from vtables.errors import FeatureNotSupportedError, InvalidOptionError, WrapperError
+from vtables.wrapper import (
+    COLUMN_NAME,
+    ColumnDefinition,
+    ForeignDataWrapper,
+    ImportRequest,
+    OptionSpec,
+    Qual,
+    TableDefinition,
+    resolve_path,
+)
+
+from . import filters
+from .aggregates import DatasetAggregates
+from .columns import Reader, declared_type
+
+__all__ = ["ParquetFdw"]
+
+#: file extensions and the format they name
+EXTENSIONS = {".parquet": "parquet", ".parq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
+_ARROW_FORMATS = {"parquet": "parquet", "arrow": "ipc"}
+_BATCH_ROWS = 65536
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow.dataset as ds
+    except ImportError:  # pragma: no cover - the extra is part of the tests
+        raise FeatureNotSupportedError(
+            "parquet_fdw needs pyarrow", hint="pip install 'sqlmed[parquet]'"
+        ) from None
+    return ds
+
+
+class ParquetFdw(ForeignDataWrapper):
+    """Read-only foreign tables over Parquet and Arrow IPC files and datasets."""
+
+    name = "parquet_fdw"
+    version = "1.0"
+    coerces_values = True
+    #: Whether FIFOs, devices and other files that are not regular files may be
+    #: read.  Set by the program (on this class or a subclass), never by a
+    #: database file.
+    allow_special_files: bool = False
+
+    option_specs = (
+        OptionSpec("directory", {"server"}, doc="directory relative paths resolve against"),
+        OptionSpec("path", {"table"}, required=True, doc="a file or a dataset's directory"),
+        OptionSpec("format", {"table"}, choices=("parquet", "arrow"), doc="parquet or arrow (IPC)"),
+        OptionSpec(
+            "partitioning",
+            {"table"},
+            choices=("hive", "none"),
+            default="hive",
+            doc="hive: key=value directories are columns",
+        ),
+        COLUMN_NAME,
+    )
+
+    def __init__(self, options: dict[str, str], columns: dict[str, ColumnDefinition]):
+        super().__init__(options, columns)
+        self._schema: Any = None
+        self._rows: tuple[tuple, float] | None = None
+
+    # ------------------------------------------------------------ the dataset
+
+    def path(self) -> str:
+        return resolve_path(
+            self.options.get("path", ""),
+            self.database_path,
+            self.options.get("directory"),
+            uris=False,
+        )
+
+    def _format(self, path: str) -> str:
+        given = self.settings.get("format")
+        if given:
+            return str(given)
+        return EXTENSIONS.get(os.path.splitext(path)[1].lower(), "parquet")
+
+    def _where(self, path: str) -> str:
+        return f'foreign table "{self.table_name}": "{path}"'
+
+    def dataset(self) -> Any:
+        """The table's dataset as it is now (a directory is listed again)."""
+        ds = _pyarrow()
+        path = self.path()
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise WrapperError(f"{self._where(path)} does not exist") from None
+        except OSError as err:
+            raise WrapperError(f"{self._where(path)}: {err.strerror or err}") from None
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and not self.allow_special_files:
+            raise WrapperError(
+                f"{self._where(path)} is not a regular file or directory",
+                hint="parquet_fdw reads regular files only; a program that means to read "
+                "others sets ParquetFdw.allow_special_files.",
+            )
+        partitioning = "hive" if self.settings["partitioning"] == "hive" else None
+        try:
+            found = ds.dataset(
+                path, format=_ARROW_FORMATS[self._format(path)], partitioning=partitioning
+            )
+        except Exception as err:  # pyarrow's ArrowInvalid, OSError...
+            raise WrapperError(f"{self._where(path)} could not be read: {err}") from None
+        if stat.S_ISDIR(mode) and not self.allow_special_files:
+            for name in found.files:
+                if not stat.S_ISREG(os.stat(name).st_mode):
+                    raise WrapperError(f"{self._where(name)} is not a regular file")
+        return found
+
+    def schema(self) -> Any:
+        if self._schema is None:
+            self._schema = self.dataset().schema
+        return self._schema
+
+    def _field(self, column: str) -> Any:
+        remote = self.remote_names[column]
+        schema = self.schema()
+        index = schema.get_field_index(remote)
+        if index < 0:
+            raise WrapperError(
+                f'foreign table "{self.table_name}": column "{remote}" is not in "{self.path()}"',
+                hint="Its columns: " + ", ".join(schema.names),
+            )
+        return schema.field(index)
+
+    def kinds(self) -> dict[str, str | None]:
+        """Each column's exact kind (filters.exact_kind), None when its values
+        are converted on the way to SQLite."""
+        out: dict[str, str | None] = {}
+        for name, col in self.columns.items():
+            try:
+                out[name] = filters.exact_kind(col.type, self._field(name).type)
+            except WrapperError:
+                out[name] = None
+        return out
+
+    # ------------------------------------------------------------ planning
+
+    def honours(self, qual: Qual) -> bool:
+        if qual.operator not in filters.OPERATORS or qual.column not in self.columns:
+            return False
+        try:
+            return self.kinds()[qual.column] is not None
+        except WrapperError:  # the scan will say what is wrong
+            return False
+
+    def can_limit(self) -> bool:
+        return True
+
+    def estimate(self, quals: list[Qual], columns: list[str]) -> tuple[float, float]:
+        try:
+            rows = self._row_count()
+        except WrapperError:
+            return super().estimate(quals, columns)
+        for qual in quals:
+            if qual.operator in ("=", "IS"):
+                rows /= 100
+            elif qual.operator == "IN":
+                rows /= 100 / max(len(qual.value or ()), 1)
+            elif qual.operator not in ("IS NOT NULL", "!="):
+                rows /= 3
+        rows = max(rows, 1.0)
+        return rows, 10.0 + rows * (0.1 + 0.9 * len(columns) / max(len(self.columns), 1))
+
+    def _row_count(self) -> float:
+        path = self.path()
+        try:
+            stamp: tuple = (path, os.stat(path).st_mtime_ns)
+        except OSError:
+            stamp = (path, None)
+        if self._rows is None or self._rows[0] != stamp:
+            self._rows = (stamp, float(max(self.dataset().count_rows(), 1)))
+        return self._rows[1]
+
+    # ------------------------------------------------------------ scans
+
+    def _filter(self, quals: list[Qual]) -> Any:
+        """The honoured quals as one dataset filter (None when there are none)."""
+        kinds = self.kinds()
+        parts = [
+            filters.Column(self.remote_names[q.column], kind, self.columns[q.column].type).qual(q)
+            for q in quals
+            if q.operator in filters.OPERATORS
+            and q.column in self.columns
+            and (kind := kinds[q.column]) is not None
+        ]
+        return filters.conjunction(parts)
+
+    def record_batches(self, columns: list[str], quals: list[Qual]) -> Iterator[Any]:
+        """The dataset's record batches of these columns (in this order) under
+        the quals it honours."""
+        for name in columns:
+            self._field(name)
+        dataset = self.dataset()
+        remote = [self.remote_names[c] for c in columns]
+        try:
+            batches = dataset.to_batches(
+                columns=remote, filter=self._filter(quals), batch_size=_BATCH_ROWS
+            )
+            for batch in batches:
+                if batch.num_rows:
+                    yield batch
+        except WrapperError:
+            raise
+        except Exception as err:
+            raise WrapperError(f"{self._where(self.path())} could not be read: {err}") from None
+
+    def scan_batches(self, quals, columns, sortkeys=None, limit=None, offset=None) -> Iterator[Any]:
+        columns = list(columns)
+        batches = self.record_batches(columns, quals)
+        c = speedups.module()
+        arrow_batch = getattr(c, "arrow_batch", None) if c is not None else None
+        reader: Reader | None = None
+        skip = offset or 0
+        left = limit if limit is not None and limit >= 0 else None
+        for batch in batches:
+            if skip:
+                if batch.num_rows <= skip:
+                    skip -= batch.num_rows
+                    continue
+                batch, skip = batch.slice(skip), 0
+            if left is not None:
+                if left <= 0:
+                    return
+                if batch.num_rows > left:
+                    batch = batch.slice(0, left)
+                left -= batch.num_rows
+            if reader is None:
+                declared = [self.columns[name].type for name in columns]
+                reader = Reader(declared, batch.schema, arrow_batch)
+            try:
+                yield reader.rows(batch)
+            except (ValueError, TypeError, ArithmeticError) as err:
+                raise WrapperError(
+                    f"{self._where(self.path())}: a value does not convert to its column's"
+                    f" declared type: {err}"
+                ) from None
+
+    def scan(self, quals, columns, sortkeys=None, limit=None, offset=None) -> Iterator[Any]:
+        for rows in self.scan_batches(quals, columns, sortkeys, limit, offset):
+            yield from rows
+
+    def aggregator(self) -> Any:
+        return DatasetAggregates(
+            self.kinds(),
+            self.record_batches,
+            lambda quals: int(self.dataset().count_rows(filter=self._filter(quals))),
+            f"{self._format(self.path())} {self.path()}",
+        )
+
+    def explain(self, quals, columns, sortkeys, limit, offset) -> str:
+        path = self.path()
+        text = f"{self._format(path)}: {path}"
+        try:
+            expression = self._filter(quals)
+            groups = self._row_groups(expression)
+        except WrapperError as err:
+            return f"{text} ({err})"
+        if expression is not None and all(
+            q.value is not None or q.operator.startswith("IS") for q in quals
+        ):
+            text += f"; filter: {expression}"
+        if groups is not None:
+            text += f"; row groups: {groups[0]} of {groups[1]}"
+        return text
+
+    def _row_groups(self, expression: Any) -> tuple[int, int] | None:
+        """Row groups the filter leaves to read, and all of them (Parquet)."""
+        if self._format(self.path()) != "parquet":
+            return None
+        dataset = self.dataset()
+        total = sum(f.num_row_groups for f in dataset.get_fragments())
+        if expression is None:
+            return total, total
+        kept = 0
+        try:  # the partitions the filter leaves, then their row groups it leaves
+            for fragment in dataset.get_fragments(filter=expression):
+                kept += len(fragment.split_by_row_group(expression, schema=dataset.schema))
+        except Exception:  # a value still unknown while planning
+            return None
+        return kept, total
+
+    # ------------------------------------------------------------ options, import
+
+    @classmethod
+    def validate(cls, kind: str, options: Mapping[str, str], *, object_name: str) -> None:
+        super().validate(kind, options, object_name=object_name)
+        if kind == "table" and "path" in options and not options["path"].strip():
+            raise InvalidOptionError(f'foreign table "{object_name}": option "path" is empty')
+
+    @classmethod
+    def import_tables(cls, request: ImportRequest) -> list[TableDefinition]:
+        ds = _pyarrow()
+        options = request.connect_options
+        schema = request.schema
+        sub = "" if schema in ("public", ".", "main") else schema
+        root = resolve_path(sub or ".", request.database_path, options.get("directory"), uris=False)
+        if not os.path.isdir(root):
+            raise WrapperError(f'IMPORT FOREIGN SCHEMA: "{root}" is not a directory')
+        tables: list[TableDefinition] = []
+        for entry in sorted(os.scandir(root), key=lambda e: e.name):
+            stem, ext = os.path.splitext(entry.name)
+            if entry.is_file() and ext.lower() in EXTENSIONS:
+                name, fmt = stem, EXTENSIONS[ext.lower()]
+            elif entry.is_dir() and _holds_data(entry.path):
+                name, fmt = entry.name, _dataset_format(entry.path)
+            else:
+                continue
+            if not request.wanted(name):
+                continue
+            try:
+                arrow = ds.dataset(
+                    entry.path, format=_ARROW_FORMATS[fmt], partitioning="hive"
+                ).schema
+            except Exception as err:
+                raise WrapperError(f'IMPORT FOREIGN SCHEMA: "{entry.path}": {err}') from None
+            path = os.path.join(sub, entry.name) if sub else entry.name
+            table_options = {"path": path}
+            if fmt != EXTENSIONS.get(ext.lower(), "parquet"):
+                table_options["format"] = fmt
+            columns = [ColumnDefinition(f.name, declared_type(f.type)) for f in arrow]
+            tables.append(TableDefinition(name, columns, table_options))
+        return tables
+
+
+def _data_files(path: str) -> Iterator[str]:
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            if os.path.splitext(name)[1].lower() in EXTENSIONS:
+                yield os.path.join(dirpath, name)
+
+
+def _holds_data(path: str) -> bool:
+    return next(_data_files(path), None) is not None
+
+
+def _dataset_format(path: str) -> str:
+    first = next(_data_files(path))
+    return EXTENSIONS[os.path.splitext(first)[1].lower()]
