@@ -227,12 +227,22 @@ def test_markers_are_few():
 
 # ------------------------------------------------------------ generated pages
 
-WRAPPERS = ("file_fdw", "sqlite_fdw", "postgres_fdw", "sqlalchemy_fdw", "parquet_fdw")
+WRAPPERS = (
+    "file_fdw",
+    "sqlite_fdw",
+    "postgres_fdw",
+    "sqlalchemy_fdw",
+    "parquet_fdw",
+    "json_fdw",
+    "dataframe_fdw",
+)
 # Examples of wrapper docstrings that need more than local files.
 NOT_RUN = {
     "file_fdw": "reads /srv/data, outside the test directory",
     "postgres_fdw": "needs a PostgreSQL server",
     "sqlalchemy_fdw": "needs a PostgreSQL server",
+    "dataframe_fdw": "needs a frame the program registers (run by"
+    " tests/vtables/wrappers/test_dataframe_fdw.py::test_the_docstring_example_runs)",
 }
 
 

@@ -76,4 +76,20 @@ __all__ = [
     "register_wrapper",
     "to_sql",
     "unregister_wrapper",
+    "register_frame",
+    "unregister_frame",
+    "get_frame",
+    "registered_frames",
 ]
+
+#: DataFrames and Arrow tables as foreign tables (dataframe_fdw): imported on
+#: first use, so that ``import vtables`` does not import pandas
+_FRAMES = ("register_frame", "unregister_frame", "get_frame", "registered_frames")
+
+
+def __getattr__(name: str) -> object:
+    if name in _FRAMES:
+        from .wrappers import dataframe_fdw
+
+        return getattr(dataframe_fdw, name)
+    raise AttributeError(f"module 'vtables' has no attribute {name!r}")

@@ -132,6 +132,25 @@ def list_table(header: list[str], rows: list[list[str]], widths: str = "auto") -
     return out
 
 
+def writes(cls: type[ForeignDataWrapper]) -> str:
+    """Which of INSERT, UPDATE and DELETE the wrapper takes."""
+    if not cls.writable():
+        return "no"
+    verbs = (
+        ["INSERT"]
+        if cls.insert is not ForeignDataWrapper.insert
+        or (cls.insert_many is not ForeignDataWrapper.insert_many)
+        else []
+    )
+    if cls.rowid_column is not None or "key" in cls.specs_for("column"):
+        verbs += [
+            v
+            for v in ("UPDATE", "DELETE")
+            if getattr(cls, v.lower()) is not getattr(ForeignDataWrapper, v.lower())
+        ]
+    return ", ".join(verbs) or "no"
+
+
 def capabilities(cls: type[ForeignDataWrapper]) -> list[str]:
     def overrides(attr: str) -> bool:
         owner = next(k for k in cls.__mro__ if attr in vars(k))
@@ -143,8 +162,9 @@ def capabilities(cls: type[ForeignDataWrapper]) -> list[str]:
     return [
         f"- Installed by ``CREATE EXTENSION {cls.name};``"
         f" (wrapper class ``{cls.__module__}.{cls.__qualname__}``).",
-        f"- Writes (INSERT, UPDATE, DELETE): {yes(cls.writable())}.",
-        f"- ``IMPORT FOREIGN SCHEMA``: {yes(overrides('import_schema'))}.",
+        f"- Writes: {writes(cls)}.",
+        f"- ``IMPORT FOREIGN SCHEMA``: "
+        f"{yes(overrides('import_schema') or overrides('import_tables'))}.",
         f"- Pushdown of quals: {yes(overrides('honours'))};"
         f" of ORDER BY: {yes(overrides('can_sort'))};"
         f" of LIMIT/OFFSET: {yes(overrides('can_limit'))}.",
