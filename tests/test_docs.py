@@ -117,6 +117,12 @@ def setup_files(directory: Path) -> None:
     (directory / "people.csv").write_text(
         "id,name,city\n1,Ada,London\n2,Grace,New York\n3,Linus,Helsinki\n", encoding="utf-8"
     )
+    (directory / "events.ndjson").write_text(
+        '{"id": 1, "type": "click", "where": {"city": "Oslo"}, "tags": ["new"]}\n'
+        '{"id": 2, "type": "view", "where": {"city": "Oslo"}}\n'
+        '{"id": 3, "type": "click", "where": {"city": "Lima"}, "tags": []}\n',
+        encoding="utf-8",
+    )
     (directory / "data").mkdir()
     pq.write_table(
         pa.table({"id": [999, 1001, 1002], "fare": [7.5, 12.0, 3.25], "zone": ["a", "b", "a"]}),

@@ -67,6 +67,7 @@ ENGINE_LAYERS = (
     {"errors", "sqltext", "types", "speedups"},  # no engine imports at all
     {
         "wrapper",
+        "frames",
         "semantics",
         "remote",
         "remotesql",

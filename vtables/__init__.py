@@ -23,6 +23,7 @@ from .errors import (
     WrapperError,
 )
 from .explain import ForeignScan
+from .frames import get_frame, register_frame, registered_frames, unregister_frame
 from .grammar import parse, parse_one, to_sql
 from .wrapper import (
     ColumnDefinition,
@@ -81,15 +82,3 @@ __all__ = [
     "get_frame",
     "registered_frames",
 ]
-
-#: DataFrames and Arrow tables as foreign tables (dataframe_fdw): imported on
-#: first use, so that ``import vtables`` does not import pandas
-_FRAMES = ("register_frame", "unregister_frame", "get_frame", "registered_frames")
-
-
-def __getattr__(name: str) -> object:
-    if name in _FRAMES:
-        from .wrappers import dataframe_fdw
-
-        return getattr(dataframe_fdw, name)
-    raise AttributeError(f"module 'vtables' has no attribute {name!r}")

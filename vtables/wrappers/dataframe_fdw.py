@@ -6,8 +6,8 @@ Purpose
     INSERT (``DataFrame.to_sql(..., if_exists="append")`` included).  A frame
     is found by name among those the program registered::
 
-        from vtables.wrappers.dataframe_fdw import register_frame
-        register_frame("measurements", frame)
+        import vtables
+        vtables.register_frame("measurements", frame)
 
     A database file can only name registered frames: it never names code to
     import or an object to look up otherwise.  ``unregister_frame(name)``
@@ -67,14 +67,12 @@ import decimal
 import functools
 import importlib
 import operator
-import sys
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from .. import semantics, types
+from .. import frames, semantics, types
 from .. import wrapper as api
 from ..errors import FeatureNotSupportedError as NotSupported
 from ..errors import InvalidOptionError, UndefinedObjectError, WrapperError
@@ -91,56 +89,11 @@ def _arrow() -> tuple[Any, Any]:
 
 
 # ------------------------------------------------------------------ registry
+# The registry is the engine's (vtables.frames): the program registers frames
+# with vtables.register_frame, and this wrapper only looks them up.
 
-_lock = threading.Lock()
-_frames: dict[str, Any] = {}
-
-
-def _is_arrow(frame: Any) -> bool:
-    pa = sys.modules.get("pyarrow")  # imported by whoever made an Arrow table
-    return pa is not None and isinstance(frame, pa.Table)
-
-
-def register_frame(name: str, frame: Any) -> None:
-    """Expose ``frame`` (a ``pandas.DataFrame`` or a ``pyarrow.Table``) to
-    dataframe_fdw's foreign tables as ``name``, replacing any frame of that name."""
-    if not isinstance(name, str) or not name:
-        raise ValueError("a frame's name is a non-empty string")
-    if not isinstance(frame, pd.DataFrame) and not _is_arrow(frame):
-        raise TypeError(f"frame {name!r}: expected a pandas DataFrame or a pyarrow Table")
-    with _lock:
-        _frames[name] = frame
-
-
-def unregister_frame(name: str) -> None:
-    """Remove frame ``name`` (nothing happens when there is none)."""
-    with _lock:
-        _frames.pop(name, None)
-
-
-def get_frame(name: str) -> Any:
-    """The frame registered as ``name`` now (INSERTs committed make a new one)."""
-    with _lock:
-        try:
-            return _frames[name]
-        except KeyError:
-            raise KeyError(f"no frame is registered as {name!r}") from None
-
-
-def registered_frames() -> dict[str, Any]:
-    """A snapshot of the registered frames, ``{name: frame}``."""
-    with _lock:
-        return dict(_frames)
-
-
-def _find(name: str) -> tuple[str, Any] | None:
-    """The registered name and frame for ``name``: the exact name, else the one
-    name equal to it ignoring case (SQL folds unquoted names)."""
-    with _lock:
-        if name in _frames:
-            return name, _frames[name]
-        matches = [n for n in _frames if n.lower() == name.lower()]
-        return (matches[0], _frames[matches[0]]) if len(matches) == 1 else None
+_is_arrow = frames.is_arrow
+_find = frames.find
 
 
 # ------------------------------------------------------------ frame columns
@@ -494,18 +447,21 @@ class _Appends(RemoteTransaction):
         self.marks.clear()
         if not commit:
             return
-        with _lock:  # appends of several connections to one frame all land
+        current = frames.registered_frames
+        with frames.lock():  # appends of several connections to one frame all land
             made = {}
+            held = current(locked=True)
             for name, added in rows.items():
-                if name not in _frames:
+                if name not in held:
                     raise WrapperError(
                         f'frame "{name}" was unregistered before the appends to it committed'
                     )
                 try:
-                    made[name] = _appended(_frames[name], added)
+                    made[name] = _appended(held[name], added)
                 except ValueError as err:
                     raise WrapperError(f'frame "{name}": {err}') from None
-            _frames.update(made)  # every frame's appends, or none
+            for name, frame in made.items():  # every frame's appends, or none
+                frames.replace(name, frame)
 
     def mark(self, level: int) -> None:
         self.marks[level] = {name: len(rows) for name, rows in self.rows.items()}
@@ -765,8 +721,9 @@ class DataFrameFdw(TransactionAware):
         pending = self.transaction(start=True)
         assert pending is not None
         if not pending.local:  # used outside a transaction: appended at once
-            with _lock:
-                _frames[name] = self._call(_appended, _frames.get(name, frame), added)
+            with frames.lock():
+                held = frames.registered_frames(locked=True)
+                frames.replace(name, self._call(_appended, held.get(name, frame), added))
             return
         empty = frame.slice(0, 0) if _is_arrow(frame) else frame.iloc[:0]
         self._call(_appended, empty, added)  # refused now rather than at COMMIT
@@ -776,5 +733,5 @@ class DataFrameFdw(TransactionAware):
 
     @classmethod
     def import_tables(cls, request: api.ImportRequest) -> list[api.TableDefinition]:
-        frames = registered_frames()
-        return [_definition(name, frames[name]) for name in sorted(frames) if request.wanted(name)]
+        found = frames.registered_frames()
+        return [_definition(name, found[name]) for name in sorted(found) if request.wanted(name)]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import vtables
 from tests.test_docs import docstring_examples
 from tests.vtables.differential import queries
-from vtables import catalog
+from vtables import catalog, get_frame, register_frame, registered_frames, unregister_frame
 from vtables.errors import (
     FeatureNotSupportedError,
     InvalidOptionError,
@@ -29,13 +29,7 @@ from vtables.errors import (
 from vtables.semantics import compare
 from vtables.wrapper import TableContext
 from vtables.wrappers import dataframe_fdw
-from vtables.wrappers.dataframe_fdw import (
-    DataFrameFdw,
-    get_frame,
-    register_frame,
-    registered_frames,
-    unregister_frame,
-)
+from vtables.wrappers.dataframe_fdw import DataFrameFdw
 
 
 @pytest.fixture(autouse=True)

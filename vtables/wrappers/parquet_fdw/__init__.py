@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from vtables import speedups
@@ -91,6 +91,7 @@ __all__ = ["ParquetFdw"]
 EXTENSIONS = {".parquet": "parquet", ".parq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
 _ARROW_FORMATS = {"parquet": "parquet", "arrow": "ipc"}
 _BATCH_ROWS = 65536
+_NO_VALUE = ("IS NULL", "IS NOT NULL")
 
 
 def _pyarrow() -> Any:
@@ -152,8 +153,9 @@ class ParquetFdw(ForeignDataWrapper):
     def _where(self, path: str) -> str:
         return f'foreign table "{self.table_name}": "{path}"'
 
-    def dataset(self) -> Any:
-        """The table's dataset as it is now (a directory is listed again)."""
+    def dataset(self, dictionary: Collection[str] = ()) -> Any:
+        """The table's dataset as it is now (a directory is listed again);
+        the ``dictionary`` columns of Parquet files read dictionary-encoded."""
         ds = _pyarrow()
         path = self.path()
         try:
@@ -169,10 +171,12 @@ class ParquetFdw(ForeignDataWrapper):
                 "others sets ParquetFdw.allow_special_files.",
             )
         partitioning = "hive" if self.settings["partitioning"] == "hive" else None
+        fmt: Any = _ARROW_FORMATS[self._format(path)]
+        if dictionary and fmt == "parquet":
+            options = ds.ParquetReadOptions(dictionary_columns=set(dictionary))
+            fmt = ds.ParquetFileFormat(read_options=options)
         try:
-            found = ds.dataset(
-                path, format=_ARROW_FORMATS[self._format(path)], partitioning=partitioning
-            )
+            found = ds.dataset(path, format=fmt, partitioning=partitioning)
         except Exception as err:  # pyarrow's ArrowInvalid, OSError...
             raise WrapperError(f"{self._where(path)} could not be read: {err}") from None
         if stat.S_ISDIR(mode) and not self.allow_special_files:
@@ -260,13 +264,16 @@ class ParquetFdw(ForeignDataWrapper):
         ]
         return filters.conjunction(parts)
 
-    def record_batches(self, columns: list[str], quals: list[Qual]) -> Iterator[Any]:
+    def record_batches(
+        self, columns: list[str], quals: list[Qual], dictionary: Collection[str] = ()
+    ) -> Iterator[Any]:
         """The dataset's record batches of these columns (in this order) under
-        the quals it honours."""
+        the quals it honours, the ``dictionary`` columns dictionary-encoded
+        (as Parquet stores text: grouped by much faster)."""
         for name in columns:
             self._field(name)
-        dataset = self.dataset()
         remote = [self.remote_names[c] for c in columns]
+        dataset = self.dataset([self.remote_names[c] for c in dictionary])
         try:
             batches = dataset.to_batches(
                 columns=remote, filter=self._filter(quals), batch_size=_BATCH_ROWS
@@ -325,14 +332,15 @@ class ParquetFdw(ForeignDataWrapper):
     def explain(self, quals, columns, sortkeys, limit, offset) -> str:
         path = self.path()
         text = f"{self._format(path)}: {path}"
+        # a value not known yet (a parameter, while planning) is no filter to show
+        if any(q.value is None and q.operator not in _NO_VALUE for q in quals):
+            return text + "; filter: the quals marked exact, once their values are known"
         try:
             expression = self._filter(quals)
             groups = self._row_groups(expression)
         except WrapperError as err:
             return f"{text} ({err})"
-        if expression is not None and all(
-            q.value is not None or q.operator.startswith("IS") for q in quals
-        ):
+        if expression is not None:
             text += f"; filter: {expression}"
         if groups is not None:
             text += f"; row groups: {groups[0]} of {groups[1]}"

@@ -40,6 +40,7 @@ def _label(spec: tuple[Any, str]) -> str:
 
 
 _PARTIALS = 1 << 20  # rows of partial results kept before they are combined
+_CHUNK = 1 << 20  # rows aggregated at a time
 
 
 class DatasetAggregates(Aggregator):
@@ -48,13 +49,14 @@ class DatasetAggregates(Aggregator):
     def __init__(
         self,
         kinds: dict[str, str | None],
-        batches: Callable[[list[str], list[Any]], Iterator[Any]],
+        batches: Callable[..., Iterator[Any]],
         count: Callable[[list[Any]], int],
         described: str,
     ):
         #: the table's columns: their exact kind (filters.exact_kind) or None
         self.kinds = kinds
-        #: the record batches of these columns under these quals
+        #: the record batches of these columns under these quals (and the
+        #: text columns to read dictionary-encoded)
         self.batches = batches
         #: the rows under these quals
         self.count = count
@@ -118,8 +120,10 @@ class _Run:
                 spec = (self._col(agg.column), agg.function)
             self.slots.append(self._slot(spec))
         self.sums = sorted({a.column for a in aggs if a.function == "sum" and a.column})
-        #: the absolute values' totals, to know the sums are exact
-        self.checks = [self._slot((f"abs{self._col(c)}", "sum")) for c in self.sums]
+        #: per summed column, a bound on the absolute values' total: rows times
+        #: the largest absolute value, chunk by chunk, to know the sums are exact
+        self.counts = {c: self._slot((self._col(c), "count")) for c in self.sums}
+        self.checks = [self._slot((f"bound{self._col(c)}", "sum")) for c in self.sums]
 
     def _slot(self, spec: tuple[Any, str]) -> int:
         if spec not in self.partial:
@@ -139,14 +143,15 @@ class _Run:
             i: [] for i, slot in enumerate(self.slots) if slot is None
         }
         aggs = self.query.aggregates
-        for batch in self.owner.batches(self.columns, list(self.query.quals)):
-            table = self._table(batch)
+        for table, tops in self._chunks():
             for i, found in distinct.items():
                 found.append(pc.unique(table[self._col(aggs[i].column or "")]))
             if self.partial:
                 keys = [self._col(k) for k in self.keys]
-                part = table.group_by(keys).aggregate(self.partial)
-                partials.append(self._canon(part, [_label(s) for s in self.partial]))
+                part = table.group_by(keys).aggregate(
+                    [s for s in self.partial if not s[0] or not s[0].startswith("bound")]
+                )
+                partials.append(self._canon(part, tops))
                 held += part.num_rows
                 if held > _PARTIALS:
                     partials = [self._combine(partials)]
@@ -162,31 +167,62 @@ class _Run:
         }
         return self._output(combined, totals)
 
-    def _canon(self, table: Any, labels: list[str]) -> Any:
-        import pyarrow as pa
-
-        keys = [self._col(k) for k in self.keys]
-        columns = {f"k{j}": table[name] for j, name in enumerate(keys)}
-        columns.update({f"p{i}": table[label] for i, label in enumerate(labels)})
-        return pa.table(columns)
-
-    def _table(self, batch: Any) -> Any:
+    def _canon(self, table: Any, tops: dict[str, float]) -> Any:
+        """A chunk's partial results under the canonical names; a summed
+        column's bound is its count in the group times the chunk's largest
+        absolute value."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        keys = [self._col(k) for k in self.keys]
+        columns = {  # dictionaries differ chunk to chunk: plain text
+            f"k{j}": table[name]
+            if not pa.types.is_dictionary(table[name].type)
+            else pc.cast(table[name], pa.string())
+            for j, name in enumerate(keys)
+        }
+        for i, spec in enumerate(self.partial):
+            if spec[0] and spec[0].startswith("bound"):
+                column = self.columns[int(spec[0][len("boundc") :])]
+                counts = table[_label(self.partial[self.counts[column]])]
+                columns[f"p{i}"] = pc.multiply(counts.cast(pa.float64()), tops[column])
+            else:
+                columns[f"p{i}"] = table[_label(spec)]
+        return pa.table(columns)
+
+    def _chunks(self) -> Iterator[tuple[Any, dict[str, float]]]:
+        """The rows as tables of about _CHUNK rows (Arrow groups a table much
+        faster than as many record batches), a NaN as NULL, with each summed
+        column's largest absolute value."""
+        held: list[Any] = []
+        rows = 0
+        texts = [k for k in self.keys if self.owner.kinds.get(k) == "string"]
+        for batch in self.owner.batches(self.columns, list(self.query.quals), texts):
+            held.append(batch)
+            rows += batch.num_rows
+            if rows >= _CHUNK:
+                yield self._table(held)
+                held, rows = [], 0
+        if held:
+            yield self._table(held)
+
+    def _table(self, batches: list[Any]) -> tuple[Any, dict[str, float]]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.Table.from_batches(batches).unify_dictionaries()
         arrays = [  # a NaN is NULL to SQLite: never counted
             pc.if_else(pc.is_nan(a), pa.scalar(None, a.type), a)
             if self.owner.kinds.get(name) == "float"
             else a
-            for name, a in zip(self.columns, batch.columns, strict=True)
+            for name, a in zip(self.columns, table.columns, strict=True)
         ]
-        names = [f"c{i}" for i in range(len(arrays))]
+        tops = {}
         for column in self.sums:
-            arrays.append(
-                pc.abs(batch.column(self.columns.index(column)).cast(pa.float64(), safe=False))
-            )
-            names.append(f"abs{self._col(column)}")
-        return pa.Table.from_arrays(arrays, names=names)
+            extremes = pc.min_max(table.column(self.columns.index(column))).as_py()
+            tops[column] = float(max(abs(extremes["min"] or 0), abs(extremes["max"] or 0)))
+        names = [f"c{i}" for i in range(len(arrays))]
+        return pa.Table.from_arrays(arrays, names=names), tops
 
     def _combine(self, partials: list[Any]) -> Any:
         import pyarrow as pa
