@@ -7,7 +7,9 @@ Generates three ROWS-row, 5-column CSV files (default 1,000,000 rows each):
   field holding a delimiter, quote or newline;
 - ``quoted+``: the same, with some names holding the delimiter (1 in 10), a
   doubled quote (1 in 25), a newline (1 in 100) or nothing (``""``, 1 in 50:
-  an empty string, not NULL).
+  an empty string, not NULL);
+- ``escaped``: ``quoted+`` with a backslash escaping the quotes (the table
+  option ``escape '\\'``).
 
 For each file it times ``count(*)``, ``sum(amount)``, a point query ``WHERE
 id = k`` and ``SELECT *`` fetched into Python: through sqlmed's file_fdw; the
@@ -27,6 +29,7 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -39,7 +42,9 @@ QUERIES = {
     "select *": "SELECT * FROM {t}",
 }
 COLUMNS = "id integer, name text, amount numeric(12,2), day date, flag boolean"
-KINDS = ("plain", "quoted", "quoted+")
+KINDS = ("plain", "quoted", "quoted+", "escaped")
+#: the table options of a kind beyond the format's
+EXTRA = {"escaped": ", escape '\\'"}
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -48,7 +53,7 @@ import vtables  # noqa: E402
 
 def name_of(kind: str, i: int, rnd: random.Random) -> str:
     name = f"name {rnd.randrange(10_000)}"
-    if kind != "quoted+":
+    if kind not in ("quoted+", "escaped"):
         return name
     if i % 100 == 0:
         return name + "\nsecond line"
@@ -61,11 +66,16 @@ def name_of(kind: str, i: int, rnd: random.Random) -> str:
     return name
 
 
+def escaping(kind: str) -> dict:
+    """The csv module's dialect options of a kind: a backslash escaping quotes."""
+    return {"doublequote": False, "escapechar": "\\"} if kind == "escaped" else {}
+
+
 def generate(path: str, rows: int, kind: str = "plain") -> None:
     rnd = random.Random(7)
     quoting = csv.QUOTE_MINIMAL if kind == "plain" else csv.QUOTE_NONNUMERIC
     with open(path, "w", newline="") as f:
-        w = csv.writer(f, quoting=quoting)
+        w = csv.writer(f, quoting=quoting, **escaping(kind))
         w.writerow(["id", "name", "amount", "day", "flag"])
         for i in range(1, rows + 1):
             name = name_of(kind, i, rnd)
@@ -90,25 +100,25 @@ def best(fn, rounds: int) -> float:
     return min(times)
 
 
-def sqlmed_conn(path: str) -> vtables.Connection:
+def sqlmed_conn(path: str, kind: str) -> vtables.Connection:
     conn = vtables.connect(":memory:")
     conn.execute(f"""
         CREATE EXTENSION file_fdw;
         CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
         CREATE FOREIGN TABLE big ({COLUMNS}) SERVER files
-            OPTIONS (filename '{path}', format 'csv', header 'true');
+            OPTIONS (filename '{path}', format 'csv', header 'true'{EXTRA.get(kind, "")});
     """)
     return conn
 
 
-def native_conn(path: str) -> tuple[vtables.Connection, float]:
+def native_conn(path: str, kind: str) -> tuple[vtables.Connection, float]:
     """A native table loaded from the file, and the load's time."""
     native = vtables.connect(":memory:")
     native.execute("CREATE TABLE big (id integer, name text, amount numeric, day date, flag int)")
     start = time.perf_counter()
     native.execute("BEGIN")
     with open(path, newline="") as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, **escaping(kind))
         next(reader)
         native.executemany("INSERT INTO big VALUES (?, ?, ?, ?, ?)", reader)
     native.execute("COMMIT")
@@ -129,14 +139,14 @@ def postgres(paths: dict[str, str]):
     for kind, path in paths.items():
         server.psql(
             f'CREATE FOREIGN TABLE "{kind}" ({COLUMNS}) SERVER files OPTIONS '
-            f"(filename '{path}', format 'csv', header 'true')"
+            f"(filename '{path}', format 'csv', header 'true'{EXTRA.get(kind, '')})"
         )
     return server
 
 
 def measure(kind: str, path: str, k: int, rounds: int, server) -> None:
-    conn = sqlmed_conn(path)
-    native, load = native_conn(path)
+    conn = sqlmed_conn(path, kind)
+    native, load = native_conn(path, kind)
 
     def run(c, q):
         return lambda: c.execute(q.format(t="big", k=k)).fetchall()
@@ -165,8 +175,8 @@ def measure(kind: str, path: str, k: int, rounds: int, server) -> None:
     print(f"(native table load from the CSV: {load:.2f}s)")
 
 
-def peak_memory(path: str) -> int:
-    conn = sqlmed_conn(path)
+def peak_memory(path: str, kind: str) -> int:
+    conn = sqlmed_conn(path, kind)
     tracemalloc.start()
     conn.execute("SELECT sum(amount), max(name) FROM big").fetchall()
     peak = tracemalloc.get_traced_memory()[1]
@@ -186,28 +196,37 @@ def main() -> None:
     if not set(kinds) <= set(KINDS):
         parser.error(f"--files: choose among {', '.join(KINDS)}")
     workdir = tempfile.mkdtemp(prefix="sqlmed-bench-")
+    try:
+        run(args.rows, args.rounds, kinds, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(rows: int, rounds: int, kinds: list[str], workdir: str) -> None:
     os.chmod(workdir, 0o755)
     paths = {}
     for kind in kinds:
         paths[kind] = os.path.join(workdir, f"{kind.replace('+', '_plus')}.csv")
-        generate(paths[kind], args.rows, kind)
+        generate(paths[kind], rows, kind)
         os.chmod(paths[kind], 0o644)
-    print(f"{args.rows} rows a file; C speedups {'on' if speedups_on() else 'off'}")
+    print(f"{rows} rows a file; C speedups {'on' if speedups_on() else 'off'}")
     server = postgres(paths)
     try:
         for kind, path in paths.items():
-            measure(kind, path, args.rows // 2, args.rounds, server)
+            measure(kind, path, rows // 2, rounds, server)
     finally:
         if server is not None:
             server.__exit__(None, None, None)
 
-    kind = kinds[0]
-    small = os.path.join(workdir, "small.csv")
-    generate(small, max(args.rows // 10, 1000), kind)
-    print(
-        f"\npeak traced memory of a full scan ({kind}): {peak_memory(small) / 1e6:.2f} MB at "
-        f"{max(args.rows // 10, 1000)} rows, {peak_memory(paths[kind]) / 1e6:.2f} MB at {args.rows}"
-    )
+    small_rows = max(rows // 10, 1000)
+    print(f"\npeak traced memory of a full scan, at {small_rows} and {rows} rows:")
+    for kind, path in paths.items():
+        small = os.path.join(workdir, "small.csv")
+        generate(small, small_rows, kind)
+        print(
+            f"{kind:<9} {peak_memory(small, kind) / 1e6:.2f} MB, "
+            f"{peak_memory(path, kind) / 1e6:.2f} MB"
+        )
 
 
 def speedups_on() -> bool:

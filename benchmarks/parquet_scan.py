@@ -132,17 +132,26 @@ def arrow_way(path: str, name: str, k: int):
 
 def peak_memory(path: str) -> tuple[float, float]:
     """MB of resident memory at its peak during a full scan, and before it
-    (after the imports and the table's first query), in a child process."""
+    (after the imports and the table's first query), in a child process
+    (Linux)."""
+    # VmHWM, the process's own peak (ru_maxrss would count the parent's
+    # memory at fork), reset through clear_refs before the scan
     code = (
-        "import resource, sys\n"
+        "import sys\n"
+        "def hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
         "sys.path.insert(0, sys.argv[2])\n"
         "from benchmarks.parquet_scan import sqlmed\n"
         "db = sqlmed(sys.argv[1])\n"
         "db.execute('SELECT count(*) FROM t WHERE id < 0').fetchall()\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "base = hwm()\n"
+        "with open('/proc/self/clear_refs', 'w') as f:\n"
+        "    f.write('5')\n"
         "for row in db.execute('SELECT id, grp, amount, price, name FROM t'):\n"
         "    pass\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, base / 1024)\n"
+        "print(hwm(), base)\n"
     )
     root = os.path.join(os.path.dirname(__file__), "..")
     out = subprocess.run(

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import vtables
-from vtables import ForeignDataWrapper, OptionSpec, WrapperError, module, speedups
+from vtables import ForeignDataWrapper, OptionSpec, WrapperError, module, speedups, types
 from vtables.wrappers import file_fdw
 from vtables.wrappers.file_fdw import FileFdw
 
@@ -308,6 +308,168 @@ def test_the_c_parser_checks_its_arguments_and_keys():
     days = ("2024-02-29", "2023-02-29", "0000-01-01", "2024-13-01")
     got = [c.parse_chunk(d, ",", 1, (0,), (c.K_DATE,), None, (), (), '"') for d in days]
     assert [b if b is None else list(b) for b in got] == [[("2024-02-29",)], None, None, None]
+
+
+# ------------------------------------------------- the C parser on CSV quoting
+
+
+def test_the_c_parser_reads_csv_quoting_itself():
+    assert speedups.built()
+    c = speedups._speedups
+    kinds = (c.K_INTEGER, c.K_TEXT, c.K_TEXT)
+
+    def run(text, null="", escape='"', quote='"', fnn=(), fnull=(), keeps=(), multiline=True):
+        batch = c.parse_chunk(
+            text, ",", 3, (0, 1, 2), kinds, null, fnn, keeps, quote, quote, escape, fnull,
+            multiline,
+        )  # fmt: skip
+        return None if batch is None else list(batch)
+
+    # quoted delimiters, newlines, CR LF inside and after, doubled quotes, "" is not NULL
+    text = '1,"a,b","x\ny"\r\n2,"say ""hi""",""\n3,,"\r\n"\n4,"a"b,""""'
+    expected = [(1, "a,b", "x\ny"), (2, 'say "hi"', ""), (3, None, "\r\n"), (4, "ab", '"')]
+    assert run(text) == expected
+    # values undone out of the chunk outlive it; so do those of the rows a key keeps
+    kept = run('1,"a""b",x\n2,"c""d","e""f"\n', keeps=((0, (2,)),))
+    assert kept == [(2, 'c"d', 'e"f')]
+    # the null string: NULL unquoted unless forced not null, quoted only if forced null
+    assert run('1,NA,"NA"\n2,"N"A,NA\n', null="NA") == [(1, None, "NA"), (2, "NA", None)]
+    forced = run('1,"",\n', fnn=(False, False, True), fnull=(False, True, False))
+    assert forced == [(1, None, "")]
+    # another escape: it escapes the quote and itself inside quotes only
+    assert run('1,"a\\"b\\\\c\\d",e\\f\n', escape="\\") == [(1, 'a"b\\c\\d', "e\\f")]
+    assert run('1,"a\x00b",\x00\n') == [(1, "a\x00b", "\x00")]  # NUL is data
+    # what the record readers must read (and report)
+    for declined in ('1,"a\n', '1,"a",b\rc\n', '1,"a"\r', '1,"a",b,c\n', '1,"a"\n', 'x,"a",b\n'):
+        assert run(declined) is None, declined
+    assert run('1,"a\nb",c\n', multiline=False) is None  # a file of lone CRs, a long record
+    assert run("1,\u00e9a\u00e9,b\n", quote="\u00e9", escape="\u00e9") is None  # not one byte
+    assert run('1,"a",b\n', quote="\u00e9", escape="\u00e9") == [(1, '"a"', "b")]  # none in it
+
+
+QCOLUMNS = ("a", "b", "c", "d")  # a integer, the others text
+
+
+def c_reader(cfg, wanted: list[int], keeps: list):
+    """The C chunk reader of a scan (the extension used even when switched off:
+    it is built in both of tox's envs, as the first test of this file checks)."""
+    assert speedups.built()
+    saved = speedups.module
+    speedups.module = lambda: speedups._speedups
+    try:
+        conversions = [(k, "integer", types.text_converter("integer")) for k in wanted if k == 0]
+        conversions = [(wanted.index(0), kind, conv) for _k, kind, conv in conversions]
+        return file_fdw.chunks.c_parser(cfg, wanted, conversions, keeps)
+    finally:
+        speedups.module = saved
+
+
+def record_reader_rows(path: str, opts: dict, flags: list[str], wanted: list[int]):
+    """The rows the record readers alone read (the chunk readers off), or the error."""
+    columns = {
+        c: vtables.ColumnDefinition(c, "integer" if c == "a" else "text", {f: "true"} if f else {})
+        for c, f in zip(QCOLUMNS, flags, strict=True)
+    }
+    wrapper = FileFdw({**opts, "format": "csv", "filename": path}, columns)
+    saved = (file_fdw._c_parser, FileFdw._fast_batch)
+    file_fdw._c_parser, FileFdw._fast_batch = (lambda *a: None), (lambda self, *a: None)
+    try:
+        return wrapper, [tuple(r) for r in wrapper.scan([], [QCOLUMNS[j] for j in wanted])]
+    except WrapperError as err:
+        return wrapper, err.message
+    finally:
+        file_fdw._c_parser, FileFdw._fast_batch = saved
+
+
+def spelled(draw, value: str | None, d: str, q: str, e: str, null: str, int_column: bool) -> str:
+    """A field's CSV text: the null string for None; else the value, quoted
+    when it must be (or by chance), its quotes and escapes escaped."""
+    if value is None:
+        return null
+    must = value == null or value == "" or any(c in value for c in (d, q, e, "\n", "\r"))
+    if not must and (int_column or draw(st.booleans())) and draw(st.booleans()):
+        return value
+    if e == q:
+        return q + value.replace(q, q + q) + q
+    inner = "".join(e + c if c in (q, e) else c for c in value)
+    return q + inner + q
+
+
+@st.composite
+def quoted_chunk(draw) -> tuple[str, dict, list[str], bool]:
+    """A CSV text holding quotes, its options (delimiter, quote, escape, null),
+    FORCE_* flags for its four columns, and whether it is well formed (three
+    fields a record, every field quoted where it must be); else any mix of the
+    characters that matter."""
+    d = draw(st.sampled_from([",", ";", "\t", "|"]))
+    q = draw(st.sampled_from(['"', "'"]))
+    e = draw(st.sampled_from([q, q, "\\", "!"]))
+    null = draw(st.sampled_from(["", "NA", "\\N"]))
+    opts = {"delimiter": d, "quote": q, "escape": e, "null": null}
+    flags = draw(
+        st.lists(st.sampled_from(["", "", "force_null", "force_not_null"]), min_size=4, max_size=4)
+    )
+    flags[0] = flags[0] if flags[0] != "force_not_null" else ""  # (a NULL integer stays NULL)
+    special = [d, q, e, "\n", "\r\n", "\r"]
+    if draw(st.integers(0, 2)) == 0:  # records of four fields of anything
+        piece = st.sampled_from(["a", "N", "A", " ", "a", e + q, q + q, e + e, *special])
+        bare = st.lists(piece, max_size=4).map("".join)
+        soup = st.one_of(bare, bare.map(lambda x: q + x + q))
+        first = st.sampled_from(["1", q + "2" + q, "", q + q, null, "x", q + "3"])
+        records = draw(st.lists(st.tuples(first, soup, soup, soup), min_size=1, max_size=8))
+        text = "\n".join(d.join(r) for r in records)
+        return q + text if q not in text else text, opts, flags, False
+    chars = st.sampled_from(["a", "N", "A", "é", " ", "\x00", "\x1f", *special])
+    text_value = st.one_of(
+        st.none(), st.sampled_from([null, ""]), st.lists(chars, max_size=6).map("".join)
+    )
+    int_value = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1).map(str))
+    lines = []
+    for _ in range(draw(st.integers(1, 30))):
+        values = [draw(int_value), draw(text_value), draw(text_value), draw(text_value)]
+        cells = [spelled(draw, v, d, q, e, null, i == 0) for i, v in enumerate(values)]
+        lines.append(d.join(cells) + draw(st.sampled_from(["\n", "\r\n"])))
+    if draw(st.booleans()):  # the last line without its newline
+        lines[-1] = lines[-1].rstrip("\r\n")
+    text = "".join(lines)
+    if q not in text:  # a chunk holding its quote
+        text = f"1{d}{q}x{q}{d}{d}\n" + text
+    return text, opts, flags, True
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=quoted_chunk(), wanted=st.permutations(range(4)), cut=st.integers(0, 4), data=st.data())
+def test_the_c_parser_reads_quoted_csv_as_the_record_reader(case, wanted, cut, data):
+    """A chunk holding quotes: the C parser's rows are the record reader's
+    whenever it takes the chunk, and it takes every well-formed one."""
+    text, opts, flags, well_formed = case
+    wanted = list(wanted[:cut])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "q.csv")
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        wrapper, exact = record_reader_rows(path, opts, flags, wanted)
+    keeps: list = []
+    if 0 in wanted and isinstance(exact, list) and data.draw(st.booleans()):
+        k = wanted.index(0)
+        allowed = frozenset(
+            data.draw(
+                st.lists(
+                    st.sampled_from([r[k] for r in exact if r[k] is not None] + [5]), max_size=3
+                )
+            )
+        )
+        keeps = [(k, allowed)]
+        exact = [r for r in exact if r[k] in allowed]
+    cfg = wrapper.config()
+    chunk = file_fdw.chunks.Quoted(text, cfg, 1 << 30)
+    batch = c_reader(cfg, wanted, keeps)(chunk)
+    got = None if batch is None else list(batch)
+    event(f"well formed: {well_formed}, C took it: {got is not None}")
+    if well_formed:
+        assert got is not None, text
+    if got is not None:
+        assert got == exact, text
 
 
 @pytest.fixture

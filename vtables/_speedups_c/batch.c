@@ -12,6 +12,7 @@ Batch *batch_new(Py_ssize_t nrows, Py_ssize_t ncols, PyObject *keep)
     b->ncols = ncols;
     b->tag = NULL;
     b->val = NULL;
+    b->own = NULL;
     Py_XINCREF(keep);
     b->keep = keep;
     size_t cells = (size_t)nrows * (size_t)ncols;
@@ -32,6 +33,7 @@ static void batch_dealloc(PyObject *self)
     Batch *b = (Batch *)self;
     PyMem_Free(b->tag);
     PyMem_Free(b->val);
+    PyMem_Free(b->own);
     Py_XDECREF(b->keep);
     PyObject_Free(b);
 }

@@ -6,8 +6,8 @@
  *    BatchCursor), but walks rows in C: the Python cursor hands over a batch
  *    of rows at a time and xNext/xEof/xColumn read it without taking the GIL.
  *    Planning, filtering, writes and transactions call the Python objects.
- * 2. A parser for chunks of plain delimited lines (file_fdw's batch reader)
- *    that cuts the wanted columns out and converts them into a batch.
+ * 2. A parser for chunks of delimited records (file_fdw's batch reader), CSV
+ *    quoting included, that cuts the wanted columns out into a batch.
  * 3. The statement router's hot path: a subclass of apsw.Cursor whose execute
  *    runs texts known to be plain SQL without calling Python.
  *
@@ -19,7 +19,7 @@
  *   vtab.c       the module's table callbacks and register()
  *   cursor.c     the module's cursor callbacks: the batches walked in C
  *   fields.c     the plain spellings of file_fdw's types (integer, real...)
- *   chunk.c      parse_chunk(): a chunk of plain lines into a batch
+ *   chunk.c      parse_chunk(): a chunk of records (CSV quoting too) into a batch
  *   router.c     Cursor and Router: the statement router's hot path
  *
  * The shared library is both a CPython extension module and a SQLite
@@ -79,6 +79,7 @@ typedef struct {
     unsigned char *tag; /* column-major: tag[c * nrows + r] */
     Cell *val;
     PyObject *keep; /* what keeps text and objects alive: the chunk or the rows */
+    char *own;      /* PyMem text of values unescaped out of the chunk (parse_chunk), or NULL */
 } Batch;
 
 extern PyTypeObject BatchType;

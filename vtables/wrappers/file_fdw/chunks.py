@@ -6,16 +6,19 @@ by record.  A conversion in either is ``vtables.types``' (``text_converter`` /
 ``convert_texts``).
 
 A plain chunk (no quote in CSV, no backslash in text) is its lines' fields
-between delimiters.  A CSV chunk holding quotes (the escape being the quote)
-is first undone by ``dequote``, at the chunk's scale: COPY's rule cuts its text
-at the quotes, every other piece quoted, so the delimiters and newlines of the
-pieces outside quotes end fields and records, those inside are data, and two
-quotes in a row inside quotes are a quote.  What comes out is plain text when
-nothing inside the quotes needed telling apart (the quotes simply dropped),
-else a ``Dequoted``: the records with their own separators."""
+between delimiters.  A CSV chunk holding quotes comes as a ``Quoted``: the C
+reader reads its quoting itself, in one pass (any escape).  Without it, the
+Python column reader reads it once ``dequote`` has undone it (the escape being
+the quote), at the chunk's scale: COPY's rule cuts its text at the quotes,
+every other piece quoted, so the delimiters and newlines of the pieces outside
+quotes end fields and records, those inside are data, and two quotes in a row
+inside quotes are a quote.  What comes out is plain text when nothing inside
+the quotes needed telling apart (the quotes simply dropped), else a
+``Dequoted``: the records with their own separators."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import repeat
@@ -35,6 +38,23 @@ _C_KINDS = {"integer": 1, "real": 2, "numeric": 3, "boolean": 4, "date": 5}  # _
 # read record by record.  ASCII first: the C reader takes a one-byte separator.
 _STAND_INS = "".join(map(chr, [*range(0x1F, 0x0D, -1), *range(0x0C, 0x0A, -1), 8, 7, 6, 5, 4]))
 _STAND_INS += "".join(map(chr, range(0xE000, 0xE020)))
+
+
+@dataclass
+class Quoted:
+    """A CSV chunk of whole records holding quotes, with the scan's Config (its
+    ``cr`` found as the file is read) and bound on a record's length."""
+
+    text: str
+    cfg: Config
+    limit: int
+
+    @property
+    def multiline(self) -> bool:
+        """Whether a newline inside quotes may be read as data here: not in a
+        file of lone CRs (the text's LFs stand for its CRs), nor in a chunk long
+        enough to hold a record over the bound (the record reader reports it)."""
+        return not self.cfg.cr and len(self.text) <= self.limit
 
 
 @dataclass
@@ -62,8 +82,10 @@ class Dequoted:
 def record_end(cfg: Config, text: str) -> int:
     """Where the last whole CSV record of ``text`` (whole lines, from a record's
     start) ends: after the last newline outside quotes (0 when none); the whole
-    text when its quotes pair up.  For a CSV whose escape is its quote."""
+    text when no quote is left open at its end."""
     q = cfg.quote
+    if cfg.escape != q:
+        return _escaped_record_end(cfg, text)
     if not text.count(q) % 2:
         return len(text)
     parts = text.split(q)
@@ -76,6 +98,31 @@ def record_end(cfg: Config, text: str) -> int:
                 return pos + j + 1
         pos -= 1
     return 0
+
+
+def _escaped_record_end(cfg: Config, text: str) -> int:
+    """record_end where the escape is not the quote: the quotes read from the
+    start (inside them, the escape before a quote or itself makes it data)."""
+    q, e = cfg.quote, cfg.escape
+    inside = re.compile(f"[{re.escape(q + e)}]").search
+    pos, last = 0, 0
+    while True:
+        j = text.find(q, pos)  # outside quotes, the escape is data
+        k = text.rfind("\n", pos, len(text) if j < 0 else j)
+        if k >= 0:
+            last = k + 1
+        if j < 0:
+            return len(text)
+        pos = j + 1
+        while True:
+            m = inside(text, pos)
+            if m is None:
+                return last  # a quote open at the end
+            pos = m.end()
+            if m.group() == q:
+                break
+            if text[pos : pos + 1] in (q, e):
+                pos += 1
 
 
 def _stand_ins(cfg: Config, text: str, count: int) -> list[str] | None:
@@ -161,11 +208,11 @@ def dequote(cfg: Config, text: str, limit: int) -> str | Dequoted | None:
 
 def c_parser(
     cfg: Config, wanted: list[int], conversions: list[Conversion], keeps: list[Keep]
-) -> Callable[[str | Dequoted], Any] | None:
+) -> Callable[[str | Quoted], Any] | None:
     """The C extension's chunk reader for this scan (chunk -> batch or None),
     or None when it is not in use or some wanted column's type is not one it
-    converts.  It reads plain text, and a Dequoted whose records end at
-    newlines and whose fields are all told apart without marks."""
+    converts.  It reads plain text, and a Quoted chunk when the quote and
+    escape are one byte each."""
     c = speedups.module()
     if c is None or len(cfg.delimiter.encode()) != 1:
         return None
@@ -181,13 +228,14 @@ def c_parser(
     )
     null = None if cfg.special in cfg.null else cfg.null
     parse = c.parse_chunk
+    quoting = (cfg.quote, cfg.escape, tuple(bool(x) for x in cfg.force_null))
 
-    def read(chunk: str | Dequoted) -> Any:
+    def read(chunk: str | Quoted) -> Any:
         if isinstance(chunk, str):
             return parse(chunk, cfg.delimiter, *head, null, *tail, cfg.special)
-        if chunk.eol == "\n" and chunk.marked is None:
-            return parse(chunk.text, chunk.sep, *head, chunk.null, *tail, chunk.special)
-        return None
+        return parse(
+            chunk.text, cfg.delimiter, *head, null, *tail, cfg.special, *quoting, chunk.multiline
+        )
 
     return read
 
@@ -305,16 +353,24 @@ class _Columns:
 
 def fast_batch(
     cfg: Config,
-    chunk: str | Dequoted,
+    chunk: str | Quoted | Dequoted,
     wanted: list[int],
     conversions: list[Conversion],
     keeps: list[Keep],
 ) -> Iterable[Any] | None:
     """The rows of a chunk of whole records (tuples in ``wanted`` order), read
     column by column with the loops inside C; None when the chunk needs the
-    record readers: a quote (CSV: plain text only) or backslash (text), a stray
-    carriage return, a wrong field count or a value that does not convert (the
-    record readers report or skip it)."""
+    record readers: quotes ``dequote`` does not undo, a backslash (text), a
+    stray carriage return, a wrong field count or a value that does not convert
+    (the record readers report or skip it)."""
+    if isinstance(chunk, Quoted):
+        qcfg = chunk.cfg
+        if qcfg.escape != qcfg.quote:
+            return None
+        undone = dequote(qcfg, chunk.text, chunk.limit)
+        if undone is None:
+            return None
+        chunk = undone
     recs = _records(cfg, chunk)
     if recs is None:
         return None

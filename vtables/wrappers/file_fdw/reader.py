@@ -20,7 +20,7 @@ from typing import Any
 
 from vtables.errors import WrapperError
 
-from .chunks import Conversion, Dequoted, Keep, dequote, record_end
+from .chunks import Conversion, Keep, Quoted, record_end
 from .formats import (
     END,
     Newlines,
@@ -138,6 +138,8 @@ class Lines:
         self.cr = cr
         #: Lines handed out so far.
         self.line = 0
+        #: The lines of the last chunk.
+        self.chunk_lines = 0
 
     def close(self) -> None:
         self._f.close()
@@ -247,8 +249,8 @@ class Lines:
             for i, length in enumerate(map(len, text.split(nl))):
                 if length > self._limit:
                     raise TooLong(self.line + i + 1)
-        if text:
-            self.line += text.count(nl) + (text[-1:] != nl)
+        self.chunk_lines = text.count(nl) + (text[-1:] != nl) if text else 0
+        self.line += self.chunk_lines
         return text
 
 
@@ -396,7 +398,7 @@ class RecordRows:
         return tuple(row), last
 
 
-ChunkReader = Callable[[str | Dequoted], Any]
+ChunkReader = Callable[[str | Quoted], Any]
 
 
 class Scan:
@@ -404,9 +406,9 @@ class Scan:
     ``wanted`` order), chunk by chunk.
 
     Chunks of whole records go through the chunk readers (``chunk_readers``,
-    the first that takes a chunk reads it; a CSV chunk holding quotes dequoted
-    first, see ``chunks.dequote``); any other chunk, and the rest of a file after
-    bytes that do not decode, through the record readers, line by line.
+    the first that takes a chunk reads it; a CSV chunk holding quotes as a
+    ``chunks.Quoted``); any other chunk, and the rest of a file after bytes that
+    do not decode, through the record readers, line by line.
     ``ended(skipped, failed)`` is called when the scan ends, however it ends."""
 
     def __init__(
@@ -430,9 +432,9 @@ class Scan:
         self.pending: list = []  # rows of the record readers not yet handed out
         self.f: Lines | None = None
         self.it: Iterator[tuple[int, Any]] = iter(())
-        # CSV whose escape is its quote: chunks are cut to whole records (a record's
-        # lines that go on past a chunk are carried to the next) and dequoted.
-        self.whole_records = cfg.csv and cfg.escape == cfg.quote
+        # CSV: chunks are cut to whole records (a record's lines that go on past a
+        # chunk are carried to the next).
+        self.whole_records = cfg.csv
         self.carry = ""
 
     def batches(self) -> Iterator[Any]:
@@ -516,23 +518,29 @@ class Scan:
     def _chunks(self) -> Iterator[Any]:
         f = self.f
         assert f is not None
+        carried = 0  # the carry's lines
         while True:
             self.n = self.last = max(self.n, self.last)
             more = f.chunk()
             text, self.carry = self.carry + more, ""
             if not text:
                 return
-            if self.whole_records and self.cfg.quote in text:
-                # a record going on past the chunk goes to the next one (a few chunks
-                # long at most: a longer one is left to the record readers)
+            lines = carried + f.chunk_lines  # (a carry ends in a newline when more follows)
+            carried = 0
+            # A chunk ending inside quotes is declined by the chunk readers; then
+            # the record going on past it goes to the next chunk (a few chunks long
+            # at most: a longer one is left to the record readers).
+            batch = self._read_chunk(text)
+            if batch is None and self.whole_records and self.cfg.quote in text:
                 cut = record_end(self.cfg, text)
                 if not cut and more and len(text) < 4 * self.source.chunk:
-                    self.carry = text
+                    self.carry, carried = text, lines
                     continue
-                if cut:
+                if 0 < cut < len(text):
                     text, self.carry = text[:cut], text[cut:]
-            lines = text.count("\n") + (text[-1:] != "\n")
-            batch = self._read_chunk(text)
+                    carried = self.carry.count("\n") + (self.carry[-1:] != "\n")
+                    lines -= carried
+                    batch = self._read_chunk(text)
             if batch is not None:
                 self.n = self.last = self.n + lines
                 yield batch
@@ -551,10 +559,9 @@ class Scan:
         cfg = self.cfg
         if not self.chunk_readers or (cfg.cr and "\r" in text):
             return None  # (exchanged CRs and LFs: a CR is an LF of the file, for the records)
-        chunk: str | Dequoted = text
-        if self.whole_records and cfg.quote in text:
-            # undone, else as it is, for the readers to decline
-            chunk = dequote(cfg, text, self.source.limit) or text
+        chunk: str | Quoted = text
+        if cfg.csv and cfg.quote in text:  # read by COPY's quoting rules, or declined
+            chunk = Quoted(text, cfg, self.source.limit)
         for read in self.chunk_readers:
             batch = read(chunk)
             if batch is not None:

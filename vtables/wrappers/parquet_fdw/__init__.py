@@ -84,6 +84,7 @@ from vtables.wrapper import (
 from . import filters
 from .aggregates import DatasetAggregates
 from .columns import Reader, declared_type
+from .reading import parquet_batches
 
 __all__ = ["ParquetFdw"]
 
@@ -252,15 +253,25 @@ class ParquetFdw(ForeignDataWrapper):
 
     # ------------------------------------------------------------ scans
 
+    def _pushed(self, quals: list[Qual]) -> list[Qual]:
+        """The quals the scan applies itself (those ``honours`` claims)."""
+        kinds = self.kinds()
+        return [
+            q
+            for q in quals
+            if q.operator in filters.OPERATORS
+            and q.column in self.columns
+            and kinds[q.column] is not None
+        ]
+
     def _filter(self, quals: list[Qual]) -> Any:
         """The honoured quals as one dataset filter (None when there are none)."""
         kinds = self.kinds()
         parts = [
-            filters.Column(self.remote_names[q.column], kind, self.columns[q.column].type).qual(q)
-            for q in quals
-            if q.operator in filters.OPERATORS
-            and q.column in self.columns
-            and (kind := kinds[q.column]) is not None
+            filters.Column(
+                self.remote_names[q.column], kinds[q.column] or "", self.columns[q.column].type
+            ).qual(q)
+            for q in self._pushed(quals)
         ]
         return filters.conjunction(parts)
 
@@ -274,11 +285,22 @@ class ParquetFdw(ForeignDataWrapper):
             self._field(name)
         remote = [self.remote_names[c] for c in columns]
         dataset = self.dataset([self.remote_names[c] for c in dictionary])
+        expression = self._filter(quals)
         try:
-            batches = dataset.to_batches(
-                columns=remote, filter=self._filter(quals), batch_size=_BATCH_ROWS
-            )
-            for batch in batches:
+            if self._format(self.path()) == "parquet":
+                filtered = [self.remote_names[q.column] for q in self._pushed(quals)]
+                yield from parquet_batches(
+                    dataset,
+                    remote,
+                    expression,
+                    filtered,
+                    _BATCH_ROWS,
+                    [self.remote_names[c] for c in dictionary],
+                )
+                return
+            for batch in dataset.to_batches(
+                columns=remote, filter=expression, batch_size=_BATCH_ROWS
+            ):
                 if batch.num_rows:
                     yield batch
         except WrapperError:
