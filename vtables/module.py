@@ -376,6 +376,9 @@ class Table:
 
     def Begin(self) -> None:
         self.writing = True
+        # level -1 is the transaction's start: SQLite rolls back to it
+        # (xRollbackTo(-1)) for ROLLBACK TO the SAVEPOINT that opened it
+        self.marks = {-1: 0}
         self.active = self.wrapper()
         self._tx("begin")
 

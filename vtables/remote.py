@@ -87,6 +87,12 @@ class RemoteTransaction:
         if level in self.savepoints:
             self.undo_to(level)
             del self.savepoints[self.savepoints.index(level) + 1 :]
+        elif level < 0 and self.local:
+            # the transaction's start (ROLLBACK TO the SAVEPOINT that opened the
+            # local transaction): everything undone, the transaction still open
+            self.savepoints.clear()
+            self.finish(False)
+            self.start()
 
 
 class TransactionAware(ForeignDataWrapper):

@@ -397,6 +397,18 @@ def test_savepoints_follow_local_ones(lite, pg, scratch):
     assert {300, 302} <= ids and 301 not in ids
 
 
+def test_rollback_to_the_savepoint_that_opened_the_transaction(lite, pg, scratch):
+    lite.execute("SAVEPOINT a")
+    lite.execute("INSERT INTO w (id, flag) VALUES (310, 0)")
+    lite.execute("SAVEPOINT b")
+    lite.execute("INSERT INTO w (id, flag) VALUES (311, 0)")
+    lite.execute("ROLLBACK TO a")
+    lite.execute("INSERT INTO w (id, flag) VALUES (312, 0)")
+    lite.execute("RELEASE a")
+    ids = {r[0] for r in remote(pg, f"SELECT id FROM {scratch} WHERE id >= 310")}
+    assert ids == {312}
+
+
 def test_an_error_aborts_the_remote_transaction_as_in_postgresql(lite, pg, scratch):
     insert = "INSERT INTO w (id, flag) VALUES ({}, 0)".format
     lite.execute("BEGIN")

@@ -186,6 +186,24 @@ def test_differential_against_a_native_copy(lite, table, q):
 # ------------------------------------------------------------------- writes
 
 
+def test_rollback_to_the_savepoint_that_opened_the_transaction(lite, remote_path):
+    # SQLite tells the table xRollbackTo(-1): everything since the start goes,
+    # rows still pending in the module and rows the remote file has
+    before = remote_rows(remote_path)
+    for sql in (
+        "SAVEPOINT a",
+        "INSERT INTO items VALUES (400, 'q', NULL, NULL, 0)",
+        "DELETE FROM items WHERE id = 3",
+        "SAVEPOINT b",
+        "INSERT INTO items VALUES (401, 'q', NULL, NULL, 0)",
+        "ROLLBACK TO a",
+        "INSERT INTO items VALUES (402, 'q', NULL, NULL, 0)",
+        "RELEASE a",
+    ):
+        lite.execute(sql)
+    assert remote_rows(remote_path) == sorted([*before, (402, "q", None, None, 0)])
+
+
 def test_writes_and_rollback(lite, remote_path):
     lite.execute("INSERT INTO items VALUES (100, 'z', 1.5, 'new', 1)")
     lite.execute("UPDATE items SET val = 9.25, name = 'changed' WHERE id = 3")

@@ -354,7 +354,8 @@ class ConnectedTable(ForeignDataWrapper):
 
     def rollback_to(self, level: int) -> None:
         remote = self._existing()
-        if remote is not None and level in remote.savepoints:
+        # level -1: the start of a transaction a SAVEPOINT opened
+        if remote is not None and (level in remote.savepoints or (level < 0 and remote.local)):
             remote.pending.clear()
             aborted, remote.aborted = remote.aborted, None
             try:
