@@ -7,6 +7,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import tempfile
 import tracemalloc
 
@@ -315,6 +316,49 @@ def test_values_that_do_not_convert_name_line_and_column(files, tmp_path, declar
     assert rows(files, "SELECT count(*) FROM c") == [(3,)]  # the value is not read
 
 
+@pytest.mark.parametrize("form", ["ndjson", "array"])
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_integers_beyond_real(files, tmp_path, form, digits):
+    # beyond REAL: infinity, or the text; int() refuses more than 4300 digits, JSON does not
+    big = "1" * digits
+    records = [f'{{"id": 1, "v": {big}}}', '{"id": 2, "v": 7}', f'{{"id": 3, "v": -{big}}}']
+    records.append(f'{{"id": 4, "o": {{"k": [{big}, 1.50, -{big}]}}}}')
+    text = "\n".join(records) + "\n" if form == "ndjson" else "[" + ",\n".join(records) + "]"
+    path = write(tmp_path / "d.json", text)
+    cols = "id integer, r real OPTIONS (path 'v'), n numeric OPTIONS (path 'v'),"
+    cols += " t text OPTIONS (path 'v'), j json OPTIONS (path 'v'), o text"
+    create(files, "d", cols, filename=path)
+    inf = float("inf")
+    assert rows(files, "SELECT id, r, n, typeof(n) FROM d") == [
+        (1, inf, inf, "real"),
+        (2, 7.0, 7, "integer"),
+        (3, -inf, -inf, "real"),
+        (4, None, None, "null"),
+    ]
+    assert rows(files, "SELECT t, j, o FROM d") == [
+        (big, big, None),
+        ("7", "7", None),
+        ("-" + big, "-" + big, None),
+        (None, None, f'{{"k":[{big},1.5,-{big}]}}'),
+    ]
+    create(files, "di", "id integer, v integer", filename=path)
+    pattern = r'"di", file ".*d.json", line 1, column "v": invalid input for type integer'
+    with pytest.raises(WrapperError, match=pattern + r' \(out of range .*\): "1{77}\.\.\."$'):
+        rows(files, "SELECT v FROM di")
+    assert rows(files, "SELECT id FROM di") == [(1,), (2,), (3,), (4,)]
+
+
+@pytest.mark.parametrize("form", ["ndjson", "array"])
+@pytest.mark.parametrize("value", ["9223372036854775807.0", "9.3e18", "-1E+19"])
+def test_errors_quote_numbers_as_written(files, tmp_path, form, value):
+    records = ['{"v": 1}', f'{{"v": {value}}}']
+    text = "\n".join(records) + "\n" if form == "ndjson" else "[" + ",\n".join(records) + "]"
+    create(files, "q", "v integer", filename=write(tmp_path / "q.json", text))
+    pattern = r'"q", file ".*q.json", line 2, column "v": invalid input for type integer .*'
+    with pytest.raises(WrapperError, match=pattern + rf': "{re.escape(value)}"$'):
+        rows(files, "SELECT v FROM q")
+
+
 def test_nan_and_infinity_are_not_json(files, tmp_path):
     create(files, "n", "v real", filename=write(tmp_path / "n.json", '{"v": 1}\n{"v": NaN}\n'))
     with pytest.raises(WrapperError, match=r'"n", file ".*n.json", line 2: invalid JSON'):
@@ -377,6 +421,42 @@ def test_records_longer_than_the_bound_stop_the_scan(files, tmp_path, monkeypatc
     assert len(rows(files, "SELECT a FROM l")) == 3
 
 
+@pytest.mark.parametrize("form", ["ndjson", "array"])
+def test_a_long_record_is_refused_before_it_is_held(files, tmp_path, monkeypatch, form):
+    # 8 MB in one record, 8 KB compressed: refused once past the bound, not at 4 times it
+    monkeypatch.setattr(JsonFdw, "max_record_length", 1_100_000)
+    path = tmp_path / "long.json.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b'[{"a": "' if form == "array" else b'{"a": "')
+        for _ in range(8):
+            f.write(b"x" * (1 << 20))
+        f.write(b'"}]' if form == "array" else b'"}\n')
+    create(files, "l", "a text", filename=str(path))
+    tracemalloc.start()
+    try:
+        with pytest.raises(WrapperError, match=r'"l", file ".*long.json.gz", line 1: .* longer'):
+            rows(files, "SELECT length(a) FROM l")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3_500_000, peak  # about 1 and 2.5 times the bound; was 4.3 and 4.8
+
+
+@pytest.mark.parametrize("form", ["ndjson", "array"])
+def test_the_bound_counts_characters_not_bytes(files, tmp_path, monkeypatch, form):
+    monkeypatch.setattr(JsonFdw, "max_record_length", 200_000)
+    for n, ok in ((190_000, True), (210_000, False)):  # 3 bytes a character
+        records = [{"a": "\u20ac" * n}, {"a": "z"}]
+        text = ndjson(records) if form == "ndjson" else json.dumps(records, ensure_ascii=False)
+        path = write(tmp_path / f"e{n}.json", text)
+        create(files, f"e{n}", "a text", filename=path)
+        if ok:
+            assert rows(files, f"SELECT length(a) FROM e{n}") == [(n,), (1,)]
+        else:
+            with pytest.raises(WrapperError, match=r"line 1: .* longer than 200000 characters"):
+                rows(files, f"SELECT length(a) FROM e{n}")
+
+
 def test_a_large_element_across_many_chunks(files, tmp_path):
     big = {"a": "é" * 300_000, "n": [1] * 100_000, "k": 12345678901234}
     path = write(tmp_path / "big.json", json.dumps([{"a": "s"}, big, big]))
@@ -394,6 +474,17 @@ def test_numbers_cut_at_a_chunk_boundary(files, tmp_path):
         if pad == reading.CHUNK - 40:
             create(files, "cut", "a integer", filename=path)
         assert rows(files, "SELECT a FROM cut") == [(1234567,), (98765432101,)], pad
+
+
+def test_long_integers_cut_at_a_chunk_boundary(files, tmp_path):
+    from vtables.wrappers.json_fdw import reading
+
+    big = "9" * 5000
+    for pad in range(reading.CHUNK - 5010, reading.CHUNK + 10, 500):
+        path = write(tmp_path / "cut.json", "[" + " " * pad + f'{{"a":{big}}},{{"a":1}}]')
+        if pad == reading.CHUNK - 5010:
+            create(files, "cut", "a text", filename=path)
+        assert rows(files, "SELECT a FROM cut") == [(big,), ("1",)], pad
 
 
 def test_on_error_ignore_skips_bad_rows_with_a_notice(files, tmp_path, caplog):

@@ -49,12 +49,13 @@ Values
     NULL.  Other values are converted as the declared type says
     (``vtables.types``): ``true``/``false`` for a boolean column, numbers for
     integer, real and numeric ones (an integer beyond 64 bits is an error for
-    an integer column and a REAL for the others), strings for text, dates and
-    timestamps.  An object or an array read into a text column is its JSON
-    text, compact; a number read into a text column is its text as written
-    in the file; a ``json`` column holds the JSON text of whatever is there
-    (a string quoted).  Errors name the table, the file, the line (for an
-    array element, the line it starts on) and the column.
+    an integer column and a REAL for the others, infinite beyond REAL's range,
+    however many digits), strings for text, dates and timestamps.  An object
+    or an array read into a text column is its JSON text, compact; a number
+    read into a text column is its text as written in the file; a ``json``
+    column holds the JSON text of whatever is there (a string quoted).
+    Errors name the table, the file, the line (for an array element, the line
+    it starts on) and the column, and quote the value (a number as written).
 
 Example
     ::
@@ -99,10 +100,12 @@ from .values import (
     BadRecord,
     Column,
     Fatal,
-    Float,
     Keeps,
     Rows,
+    as_written,
     float_as_written,
+    int_as_written,
+    json_text,
     no_constant,
     parse_path,
     value_converter,
@@ -224,6 +227,10 @@ class JsonFdw(ForeignDataWrapper):
         written = fast
         if any(c.kind in ("text", "json") for c in wanted):
             written = json.JSONDecoder(parse_float=float_as_written, parse_constant=no_constant)
+        # the slow path's: numbers kept as written (and integers int() refuses read)
+        careful = json.JSONDecoder(
+            parse_float=float_as_written, parse_int=int_as_written, parse_constant=no_constant
+        )
         rows = Rows(wanted, self.settings["on_error"] == "ignore", _keeps(quals, wanted))
         try:
             raw, _gz = open_binary(path, self.allow_special_files)
@@ -234,7 +241,8 @@ class JsonFdw(ForeignDataWrapper):
                 f'foreign table "{self.table_name}": could not open file "{path}": '
                 f"{err.strerror or err}"
             ) from None
-        reading = Reading(path, self.settings, self.max_record_length, rows, (fast, written))
+        decoders = (fast, written, careful)
+        reading = Reading(path, self.settings, self.max_record_length, rows, decoders)
         return self._read(reading, raw)
 
     def _read(self, reading: Reading, raw: Any) -> Iterator[list]:
@@ -348,9 +356,10 @@ def _keeps(quals: list[Qual], wanted: list[Column]) -> Keeps:
 def _shown(value: Any) -> str:
     if type(value) is str:
         return value
-    if type(value) is Float:
-        return value.text
+    written = as_written(value)
+    if written is not None:
+        return written
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return json_text(value)
     except (TypeError, ValueError):
         return repr(value)

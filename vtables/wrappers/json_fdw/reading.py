@@ -61,22 +61,29 @@ def open_binary(path: str, allow_special: bool) -> tuple[Any, bool]:
         raise
 
 
-def _ndjson_blocks(raw: Any, limit: int, line: int) -> Iterator[tuple[int, bytes]]:
-    """(number of the first line, whole lines) read in bounded memory."""
+def _ndjson_blocks(raw: Any, limit: int, line: int, encoding: str) -> Iterator[tuple[int, bytes]]:
+    """(number of the first line, whole lines) read in bounded memory: a line
+    is refused as soon as it holds more than ``limit`` characters."""
     carry: list[bytes] = []
     carried = 0
+    counter = None  # the carried line's characters, counted once its bytes pass the limit
     while True:
         block = raw.read(CHUNK)
         cut = block.rfind(b"\n") + 1
         if block and not cut:
             carry.append(block)
             carried += len(block)
-            if carried > 4 * limit:  # no codec spends more than 4 bytes on a character
-                raise Fatal(line, f"line is longer than {limit} characters")
+            if carried > limit:
+                if counter is None:
+                    counter = _Counter(encoding)
+                    for piece in carry[:-1]:
+                        counter.add(piece)
+                if counter.add(block) > limit:
+                    raise Fatal(line, f"line is longer than {limit} characters")
             continue
         head = b"".join((*carry, block[:cut])) if carry else block[:cut]
         carry = [block[cut:]] if block[cut:] else []
-        carried = len(block) - cut
+        carried, counter = len(block) - cut, None
         if head:
             yield line, head
             line += head.count(b"\n")
@@ -84,11 +91,25 @@ def _ndjson_blocks(raw: Any, limit: int, line: int) -> Iterator[tuple[int, bytes
             return
 
 
+class _Counter:
+    """The characters of bytes given a block at a time (undecodable bytes
+    count as one character each, as a replacement character)."""
+
+    def __init__(self, encoding: str):
+        self.decoder = codecs.getincrementaldecoder(encoding)("replace")
+        self.count = 0
+
+    def add(self, data: bytes) -> int:
+        self.count += len(self.decoder.decode(data))
+        return self.count
+
+
 class _ArrayReader:
     """The elements of a JSON array, decoded one at a time from a sliding buffer."""
 
-    def __init__(self, raw: Any, encoding: str, limit: int, scan_once: Callable):
-        self.raw, self.limit, self.scan_once = raw, limit, scan_once
+    def __init__(self, raw: Any, encoding: str, limit: int, scanners: tuple[Callable, Callable]):
+        self.raw, self.limit = raw, limit
+        self.scan_once, self.careful = scanners
         self.decoder = codecs.getincrementaldecoder(encoding)()
         self.buf, self.pos, self.line, self.eof = "", 0, 1, False
         self.counted = 0  # the position up to which lines are counted
@@ -119,7 +140,7 @@ class _ArrayReader:
                 return self.buf[self.pos : self.pos + 1]
             self._fill()
 
-    def elements(self) -> Iterator[tuple[int, Any]]:
+    def elements(self) -> Iterator[tuple[int, Any, str]]:
         first = self._skip_space()
         if not first:
             return
@@ -144,30 +165,45 @@ class _ArrayReader:
         if self._skip_space():
             raise Fatal(self._line_at(self.pos), "invalid JSON: extra data after the array")
 
-    def _element(self) -> tuple[int, Any]:
-        """(its line, the element at ``pos``), reading on while it is incomplete."""
+    def _element(self) -> tuple[int, Any, str]:
+        """(its line, the element at ``pos``, its text), reading on while it is
+        incomplete, never holding much more than ``limit`` characters of it."""
         while True:
             start, buf = self.pos, self.buf
             try:
-                value, end = self.scan_once(buf, start)
+                found = self.scan_once(buf, start)
+            except (StopIteration, ValueError, RecursionError):
+                found = self._scan(buf, start)
+            if found is not None:
+                value, end = found
+                if self.eof or end < len(buf) or buf[end - 1] in '}]"el':
+                    if end - start > self.limit:
+                        raise Fatal(self._line_at(start), self._too_long()) from None
+                    self.pos = end
+                    return self._line_at(start), value, buf[start:end]
+            held = len(buf) - start
+            if held > self.limit:
+                raise Fatal(self._line_at(start), self._too_long())
+            del buf  # (not held while the buffer is filled)
+            self._fill(max(CHUNK, min(held, self.limit + 1 - held)))
+
+    def _scan(self, buf: str, start: int) -> tuple[Any, int] | None:
+        """(the element at ``start``, its end), or None if it may be cut short at
+        the buffer's end.  The careful decoder reads what the first refuses: an
+        integer too long for int()."""
+        for scan_once in (self.scan_once, self.careful):
+            try:
+                return scan_once(buf, start)
             except RecursionError:
                 raise Fatal(self._line_at(start), "invalid JSON: nested too deeply") from None
             except (StopIteration, ValueError) as err:
                 # (a value cut short at the buffer's end stops the scanner there)
                 at = err.value if isinstance(err, StopIteration) else getattr(err, "pos", start)
-                incomplete = at >= len(buf) - 6 or "Unterminated" in str(err)
-                if self.eof or not incomplete:
-                    line = self._line_at(start) + buf.count("\n", start, at)
-                    raise Fatal(line, json_error(err, buf, at)) from None
-            else:  # a number at the buffer's end may go on
-                if self.eof or end < len(buf) or buf[end - 1] in '}]"el':
-                    if end - start > self.limit:
-                        raise Fatal(self._line_at(start), self._too_long()) from None
-                    self.pos = end
-                    return self._line_at(start), value
-            if len(buf) - start > self.limit:
-                raise Fatal(self._line_at(start), self._too_long())
-            self._fill(max(CHUNK, len(buf) - start))
+                if not self.eof and (at >= len(buf) - 6 or "Unterminated" in str(err)):
+                    return None
+                error = err
+        line = self._line_at(start) + buf.count("\n", start, at)
+        raise Fatal(line, json_error(error, buf, at)) from None
 
     def _too_long(self) -> str:
         return f"array element is longer than {self.limit} characters"
@@ -219,8 +255,9 @@ class Reading:
         """``decoders``: the fast one, and the one keeping numbers' text (for
         text and json columns), which reads a block where the fast one did not do."""
         self.path, self.rows, self.limit = path, rows, limit
-        fast, written = decoders
-        self.fast, self.scan_once, self.decode = fast.scan_once, written.scan_once, written.decode
+        fast, written, careful = decoders
+        self.fast, self.scan_once = fast.scan_once, written.scan_once
+        self.careful, self.decode = careful.scan_once, careful.decode
         self.encoding: str = settings["encoding"]
         self.format: str = settings["format"]
         self.line = 0  # the last line read
@@ -237,7 +274,7 @@ class Reading:
 
     # ---- NDJSON
     def _ndjson(self, stream: Any, line: int) -> Iterator[list]:
-        for first, data in _ndjson_blocks(stream, self.limit, line):
+        for first, data in _ndjson_blocks(stream, self.limit, line, self.encoding):
             rows = self._block(first, data)
             if rows is None:
                 rows = self._lines(first, data)
@@ -304,24 +341,27 @@ class Reading:
 
     # ---- arrays
     def _array(self, stream: Any, line: int) -> Iterator[list]:
-        reader = _ArrayReader(stream, self.encoding, self.limit, self.scan_once)
+        reader = _ArrayReader(stream, self.encoding, self.limit, (self.scan_once, self.careful))
         reader.line = line
         lines: list[int] = []
         records: list[Any] = []
+        texts: list[str] = []
         size = 16
-        for n, record in reader.elements():
+        for n, record, text in reader.elements():
             lines.append(n)
             records.append(record)
+            texts.append(text)
             self.line = n
             if len(records) >= size:
-                yield self._elements(lines, records)
-                lines, records, size = [], [], min(size * 2, 1024)
+                yield self._elements(lines, records, texts)
+                lines, records, texts, size = [], [], [], min(size * 2, 1024)
         if records:
-            yield self._elements(lines, records)
+            yield self._elements(lines, records, texts)
         self.line = reader._line_at(reader.pos)
 
-    def _elements(self, lines: list[int], records: list) -> list:
+    def _elements(self, lines: list[int], records: list, texts: list[str]) -> list:
         rows = self.rows.block(records)
-        if rows is None:
+        if rows is None:  # one by one, decoded again keeping numbers as written
+            records = [self.careful(text, 0)[0] for text in texts]
             rows = [r for r in map(self.rows.one, lines, records) if r is not None]
         return rows

@@ -4,8 +4,9 @@ and records made rows (a block at a time, or one by one to name or skip bad ones
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import Any
@@ -110,6 +111,31 @@ def float_as_written(text: str) -> Float:
     return value
 
 
+class BigInt(Float):
+    """A JSON integer too long for ``int()`` (over 4300 digits, far beyond any
+    REAL): the infinity ``float()`` reads, and its text as written."""
+
+    __slots__ = ()
+
+
+_INT_DIGITS = 4000  # int() refuses more than sys.get_int_max_str_digits() (4300 at least)
+
+
+def int_as_written(text: str) -> int | BigInt:
+    """A JSON integer: an int, or a BigInt where ``int()`` would refuse it (its
+    limit is process-wide, so it is not raised)."""
+    if len(text) <= _INT_DIGITS:
+        return int(text)
+    value = BigInt(text)
+    value.text = text
+    return value
+
+
+def as_written(value: Any) -> str | None:
+    """A number's text as written in the file, if the decoder kept it."""
+    return value.text if isinstance(value, Float) else None
+
+
 def no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -135,7 +161,38 @@ def _no_surrogates(text: str) -> str:
 
 
 def _compact(value: Any) -> str:
-    return _no_surrogates(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    return _no_surrogates(json_text(value))
+
+
+def json_text(value: Any) -> str:
+    """A decoded JSON value's compact JSON text."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # an infinity (a number beyond REAL) inside: not "Infinity"
+        try:
+            return "".join(_compact_parts(value))
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+def _compact_parts(value: Any) -> Iterator[str]:
+    """Compact JSON text, numbers beyond REAL as written (or as 1e999)."""
+    if isinstance(value, dict):
+        yield "{"
+        for k, (key, item) in enumerate(value.items()):
+            yield ("," if k else "") + json.dumps(key, ensure_ascii=False) + ":"
+            yield from _compact_parts(item)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for k, item in enumerate(value):
+            yield "," if k else ""
+            yield from _compact_parts(item)
+        yield "]"
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield as_written(value) or ("1e999" if value > 0 else "-1e999")
+    else:
+        yield json.dumps(value, ensure_ascii=False)
 
 
 def value_converter(declared: str) -> Callable[[Any], Any]:
@@ -148,29 +205,40 @@ def value_converter(declared: str) -> Callable[[Any], Any]:
         cls = type(value)
         if cls is str:
             return _no_surrogates(value)
-        if cls is Float:
+        if cls is Float or cls is BigInt:
             return value.text
         if cls is int:
             return str(value)
         return _compact(value)
 
     def to_json(value: Any) -> str:
-        return value.text if type(value) is Float else _compact(value)
+        written = as_written(value)
+        return _compact(value) if written is None else written
 
     def other(value: Any) -> Any:
         cls = type(value)
         if cls is dict or cls is list:
             raise ValueError(f"found a JSON {'object' if cls is dict else 'array'}")
-        if cls is Float:
+        if cls is BigInt and kind == "integer":
+            raise ValueError("out of range for a 64-bit integer")
+        if cls is Float or cls is BigInt:
             value = float(value)
         elif cls is bool and kind in ("real", "numeric", "any"):
             value = int(value)
         elif cls is int and not _INT64[0] <= value <= _INT64[1] and kind != "integer":
-            value = float(value)  # as SQLite reads such a literal
+            value = _real(value)  # as SQLite reads such a literal
         out = convert(value)
         return _no_surrogates(out) if type(out) is str else out
 
     return to_text if kind == "text" else to_json if kind == "json" else other
+
+
+def _real(value: int) -> float:
+    """An integer as a REAL: infinite beyond the largest."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 @dataclass
