@@ -68,11 +68,19 @@ def registered_frames(*, locked: bool = False) -> dict[str, Any]:
 def find(name: str) -> tuple[str, Any] | None:
     """The registered name and frame for ``name``: the exact name, else the one
     name equal to it ignoring case (SQL folds unquoted names)."""
+    found = find_all(name)
+    return found[0] if len(found) == 1 else None
+
+
+def find_all(name: str) -> list[tuple[str, Any]]:
+    """``[(name, frame)]`` for the exact name, else every registered name equal
+    to it ignoring case (more than one: the name is ambiguous), sorted."""
     with _lock:
         if name in _frames:
-            return name, _frames[name]
-        matches = [n for n in _frames if n.lower() == name.lower()]
-        return (matches[0], _frames[matches[0]]) if len(matches) == 1 else None
+            return [(name, _frames[name])]
+        folded = name.lower()
+        found = [(n, f) for n, f in _frames.items() if n.lower() == folded]
+    return sorted(found, key=lambda item: item[0])
 
 
 def lock() -> threading.Lock:

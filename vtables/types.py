@@ -128,8 +128,8 @@ def _numeric(v: Any) -> int | float | str:
             return out if -(2**63) <= out < 2**63 else f
     if isinstance(v, bool):
         return int(v)
-    if isinstance(v, int):
-        return v
+    if isinstance(v, int):  # past 64 bits a REAL, as SQLite reads such a literal
+        return v if _INT_RANGE[0] <= v <= _INT_RANGE[1] else float(v)
     if isinstance(v, (bytes, bytearray)):
         return _numeric(bytes(v).decode())
     if isinstance(v, float):
@@ -268,6 +268,8 @@ def _json_default(v: Any) -> Any:
 
 
 def _any(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v if _INT_RANGE[0] <= v <= _INT_RANGE[1] else float(v)
     if v is None or isinstance(v, (int, float, str, bytes)):
         return v
     if isinstance(v, decimal.Decimal):

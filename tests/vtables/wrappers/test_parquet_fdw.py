@@ -433,3 +433,140 @@ def test_differential_against_a_native_copy(tmp_path_factory, rows, q, group):
         return
     got = db.execute(sql.format(table="t"), params).fetchall()
     assert _same(got) == _same(want), sql
+
+
+def test_files_of_a_dataset_may_differ(tmp_path):
+    """A column one file lacks reads as NULL, a narrower type as the dataset's."""
+    root = tmp_path / "parts"
+    root.mkdir()
+    pq.write_table(
+        pa.table({"id": pa.array([1, 2], pa.int64()), "note": ["a", "b"]}), root / "p1.parquet"
+    )
+    pq.write_table(pa.table({"id": pa.array([3], pa.int32())}), root / "p2.parquet")
+    db = connect(
+        tmp_path,
+        "CREATE FOREIGN TABLE parts (id bigint, note text) SERVER lake OPTIONS (path 'parts')",
+    )
+    assert db.execute("SELECT id, note FROM parts ORDER BY id").fetchall() == [
+        (1, "a"),
+        (2, "b"),
+        (3, None),
+    ]
+    assert db.execute("SELECT note FROM parts WHERE id >= 2 ORDER BY id").fetchall() == [
+        ("b",),
+        (None,),
+    ]
+
+
+# ------------------------------------------------------------------ review
+
+
+@pytest.fixture
+def small(tmp_path):
+    pq.write_table(
+        pa.table({"n": pa.array([1, 2, None], pa.int64()), "s": ["b", None, "a"]}),
+        tmp_path / "t.parquet",
+        row_group_size=2,
+    )
+    return connect(
+        tmp_path,
+        "CREATE FOREIGN TABLE t (n bigint, s text) SERVER lake OPTIONS (path 't.parquet')",
+        "CREATE TABLE n (n bigint, s text)",
+        "INSERT INTO n VALUES (1, 'b'), (2, NULL), (NULL, 'a')",
+        "CREATE TABLE o (x int)",
+        "INSERT INTO o VALUES (1), (2)",
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 FROM {t}",
+        "SELECT count(1), count(NULL) FROM {t}",
+        "SELECT EXISTS (SELECT 1 FROM {t})",
+        "SELECT count(*) FROM o, {t}",
+        "SELECT count(*) OVER () FROM {t}",
+        "SELECT s, max(s), min(s) FROM {t} GROUP BY s",
+        "SELECT n, s, max(s) FROM {t} GROUP BY n, s",
+    ],
+)
+def test_scans_of_no_column_and_keys_in_aggregates(small, sql):
+    """Rows counted when a scan reads no column; a grouped text key in an aggregate."""
+    assert (
+        small.execute(sql.format(t="t")).fetchall() == small.execute(sql.format(t="n")).fetchall()
+    )
+
+
+def test_a_rewritten_file_is_read_as_it_is_now(tmp_path):
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"n": pa.array([10, 9], pa.int64())}), path)
+    db = connect(
+        tmp_path, "CREATE FOREIGN TABLE t (n bigint) SERVER lake OPTIONS (path 'f.parquet')"
+    )
+    queries = ["SELECT max(n) FROM t", "SELECT n FROM t WHERE n = 9", "SELECT count(*) FROM t"]
+    assert [db.execute(q).fetchall() for q in queries] == [[(10,)], [(9,)], [(2,)]]
+    pq.write_table(pa.table({"n": ["10", "9", "100"]}), path)  # text now
+    assert [db.execute(q).fetchall() for q in queries] == [[(100,)], [(9,)], [(3,)]]
+    assert db.execute("SELECT n FROM t WHERE n > 9 ORDER BY n").fetchall() == [(10,), (100,)]
+
+
+def test_integers_past_64_bits_read_as_reals(tmp_path):
+    table = pa.table({"u": pa.array([0, 2**64 - 1, None], pa.uint64()), "i": [1, 2, 3]})
+    pq.write_table(table, tmp_path / "u.parquet")
+    db = connect(tmp_path, "IMPORT FOREIGN SCHEMA public FROM SERVER lake INTO main")
+    assert db.execute("SELECT u FROM u").fetchall() == [(0,), (float(2**64 - 1),), (None,)]
+    assert db.execute("SELECT i FROM u WHERE u > 5").fetchall() == [(2,)]
+
+
+def test_a_string_view_column_with_a_pushed_filter(tmp_path):
+    table = pa.table({"sv": pa.array(["a", None, "é"], pa.string_view()), "i": [1, 2, 3]})
+    pq.write_table(table, tmp_path / "v.parquet")
+    db = connect(tmp_path, "IMPORT FOREIGN SCHEMA public FROM SERVER lake INTO main")
+    assert db.execute("SELECT sv FROM v WHERE i = 1").fetchall() == [("a",)]
+    assert db.execute("SELECT i FROM v WHERE sv = 'é'").fetchall() == [(3,)]
+
+
+def test_other_files_in_a_dataset_are_left_out(tmp_path):
+    root = tmp_path / "ds"
+    root.mkdir()
+    pq.write_table(pa.table({"n": [1]}), root / "a.parquet")
+    (root / "README.md").write_text("about the data")
+    (root / "_SUCCESS").write_text("")
+    db = connect(tmp_path, "IMPORT FOREIGN SCHEMA public FROM SERVER lake INTO main")
+    assert db.execute("SELECT n FROM ds").fetchall() == [(1,)]
+
+
+def test_import_refuses_names_no_table_can_take(tmp_path):
+    pq.write_table(pa.table({"": [1]}), tmp_path / "blank.parquet")
+    pq.write_table(pa.table({"A": [1], "a": [2]}), tmp_path / "cased.parquet")
+    db = connect(tmp_path)
+    with pytest.raises(SQLMedError, match=r'blank.parquet": column 1 has no name'):
+        db.execute("IMPORT FOREIGN SCHEMA public LIMIT TO (blank) FROM SERVER lake INTO main")
+    with pytest.raises(SQLMedError, match=r'cased.parquet": columns "A" and "a" differ only'):
+        db.execute("IMPORT FOREIGN SCHEMA public LIMIT TO (cased) FROM SERVER lake INTO main")
+
+
+def test_a_value_that_does_not_convert_names_its_column(tmp_path):
+    pq.write_table(pa.table({"n": ["1", "x"]}), tmp_path / "bad.parquet")
+    db = connect(
+        tmp_path, "CREATE FOREIGN TABLE bad (n integer) SERVER lake OPTIONS (path 'bad.parquet')"
+    )
+    with pytest.raises(SQLMedError, match=r'bad.parquet", column "n": a value does not convert'):
+        db.execute("SELECT n FROM bad").fetchall()
+
+
+def test_many_groups(tmp_path):
+    rows = [(i % 70001, f"s{i % 3}") for i in range(140_000)]
+    pq.write_table(
+        pa.table({"g": [r[0] for r in rows], "s": [r[1] for r in rows]}), tmp_path / "g.parquet"
+    )
+    db = connect(
+        tmp_path,
+        "CREATE FOREIGN TABLE g (g bigint, s text) SERVER lake OPTIONS (path 'g.parquet')",
+        "CREATE TABLE n (g bigint, s text)",
+    )
+    with db:  # one transaction, not one a row
+        db.executemany("INSERT INTO n VALUES (?, ?)", rows)
+    sql = "SELECT g, count(*), max(s) FROM {} GROUP BY g"
+    assert "Remote Query" in db.explain(sql.format("g"))
+    assert db.execute(sql.format("g")).fetchall() == db.execute(sql.format("n")).fetchall()

@@ -68,7 +68,7 @@ import stat
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from vtables import speedups
+from vtables import semantics, speedups, types
 from vtables.errors import FeatureNotSupportedError, InvalidOptionError, WrapperError
 from vtables.wrapper import (
     COLUMN_NAME,
@@ -82,8 +82,8 @@ from vtables.wrapper import (
 )
 
 from . import filters
-from .aggregates import DatasetAggregates
-from .columns import Reader, declared_type
+from .aggregates import DatasetAggregates, Source
+from .columns import BadValue, Reader, declared_type
 from .reading import parquet_batches
 
 __all__ = ["ParquetFdw"]
@@ -157,7 +157,7 @@ class ParquetFdw(ForeignDataWrapper):
     def dataset(self, dictionary: Collection[str] = ()) -> Any:
         """The table's dataset as it is now (a directory is listed again);
         the ``dictionary`` columns of Parquet files read dictionary-encoded."""
-        ds = _pyarrow()
+        _pyarrow()  # the extra, or a clear error
         path = self.path()
         try:
             mode = os.stat(path).st_mode
@@ -172,24 +172,25 @@ class ParquetFdw(ForeignDataWrapper):
                 "others sets ParquetFdw.allow_special_files.",
             )
         partitioning = "hive" if self.settings["partitioning"] == "hive" else None
-        fmt: Any = _ARROW_FORMATS[self._format(path)]
-        if dictionary and fmt == "parquet":
-            options = ds.ParquetReadOptions(dictionary_columns=set(dictionary))
-            fmt = ds.ParquetFileFormat(read_options=options)
+        kind = self._format(path)
         try:
-            found = ds.dataset(path, format=fmt, partitioning=partitioning)
+            return _open(path, kind, partitioning, dictionary, self.allow_special_files)
+        except LookupError:
+            raise WrapperError(f"{self._where(path)} holds no {kind} file") from None
         except Exception as err:  # pyarrow's ArrowInvalid, OSError...
             raise WrapperError(f"{self._where(path)} could not be read: {err}") from None
-        if stat.S_ISDIR(mode) and not self.allow_special_files:
-            for name in found.files:
-                if not stat.S_ISREG(os.stat(name).st_mode):
-                    raise WrapperError(f"{self._where(name)} is not a regular file")
-        return found
 
     def schema(self) -> Any:
-        if self._schema is None:
-            self._schema = self.dataset().schema
-        return self._schema
+        """The dataset's schema, read again when the path changed."""
+        path = self.path()
+        try:
+            info = os.stat(path)
+            stamp: tuple = (path, info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = (path,)
+        if self._schema is None or self._schema[0] != stamp:
+            self._schema = (stamp, self.dataset().schema)
+        return self._schema[1]
 
     def _field(self, column: str) -> Any:
         remote = self.remote_names[column]
@@ -216,12 +217,14 @@ class ParquetFdw(ForeignDataWrapper):
     # ------------------------------------------------------------ planning
 
     def honours(self, qual: Qual) -> bool:
-        if qual.operator not in filters.OPERATORS or qual.column not in self.columns:
-            return False
-        try:
-            return self.kinds()[qual.column] is not None
-        except WrapperError:  # the scan will say what is wrong
-            return False
+        # by the declared type alone, so that the answer holds whatever the file
+        # holds by the time the scan runs: a qual on a column whose file type
+        # then differs is checked by the scan itself, by SQLite's rules
+        return (
+            qual.operator in filters.OPERATORS
+            and qual.column in self.columns
+            and types.family(self.columns[qual.column].type) in filters.FAMILIES
+        )
 
     def can_limit(self) -> bool:
         return True
@@ -254,15 +257,10 @@ class ParquetFdw(ForeignDataWrapper):
     # ------------------------------------------------------------ scans
 
     def _pushed(self, quals: list[Qual]) -> list[Qual]:
-        """The quals the scan applies itself (those ``honours`` claims)."""
+        """The honoured quals the dataset filter applies: those on columns whose
+        file type SQLite sees as it is (the others the scan checks itself)."""
         kinds = self.kinds()
-        return [
-            q
-            for q in quals
-            if q.operator in filters.OPERATORS
-            and q.column in self.columns
-            and kinds[q.column] is not None
-        ]
+        return [q for q in quals if self.honours(q) and kinds[q.column] is not None]
 
     def _filter(self, quals: list[Qual]) -> Any:
         """The honoured quals as one dataset filter (None when there are none)."""
@@ -278,35 +276,70 @@ class ParquetFdw(ForeignDataWrapper):
     def record_batches(
         self, columns: list[str], quals: list[Qual], dictionary: Collection[str] = ()
     ) -> Iterator[Any]:
-        """The dataset's record batches of these columns (in this order) under
-        the quals it honours, the ``dictionary`` columns dictionary-encoded
-        (as Parquet stores text: grouped by much faster)."""
-        for name in columns:
+        """The dataset's record batches of these columns (in this order) of
+        the rows every honoured qual holds for, the ``dictionary`` columns
+        dictionary-encoded (as Parquet stores text: grouped by much faster).
+        With no column, batches of one column that count the rows."""
+        pushed = self._pushed(quals)
+        checks = [q for q in quals if self.honours(q) and q not in pushed]
+        wanted = list(columns) or [self._carrier()]
+        read = list(dict.fromkeys([*wanted, *(q.column for q in checks)]))
+        for name in read:
             self._field(name)
-        remote = [self.remote_names[c] for c in columns]
-        dataset = self.dataset([self.remote_names[c] for c in dictionary])
+        remote = [self.remote_names[c] for c in read]
+        dictionary = [self.remote_names[c] for c in dictionary]
         expression = self._filter(quals)
         try:
             if self._format(self.path()) == "parquet":
-                filtered = [self.remote_names[q.column] for q in self._pushed(quals)]
-                yield from parquet_batches(
-                    dataset,
-                    remote,
-                    expression,
-                    filtered,
-                    _BATCH_ROWS,
-                    [self.remote_names[c] for c in dictionary],
+                filtered = [self.remote_names[q.column] for q in pushed]
+                batches = parquet_batches(
+                    self.dataset(dictionary), remote, expression, filtered, _BATCH_ROWS, dictionary
                 )
-                return
-            for batch in dataset.to_batches(
-                columns=remote, filter=expression, batch_size=_BATCH_ROWS
-            ):
+            else:
+                batches = self.dataset().to_batches(
+                    columns=remote, filter=expression, batch_size=_BATCH_ROWS
+                )
+            for batch in batches:
+                if checks:
+                    batch = self._checked(batch, read, checks)
+                if len(read) != len(wanted):
+                    batch = batch.select(list(range(len(wanted))))
                 if batch.num_rows:
                     yield batch
         except WrapperError:
             raise
         except Exception as err:
             raise WrapperError(f"{self._where(self.path())} could not be read: {err}") from None
+
+    def _carrier(self) -> str:
+        """A column to count rows with when a scan reads none: the cheapest."""
+        import pyarrow.types as pt
+
+        names = list(self.columns)
+        fixed = [n for n in names if pt.is_primitive(self._field(n).type)]
+        return (fixed or names)[0]
+
+    def _checked(self, batch: Any, read: list[str], checks: list[Qual]) -> Any:
+        """The rows of ``batch`` (columns ``read``) the quals hold for, decided on
+        the values SQLite would see, by its rules (a file whose type is not the
+        declared one)."""
+        import pyarrow as pa
+
+        keep = [True] * batch.num_rows
+        for qual in checks:
+            declared = self.columns[qual.column].type
+            convert = types.converter(declared)
+            affinity = semantics.affinity(declared)
+            if qual.operator == "IN":
+                value: Any = [semantics.apply_affinity(affinity, v) for v in qual.value or ()]
+            else:
+                value = semantics.apply_affinity(affinity, qual.value)
+            column = batch.column(read.index(qual.column)).to_pylist()
+            for i, v in enumerate(column):
+                if keep[i]:
+                    stored = None if v is None or v != v else convert(v)
+                    keep[i] = semantics.holds(qual.operator, stored, value)
+        return batch.filter(pa.array(keep, pa.bool_()))
 
     def scan_batches(self, quals, columns, sortkeys=None, limit=None, offset=None) -> Iterator[Any]:
         columns = list(columns)
@@ -333,10 +366,11 @@ class ParquetFdw(ForeignDataWrapper):
                 reader = Reader(declared, batch.schema, arrow_batch)
             try:
                 yield reader.rows(batch)
-            except (ValueError, TypeError, ArithmeticError) as err:
+            except BadValue as err:
+                name = columns[err.column]
                 raise WrapperError(
-                    f"{self._where(self.path())}: a value does not convert to its column's"
-                    f" declared type: {err}"
+                    f'{self._where(self.path())}, column "{name}": a value does not convert'
+                    f" to {self.columns[name].type}: {err}"
                 ) from None
 
     def scan(self, quals, columns, sortkeys=None, limit=None, offset=None) -> Iterator[Any]:
@@ -345,10 +379,14 @@ class ParquetFdw(ForeignDataWrapper):
 
     def aggregator(self) -> Any:
         return DatasetAggregates(
-            self.kinds(),
-            self.record_batches,
-            lambda quals: int(self.dataset().count_rows(filter=self._filter(quals))),
-            f"{self._format(self.path())} {self.path()}",
+            Source(
+                kinds=self.kinds(),
+                kinds_now=self.kinds,
+                batches=self.record_batches,
+                rows=lambda quals, columns: self.scan(quals, columns),
+                count=lambda quals: int(self.dataset().count_rows(filter=self._filter(quals))),
+                described=f"{self._format(self.path())} {self.path()}",
+            )
         )
 
     def explain(self, quals, columns, sortkeys, limit, offset) -> str:
@@ -394,7 +432,7 @@ class ParquetFdw(ForeignDataWrapper):
 
     @classmethod
     def import_tables(cls, request: ImportRequest) -> list[TableDefinition]:
-        ds = _pyarrow()
+        _pyarrow()
         options = request.connect_options
         schema = request.schema
         sub = "" if schema in ("public", ".", "main") else schema
@@ -413,11 +451,10 @@ class ParquetFdw(ForeignDataWrapper):
             if not request.wanted(name):
                 continue
             try:
-                arrow = ds.dataset(
-                    entry.path, format=_ARROW_FORMATS[fmt], partitioning="hive"
-                ).schema
+                arrow = _open(entry.path, fmt, "hive").schema
             except Exception as err:
                 raise WrapperError(f'IMPORT FOREIGN SCHEMA: "{entry.path}": {err}') from None
+            _importable(entry.path, arrow.names)
             path = os.path.join(sub, entry.name) if sub else entry.name
             table_options = {"path": path}
             if fmt != EXTENSIONS.get(ext.lower(), "parquet"):
@@ -427,9 +464,57 @@ class ParquetFdw(ForeignDataWrapper):
         return tables
 
 
+def _open(
+    path: str,
+    kind: str,
+    partitioning: str | None,
+    dictionary: Collection[str] = (),
+    allow_special: bool = False,
+) -> Any:
+    """A file, or a directory's data files of the format (never a README, nor
+    a FIFO unless allowed), as an Arrow dataset; LookupError for a directory
+    holding none."""
+    ds = _pyarrow()
+    fmt: Any = _ARROW_FORMATS[kind]
+    if dictionary and fmt == "parquet":
+        options = ds.ParquetReadOptions(dictionary_columns=set(dictionary))
+        fmt = ds.ParquetFileFormat(read_options=options)
+    if not os.path.isdir(path):
+        return ds.dataset(path, format=fmt, partitioning=partitioning)
+    files = [
+        name
+        for name in _data_files(path)
+        if EXTENSIONS[os.path.splitext(name)[1].lower()] == kind
+        and (allow_special or stat.S_ISREG(os.stat(name).st_mode))
+    ]
+    if not files:
+        raise LookupError(path)
+    return ds.dataset(files, format=fmt, partitioning=partitioning, partition_base_dir=path)
+
+
+def _importable(path: str, names: list[str]) -> None:
+    """Refuse a file whose column names no foreign table can take."""
+    seen: dict[str, str] = {}
+    for i, name in enumerate(names, 1):
+        if not name:
+            raise WrapperError(f'IMPORT FOREIGN SCHEMA: "{path}": column {i} has no name')
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise WrapperError(
+                f'IMPORT FOREIGN SCHEMA: "{path}": columns "{other}" and "{name}" differ only'
+                " in case, which SQLite's names do not tell apart",
+                hint="Declare the foreign table yourself, with column_name options.",
+            )
+
+
 def _data_files(path: str) -> Iterator[str]:
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
+    """The data files under a directory, by extension; names starting with
+    ``.`` or ``_`` (hidden, ``_SUCCESS``, ``_metadata``) left out, as Arrow does."""
+    for dirpath, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for name in sorted(files):
+            if name.startswith((".", "_")):
+                continue
             if os.path.splitext(name)[1].lower() in EXTENSIONS:
                 yield os.path.join(dirpath, name)
 

@@ -13,24 +13,33 @@ gives SQLite's answer whatever the order of the rows:
   running total leaves 64 bits, so where the absolute values could add up
   that far the rows are summed again one by one, in the scan's order.
 
+Groups come in the order of their keys, as SQLite's GROUP BY gives them.
 ``count(*)`` without GROUP BY is the dataset's row count, from the Parquet
-footers when no qual needs the rows.  Everything is read batch by batch:
-memory holds one batch and the groups' partial results, never the table.
+footers when no qual needs the rows.  Everything is read a chunk at a time:
+memory holds one chunk and the groups' partial results, never the table.
+When the files changed since the statement was planned (a column's type is
+no longer the one the plan counted on), the aggregates are computed again
+from the rows the scan gives, one by one, by SQLite's rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import apsw
 
 from vtables import semantics
 from vtables.remotesql import Aggregate, AggregateQuery, Aggregator
+from vtables.wrapper import Qual
 
 #: past this the absolute values might make SQLite's running total overflow
 _SAFE = float(2**62)
 _COMBINE = {"count": "sum", "count_all": "sum", "sum": "sum", "min": "min", "max": "max"}
+_PARTIALS = 1 << 20  # rows of partial results kept before they are combined
+_CHUNK = 1 << 20  # rows aggregated at a time
+_OUT = 65536  # result rows made into tuples at a time
 
 
 def _label(spec: tuple[Any, str]) -> str:
@@ -39,28 +48,30 @@ def _label(spec: tuple[Any, str]) -> str:
     return function if not column else f"{column}_{function}"
 
 
-_PARTIALS = 1 << 20  # rows of partial results kept before they are combined
-_CHUNK = 1 << 20  # rows aggregated at a time
+@dataclass
+class Source:
+    """What the aggregates read, from the wrapper."""
+
+    #: the table's columns: their exact kind (filters.exact_kind) or None, as planned
+    kinds: dict[str, str | None]
+    #: the same, as the files are now
+    kinds_now: Callable[[], dict[str, str | None]]
+    #: record batches of these columns under these quals (and the text columns
+    #: to read dictionary-encoded)
+    batches: Callable[..., Iterator[Any]]
+    #: the rows (values as SQLite sees them) of these columns under these quals
+    rows: Callable[[list[Qual], list[str]], Iterator[tuple]]
+    #: how many rows these quals leave
+    count: Callable[[list[Qual]], int]
+    described: str
 
 
 class DatasetAggregates(Aggregator):
     """The aggregates of one foreign table over its dataset."""
 
-    def __init__(
-        self,
-        kinds: dict[str, str | None],
-        batches: Callable[..., Iterator[Any]],
-        count: Callable[[list[Any]], int],
-        described: str,
-    ):
-        #: the table's columns: their exact kind (filters.exact_kind) or None
-        self.kinds = kinds
-        #: the record batches of these columns under these quals (and the
-        #: text columns to read dictionary-encoded)
-        self.batches = batches
-        #: the rows under these quals
-        self.count = count
-        self.described = described
+    def __init__(self, source: Source):
+        self.source = source
+        self.kinds = source.kinds
 
     def accepts(self, query: AggregateQuery) -> bool:
         from .filters import OPERATORS
@@ -83,26 +94,27 @@ class DatasetAggregates(Aggregator):
         return agg.function == "sum" and kind == "int"
 
     def describe(self) -> str:
-        return self.described
+        return self.source.described
 
     def run(self, query: AggregateQuery) -> Iterable[tuple]:
-        quals = list(query.quals)
+        if self.source.kinds_now() != self.kinds:  # the files changed since planning
+            return one_by_one(self.source, query)
         if not query.group_by and all(
             a.function == "count" and a.column is None for a in query.aggregates
         ):
-            total = self.count(quals)
+            total = self.source.count(list(query.quals))
             return [tuple(total for _ in query.aggregates)]
-        return _Run(self, query).rows()
+        return _Run(self.source, query).rows()
 
 
 class _Run:
-    """One aggregate query: partial results batch by batch, then combined.
+    """One aggregate query: partial results chunk by chunk, then combined.
 
     A partial result is a table of the group keys (``k0``...) and one column
     per partial aggregate (``p0``...), whatever names Arrow gives them."""
 
-    def __init__(self, owner: DatasetAggregates, query: AggregateQuery):
-        self.owner = owner
+    def __init__(self, source: Source, query: AggregateQuery):
+        self.source = source
         self.query = query
         self.keys = list(query.group_by)
         aggs = query.aggregates
@@ -120,8 +132,8 @@ class _Run:
                 spec = (self._col(agg.column), agg.function)
             self.slots.append(self._slot(spec))
         self.sums = sorted({a.column for a in aggs if a.function == "sum" and a.column})
-        #: per summed column, a bound on the absolute values' total: rows times
-        #: the largest absolute value, chunk by chunk, to know the sums are exact
+        #: per summed column, a bound on the absolute values' total: its count
+        #: times the chunk's largest absolute value, to know the sums are exact
         self.counts = {c: self._slot((self._col(c), "count")) for c in self.sums}
         self.checks = [self._slot((f"bound{self._col(c)}", "sum")) for c in self.sums]
 
@@ -133,24 +145,22 @@ class _Run:
     def _col(self, column: str) -> str:
         return f"c{self.columns.index(column)}"
 
-    def rows(self) -> list[tuple]:
+    def rows(self) -> Iterable[tuple]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         partials: list[Any] = []
         held = 0
-        distinct: dict[int, list[Any]] = {
-            i: [] for i, slot in enumerate(self.slots) if slot is None
-        }
+        distinct: dict[int, Any] = {i: None for i, slot in enumerate(self.slots) if slot is None}
         aggs = self.query.aggregates
+        grouped = [s for s in self.partial if not s[0] or not s[0].startswith("bound")]
         for table, tops in self._chunks():
-            for i, found in distinct.items():
-                found.append(pc.unique(table[self._col(aggs[i].column or "")]))
+            for i, found in distinct.items():  # the distinct values so far
+                values = pc.unique(table[self._col(aggs[i].column or "")].combine_chunks())
+                both = values if found is None else pa.concat_arrays([found, values])
+                distinct[i] = pc.unique(both) if found is not None else values
             if self.partial:
-                keys = [self._col(k) for k in self.keys]
-                part = table.group_by(keys).aggregate(
-                    [s for s in self.partial if not s[0] or not s[0].startswith("bound")]
-                )
+                part = table.group_by([self._col(k) for k in self.keys]).aggregate(grouped)
                 partials.append(self._canon(part, tops))
                 held += part.num_rows
                 if held > _PARTIALS:
@@ -158,13 +168,10 @@ class _Run:
                     held = partials[0].num_rows
         combined = self._combine(partials) if partials else None
         if combined is not None and any(
-            t is not None and t >= _SAFE for c in self.checks for t in combined[f"p{c}"].to_pylist()
+            (pc.max(combined[f"p{c}"]).as_py() or 0) >= _SAFE for c in self.checks
         ):
-            return self._sequential()
-        totals = {
-            i: pc.count_distinct(pc.unique(pa.concat_arrays(v))).as_py() if v else 0
-            for i, v in distinct.items()
-        }
+            return one_by_one(self.source, self.query)
+        totals = {i: 0 if v is None else pc.count(v).as_py() for i, v in distinct.items()}
         return self._output(combined, totals)
 
     def _canon(self, table: Any, tops: dict[str, float]) -> Any:
@@ -194,10 +201,12 @@ class _Run:
         """The rows as tables of about _CHUNK rows (Arrow groups a table much
         faster than as many record batches), a NaN as NULL, with each summed
         column's largest absolute value."""
+        # group keys no aggregate reads come dictionary-encoded: grouped faster
+        inputs = {a.column for a in self.query.aggregates}
+        texts = [k for k in self.keys if self.source.kinds.get(k) == "string" and k not in inputs]
         held: list[Any] = []
         rows = 0
-        texts = [k for k in self.keys if self.owner.kinds.get(k) == "string"]
-        for batch in self.owner.batches(self.columns, list(self.query.quals), texts):
+        for batch in self.source.batches(self.columns, list(self.query.quals), texts):
             held.append(batch)
             rows += batch.num_rows
             if rows >= _CHUNK:
@@ -213,7 +222,7 @@ class _Run:
         table = pa.Table.from_batches(batches).unify_dictionaries()
         arrays = [  # a NaN is NULL to SQLite: never counted
             pc.if_else(pc.is_nan(a), pa.scalar(None, a.type), a)
-            if self.owner.kinds.get(name) == "float"
+            if self.source.kinds.get(name) == "float"
             else a
             for name, a in zip(self.columns, table.columns, strict=True)
         ]
@@ -236,7 +245,7 @@ class _Run:
         columns.update({f"p{i}": out[label] for i, label in enumerate(labels)})
         return pa.table(columns)
 
-    def _output(self, combined: Any, distinct: dict[int, int]) -> list[tuple]:
+    def _output(self, combined: Any, distinct: dict[int, int]) -> Iterable[tuple]:
         if combined is None:  # no batch at all: one row without GROUP BY, none with
             if self.keys:
                 return []
@@ -248,47 +257,59 @@ class _Run:
                     )
                 )
             ]
-        columns = [combined[f"k{j}"].to_pylist() for j in range(len(self.keys))]
-        for i, slot in enumerate(self.slots):
-            if slot is None:
-                columns.append([distinct[i]] * combined.num_rows)
-            else:
-                columns.append(combined[f"p{slot}"].to_pylist())
-        return _in_key_order(list(zip(*columns, strict=True)), len(self.keys))
-
-    def _sequential(self) -> list[tuple]:
-        """Every aggregate again, row by row in the scan's order (a sum that may
-        overflow: SQLite's running total decides)."""
-        groups: dict[tuple, list[Any]] = {}
-        aggs = self.query.aggregates
-        for batch in self.owner.batches(self.columns, list(self.query.quals)):
-            cols = [c.to_pylist() for c in batch.columns]
-            for row in zip(*cols, strict=True):
-                key = tuple(row[self.columns.index(k)] for k in self.keys)
-                state = groups.get(key)
-                if state is None:
-                    state = groups[key] = [_start(a) for a in aggs]
-                for i, agg in enumerate(aggs):
-                    value = row[self.columns.index(agg.column)] if agg.column else 1
-                    state[i] = _step(agg, state[i], value)
-        if not groups and not self.keys:
-            groups[()] = [_start(a) for a in aggs]
-        rows = [
-            (*key, *(_finish(a, s) for a, s in zip(aggs, state, strict=True)))
-            for key, state in groups.items()
-        ]
-        return _in_key_order(rows, len(self.keys))
+        keys = [f"k{j}" for j in range(len(self.keys))]
+        if keys:  # SQLite's order: NULL first, numbers by value, text byte by byte
+            combined = _sorted(combined, keys)
+        names = [*keys, *(f"p{slot}" for slot in self.slots if slot is not None)]
+        return _tuples(combined.select(names), self.slots, distinct, len(keys))
 
 
-def _in_key_order(rows: list[tuple], keys: int) -> list[tuple]:
-    """The groups in the order of their keys, as SQLite's GROUP BY returns them."""
-    if keys:
-        rows.sort(key=lambda row: [_Key(v) for v in row[:keys]])
-    return rows
+def _sorted(table: Any, keys: list[str]) -> Any:
+    """The table by its keys, NULL first."""
+    try:  # pyarrow 25 and later: the NULLs' place per key
+        return table.sort_by([(k, "ascending", "at_start") for k in keys])
+    except (TypeError, ValueError):
+        return table.sort_by([(k, "ascending") for k in keys], null_placement="at_start")
+
+
+def _tuples(table: Any, slots: list[int | None], distinct: dict[int, int], keys: int):
+    """The result's rows, made a slice at a time (many groups stay Arrow's)."""
+    for start in range(0, table.num_rows, _OUT):
+        part = table.slice(start, _OUT)
+        columns = [c.to_pylist() for c in part.columns]
+        values = columns[:keys]
+        rest = iter(columns[keys:])
+        for i, slot in enumerate(slots):
+            values.append([distinct[i]] * part.num_rows if slot is None else next(rest))
+        yield from zip(*values, strict=True)
+
+
+def one_by_one(source: Source, query: AggregateQuery) -> list[tuple]:
+    """Every aggregate from the rows the scan gives (values as SQLite sees
+    them), in its order: the exact answer where Arrow's could differ (a sum
+    whose running total may overflow, files changed since planning)."""
+    keys = list(query.group_by)
+    aggs = query.aggregates
+    columns = list(dict.fromkeys([*keys, *(a.column for a in aggs if a.column)]))
+    at = {name: i for i, name in enumerate(columns)}
+    groups: dict[tuple, list[Any]] = {}
+    for row in source.rows(list(query.quals), columns):
+        key = tuple(_Key(row[at[k]]) for k in keys)
+        state = groups.get(key)
+        if state is None:
+            state = groups[key] = [_start(a) for a in aggs]
+        for i, agg in enumerate(aggs):
+            state[i] = _step(agg, state[i], row[at[agg.column]] if agg.column else 1)
+    if not groups and not keys:
+        groups[()] = [_start(a) for a in aggs]
+    return [
+        (*(k.value for k in key), *(_finish(a, s) for a, s in zip(aggs, state, strict=True)))
+        for key, state in sorted(groups.items(), key=lambda item: item[0])
+    ]
 
 
 class _Key:
-    """A value ordered as SQLite orders it (NULL, numbers, text, blobs)."""
+    """A value ordered and compared as SQLite orders it (NULL, numbers, text, blobs)."""
 
     __slots__ = ("value",)
 
@@ -301,7 +322,11 @@ class _Key:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Key) and semantics.compare(self.value, other.value) == 0
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        value = self.value
+        if isinstance(value, float) and value.is_integer():
+            return hash(int(value))  # 2.0 and 2 are one group
+        return hash(value)
 
 
 def _start(agg: Aggregate) -> Any:
@@ -314,18 +339,19 @@ def _step(agg: Aggregate, state: Any, value: Any) -> Any:
     if value is None or value != value:  # NULL, or a NaN (NULL to SQLite)
         return state
     if agg.distinct:
-        state.add(value)
+        state.add(_Key(value))
         return state
     if agg.function == "count":
         return state + 1
     if agg.function == "sum":
         total = value if state is None else state + value
-        if not -(2**63) <= total < 2**63:
+        if isinstance(total, int) and not -(2**63) <= total < 2**63:
             raise apsw.SQLError("integer overflow")
         return total
     if state is None:
         return value
-    return min(state, value) if agg.function == "min" else max(state, value)
+    order = semantics.compare(value, state)
+    return value if (order < 0 if agg.function == "min" else order > 0) else state
 
 
 def _finish(agg: Aggregate, state: Any) -> Any:

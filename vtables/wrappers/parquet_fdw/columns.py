@@ -101,6 +101,14 @@ def _same(array: Any) -> Any:
     return array
 
 
+class BadValue(ValueError):
+    """A value of the ``column``-th column that does not convert to its type."""
+
+    def __init__(self, column: int, error: Exception):
+        super().__init__(str(error))
+        self.column = column
+
+
 class Reader:
     """A scan's conversion of record batches (their columns in the scan's
     order) into rows of the declared types."""
@@ -115,7 +123,7 @@ class Reader:
         """The batch's rows: a C batch, or a zip of converted columns."""
         import pyarrow as pa
 
-        if not batch.num_columns:
+        if not self.families:  # no column read: the rows counted
             return [()] * batch.num_rows
         columns = batch.columns
         if self.arrow_batch is not None and all(w is not None for w in self.ways):
@@ -127,6 +135,12 @@ class Reader:
         return zip(*(self._values(i, c) for i, c in enumerate(columns)), strict=True)
 
     def _values(self, i: int, column: Any) -> list[Any]:
+        try:
+            return self._converted(i, column)
+        except (ValueError, TypeError, ArithmeticError) as err:
+            raise BadValue(i, err) from None
+
+    def _converted(self, i: int, column: Any) -> list[Any]:
         way = self.ways[i]
         if way is not None:
             values = way(column).to_pylist()

@@ -54,6 +54,8 @@ def arrow_kind(arrow_type: Any) -> str | None:
 
 
 _FAMILY_OF = {"int": "integer", "float": "real", "string": "text"}
+#: the declared families whose quals a scan enforces (in the filter, or itself)
+FAMILIES = frozenset(_FAMILY_OF.values())
 
 
 def exact_kind(declared: str, arrow_type: Any) -> str | None:

@@ -79,6 +79,8 @@ def _file_batches(
             arrays = []
             for name in columns:
                 arrow_type = schema.field(name).type
+                if pa.types.is_string_view(arrow_type):  # not every kernel takes views
+                    arrow_type = pa.string()
                 if name in constants:
                     arrays.append(pa.array([constants[name]] * n, arrow_type))
                 elif name in present:
