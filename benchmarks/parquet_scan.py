@@ -31,7 +31,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import duckdb
 import numpy as np
@@ -43,6 +42,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import vtables  # noqa: E402
+from benchmarks.csv_scan import best  # noqa: E402
 
 QUERIES = {
     "count": "SELECT count(*) FROM {t}",
@@ -82,15 +82,6 @@ def generate(path: str, rows: int, group_rows: int) -> None:
                 schema=schema,
             )
             writer.write_batch(batch, row_group_size=group_rows)
-
-
-def best(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def sqlmed(path: str) -> vtables.Connection:

@@ -23,6 +23,7 @@ every value SQLite can hand over is translated exactly, by SQLite's rules
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -189,18 +190,18 @@ class Column:
         return self.field.isin(same)
 
 
+_COMPARE = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _apply(field: Any, op: str, value: Any) -> Any:
-    if op == "=":
-        return field == value
-    if op == "!=":
-        return field != value
-    if op == "<":
-        return field < value
-    if op == "<=":
-        return field <= value
-    if op == ">":
-        return field > value
-    return field >= value
+    return _COMPARE[op](field, value)
 
 
 def conjunction(parts: list[Any], *, disjoin: bool = False) -> Any:
