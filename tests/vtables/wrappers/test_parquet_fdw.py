@@ -570,3 +570,14 @@ def test_many_groups(tmp_path):
     sql = "SELECT g, count(*), max(s) FROM {} GROUP BY g"
     assert "Remote Query" in db.explain(sql.format("g"))
     assert db.execute(sql.format("g")).fetchall() == db.execute(sql.format("n")).fetchall()
+
+
+def test_counting_rows_needs_only_one_column_of_the_file(tmp_path):
+    pq.write_table(pa.table({"s": ["x", "y"]}), tmp_path / "c.parquet")
+    db = connect(
+        tmp_path,
+        "CREATE FOREIGN TABLE c (gone int, s text) SERVER lake OPTIONS (path 'c.parquet')",
+    )
+    assert db.execute("SELECT 1 FROM c").fetchall() == [(1,), (1,)]
+    with pytest.raises(SQLMedError, match='column "gone" is not in'):
+        db.execute("SELECT gone FROM c").fetchall()

@@ -315,9 +315,9 @@ class ParquetFdw(ForeignDataWrapper):
         """A column to count rows with when a scan reads none: the cheapest."""
         import pyarrow.types as pt
 
-        names = list(self.columns)
-        fixed = [n for n in names if pt.is_primitive(self._field(n).type)]
-        return (fixed or names)[0]
+        present = [n for n in self.columns if self.remote_names[n] in self.schema().names]
+        fixed = [n for n in present if pt.is_primitive(self._field(n).type)]
+        return (fixed or present or list(self.columns))[0]
 
     def _checked(self, batch: Any, read: list[str], checks: list[Qual]) -> Any:
         """The rows of ``batch`` (columns ``read``) the quals hold for, decided on
