@@ -518,6 +518,8 @@ static int chunk_text(Chunk *ch, PyObject *text, PyObject *nullobj, const char *
     }
     if (ch->ncols > ch->len + 1) /* more fields than a chunk this long can hold */
         return DECLINE;
+    if (memchr(ch->buf, '\0', ch->len)) /* a NUL, which COPY refuses: the records report it */
+        return DECLINE;
     if (special_n == 1 ? memchr(ch->buf, special[0], ch->len) != NULL
                        : (ch->len >= special_n &&
                           memmem(ch->buf, ch->len, special, special_n) != NULL)) {

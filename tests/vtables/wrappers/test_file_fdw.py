@@ -679,3 +679,49 @@ def test_memory_stays_flat(files, tmp_path):
         seen[:] = [row]
     assert seen == [(199_999, "name 199999", 199_999 * 0.5)]
     assert sys.getallocatedblocks() - early < 1000
+
+
+# ------------------------------------------------ review: COPY CSV's corners
+
+
+def test_header_match_ignores_force_null_and_force_not_null(files, tmp_path):
+    quoted = write(tmp_path / "q.csv", '"x",b\n1,2\n')
+    bare = write(tmp_path / "b.csv", "x,b\n1,2\n")
+    common = {"format": "csv", "header": "match", "null": "x"}
+    create(files, "q", "x text OPTIONS (force_null 'true'), b text", filename=quoted, **common)
+    create(files, "b", "x text OPTIONS (force_not_null 'true'), b text", filename=bare, **common)
+    assert rows(files, "SELECT * FROM q") == [("1", "2")]  # a quoted field is never NULL here
+    with pytest.raises(WrapperError, match=r'field 1: got null value \("x"\), expected "x"'):
+        rows(files, "SELECT * FROM b")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_end_of_data_line_ends_csv_too(files, tmp_path, newline):
+    text = newline.join(["a,b", "\\.", "c,d", ""])
+    create(files, "e", "x text, y text", filename=write(tmp_path / "e.csv", text), format="csv")
+    assert rows(files, "SELECT * FROM e") == [("a", "b")]
+    # quoted, or with more on its line, it is data
+    data = write(tmp_path / "d.csv", 'a,b\n"\\.",x\n\\.x,y\n')
+    create(files, "d", "x text, y text", filename=data, format="csv")
+    assert rows(files, "SELECT * FROM d") == [("a", "b"), ("\\.", "x"), ("\\.x", "y")]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "text"])
+def test_a_nul_byte_is_refused_with_its_line(files, tmp_path, fmt):
+    sep = "," if fmt == "csv" else "\t"
+    path = write(tmp_path / "n.txt", f"a{sep}b\nc{sep}d\x00e\n")
+    create(files, "n", "x text, y text", filename=path, format=fmt)
+    with pytest.raises(WrapperError, match=r"line 2: invalid byte sequence for encoding .*: 0x00"):
+        rows(files, "SELECT * FROM n")
+    quoted = write(tmp_path / "m.csv", 'a,"b\x00\nc"\n')
+    create(files, "m", "x text, y text", filename=quoted, format="csv")
+    if fmt == "csv":
+        with pytest.raises(WrapperError, match=r"0x00"):
+            rows(files, "SELECT * FROM m")
+
+
+@pytest.mark.parametrize("option", ["delimiter", "quote", "escape"])
+def test_options_of_several_bytes_are_refused(files, tmp_path, option):
+    path = write(tmp_path / "o.csv", "a,b\n")
+    with pytest.raises(InvalidOptionError, match=f"COPY {option} must be a single one-byte"):
+        create(files, "o", "x text, y text", filename=path, format="csv", **{option: "é"})

@@ -73,7 +73,10 @@ other data ends that row (the data before it is the row's), and ``\\.`` anywhere
 else (the file's end included) is an error, "end-of-copy marker corrupt".
 CSV follows ``COPY ... CSV``: quoted fields may hold delimiters, quotes
 (doubled, or preceded by ``escape``) and newlines;
-the null string matches only unquoted values.
+the null string matches only unquoted values (``header 'match'`` compares the
+header's fields so too, whatever ``force_null`` and ``force_not_null`` say);
+a line holding just ``\\.`` ends the data.  In either format a NUL byte is
+refused, as PostgreSQL refuses it ("invalid byte sequence").
 
 Example
 -------

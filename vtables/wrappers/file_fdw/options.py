@@ -131,10 +131,15 @@ def header_choice(value: str) -> str:
         raise ValueError('expected a boolean or "match"') from None
 
 
+def _one_byte(text: str) -> bool:
+    """One character of one byte (COPY counts the option's bytes, not characters)."""
+    return len(text.encode("utf-8", "surrogatepass")) == 1
+
+
 def _csv_problems(delimiter: str, quote: str, escape: str, null: str) -> str | None:
-    if len(quote) != 1:
+    if not _one_byte(quote):
         return "COPY quote must be a single one-byte character"
-    if len(escape) != 1:
+    if not _one_byte(escape):
         return "COPY escape must be a single one-byte character"
     if delimiter == quote:
         return "COPY delimiter and quote must be different"
@@ -152,7 +157,7 @@ def table_problems(options: Mapping[str, str]) -> str | None:
     delimiter = options.get("delimiter", "," if csv_mode else "\t")
     quote = options.get("quote", '"')
     null = options.get("null", "" if csv_mode else "\\N")
-    if len(delimiter) != 1:
+    if not _one_byte(delimiter):
         return "COPY delimiter must be a single one-byte character"
     if delimiter in "\r\n":
         return "COPY delimiter cannot be newline or carriage return"

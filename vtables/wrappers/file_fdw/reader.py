@@ -10,6 +10,7 @@ import errno
 import gzip
 import io
 import os
+import re
 import stat
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -318,6 +319,15 @@ def fail(cfg: Config, err: RowError, line: int) -> WrapperError:
     return WrapperError(message, hint=err.hint)
 
 
+#: COPY's end-of-data line in CSV: ``\.`` alone on a line
+_END_LINE = re.compile(r"(?:^|\n)\\\.(?:\r?\n|\r|$)")
+
+
+def nul_error(cfg: Config) -> RowError:
+    """PostgreSQL's error for a NUL byte, which no text value can hold."""
+    return RowError(f'invalid byte sequence for encoding "{cfg.encoding}": 0x00')
+
+
 def check_header(cfg: Config, values: list, line: int) -> None:
     """header 'match': the first line names the columns, in order."""
     expected = cfg.header_names
@@ -363,14 +373,22 @@ class RecordRows:
     def values(self, line: str, n: int, it: Iterator) -> tuple[Any, int]:
         """A record's values (or END, at the end-of-data marker) and its last line."""
         cfg = self.cfg
+        if cfg.csv and line.rstrip("\r\n") == "\\." and line[2:3] in ("", "\r", "\n"):
+            return END, n  # COPY's end-of-data line, alone on its line, in CSV too
         if cfg.special not in line:
+            if "\x00" in line:
+                raise nul_error(cfg)
             return plain_values(cfg, line, self.null), n
         try:
             values, last = self.record(cfg, line, n, it, self.limit)
         except UnicodeDecodeError:
             raise _Restart(n) from None
-        if values is not END and len(values) != len(cfg.names):
+        if values is END:
+            return values, last
+        if len(values) != len(cfg.names):
             raise count_error(cfg, values)
+        if any(v is not None and "\x00" in v for v in values):
+            raise nul_error(cfg)
         return values, last
 
     def __call__(self, line: str, n: int, it: Iterator) -> tuple[Any, int]:
@@ -503,8 +521,15 @@ class Scan:
         if first is None:
             return False
         self.n, line = first
+        # the header's fields as COPY compares them: NULL only as the unquoted
+        # null string, whatever force_null and force_not_null say of the column
+        plain = replace(
+            self.cfg,
+            force_null=[False] * len(self.cfg.names),
+            force_not_null=[False] * len(self.cfg.names),
+        )
         try:
-            values, self.last = self.rows.record(self.cfg, line, self.n, self.it, self.source.limit)
+            values, self.last = self.rows.record(plain, line, self.n, self.it, self.source.limit)
         except UnicodeDecodeError:
             raise _Restart(self.n) from None
         except RowError as err:
@@ -559,6 +584,8 @@ class Scan:
         cfg = self.cfg
         if not self.chunk_readers or (cfg.cr and "\r" in text):
             return None  # (exchanged CRs and LFs: a CR is an LF of the file, for the records)
+        if "\x00" in text or (cfg.csv and "\\." in text and _END_LINE.search(text)):
+            return None  # a NUL (an error), an end-of-data line: the records say
         chunk: str | Quoted = text
         if cfg.csv and cfg.quote in text:  # read by COPY's quoting rules, or declined
             chunk = Quoted(text, cfg, self.source.limit)
