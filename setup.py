@@ -21,6 +21,7 @@ FILES = (
     "chunk",
     "router",
     "arrow",
+    "sums",
 )
 
 setup(

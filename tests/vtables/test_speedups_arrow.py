@@ -477,3 +477,45 @@ def test_malformed_structures_are_errors(name):
     breaks, message = BROKEN[name]
     with pytest.raises(ValueError, match="malformed Arrow record batch: .*" + message):
         _c().arrow_batch(_break(breaks))
+
+
+# ------------------------------------------------ sum_reals: SQLite's sum()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.1, 1 / 3, 1e308, -1e308, 2.0**53, -0.0, 1e16, 5e-324]),
+        ),
+        max_size=40,
+    ),
+    cut=st.integers(0, 40),
+)
+def test_sum_reals_is_sqlites_sum(values, cut):
+    """Carried over two buffers, the state finishes as SQLite's own sum()."""
+    import array
+
+    import apsw
+
+    c = _c()
+    total, error, count = 0.0, 0.0, 0
+    for part in (values[:cut], values[cut:]):
+        total, error, count = c.sum_reals(array.array("d", part), total, error, count)
+    db = apsw.Connection(":memory:")
+    db.execute("CREATE TABLE t (x REAL)")
+    db.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+    want = db.execute("SELECT sum(x), count(x) FROM t").fetchall()[0]
+    got = None
+    if count:
+        got = total if math.isinf(error) or math.isnan(error) else total + error
+        got = None if math.isnan(got) else got
+    assert (repr(got), count) == (repr(want[0]), want[1])
+
+
+def test_sum_reals_refuses_what_is_not_doubles():
+    with pytest.raises(ValueError, match="not of doubles"):
+        _c().sum_reals(b"\x00" * 7, 0.0, 0.0, 0)
+    with pytest.raises(TypeError):
+        _c().sum_reals("text", 0.0, 0.0, 0)

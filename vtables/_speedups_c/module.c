@@ -31,8 +31,9 @@ static PyObject *on_conflict(PyObject *self, PyObject *unused)
     return PyLong_FromLong(current_conflict);
 }
 
-/* arrow.c; declared here, not in speedups.h */
+/* arrow.c and sums.c; declared here, not in speedups.h */
 PyObject *arrow_batch(PyObject *self, PyObject *obj);
+PyObject *sum_reals(PyObject *self, PyObject *args);
 
 static PyMethodDef methods[] = {
     {"on_conflict", on_conflict, METH_NOARGS,
@@ -46,6 +47,9 @@ static PyMethodDef methods[] = {
     {"arrow_batch", arrow_batch, METH_O,
      "arrow_batch(record_batch) -> Batch, or None when a column's type or value is not read"
      " here (any object with __arrow_c_array__)"},
+    {"sum_reals", sum_reals, METH_VARARGS,
+     "sum_reals(buffer, sum, error, count) -> (sum, error, count): SQLite's sum() of the"
+     " buffer's doubles (NaN skipped) carried on, in order"},
     {"execute_method", execute_method, METH_O,
      "execute_method(cls): an execute for cls (a subclass of apsw.Connection) that makes"
      " the C router's cursors without looking up cursor() and execute"},

@@ -4,15 +4,17 @@ Purpose
     Read columnar files written by pandas, pyarrow, Spark, DuckDB or Polars
     without loading them: a single file, a directory of files, or a
     hive-partitioned dataset (``year=2024/month=05/part-0.parquet``), read
-    through Arrow's dataset scanner (pyarrow, an extra: ``pip install
-    'sqlmed[parquet]'``).  Only the columns a query reads are read.  Quals on
-    integer, floating-point and text columns are pushed into the scan, where
-    partition directories and Parquet row-group statistics skip what no row
-    can match; ``count(*)``, ``count``, ``min``, ``max`` and integer ``sum``,
-    grouped or not, are computed by Arrow under those quals (``count(*)``
-    alone from the files' footers).  Values are converted to the declared
-    column types, as every wrapper's; record batches go to SQLite column by
-    column through the C speedups when they are built.  Read-only.
+    through Arrow (pyarrow, an extra: ``pip install 'sqlmed[parquet]'``),
+    page by page: memory does not grow with the file.  Only the columns a
+    query reads are read.  Quals on integer, floating-point and text columns
+    are pushed into the scan, where partition directories and Parquet
+    row-group statistics skip what no row can match.  ``count(*)``,
+    ``count``, ``min``, ``max`` and ``sum``, grouped or not, are computed by
+    Arrow under those quals (``count(*)`` alone from the files' footers; a
+    REAL column's ``sum`` as SQLite adds doubles, in order).  Values are
+    converted to the declared column types, as every wrapper's; record
+    batches go to SQLite column by column through the C speedups when they
+    are built.  Read-only.
 
     A database file names paths, never code; only regular files and
     directories are read (a FIFO or a device would make a scan wait for
@@ -386,6 +388,7 @@ class ParquetFdw(ForeignDataWrapper):
                 rows=lambda quals, columns: self.scan(quals, columns),
                 count=lambda quals: int(self.dataset().count_rows(filter=self._filter(quals))),
                 described=f"{self._format(self.path())} {self.path()}",
+                sum_reals=getattr(speedups.module(), "sum_reals", None),
             )
         )
 

@@ -11,7 +11,12 @@ gives SQLite's answer whatever the order of the rows:
   SQLite's BINARY collation; floats stay in SQLite: -0.0 and 0.0, NaN);
 - ``sum`` of integers, exact: SQLite stops with "integer overflow" when a
   running total leaves 64 bits, so where the absolute values could add up
-  that far the rows are summed again one by one, in the scan's order.
+  that far the rows are summed again one by one, in the scan's order;
+- ``sum`` of a REAL column without GROUP BY, with the C speedups: SQLite
+  sums doubles with a compensated (Kahan-Babuska-Neumaier) step whose result
+  depends on the order, so the C loop (``_speedups.sum_reals``) takes the
+  same steps over the values in the scan's order (grouped, or without the C
+  speedups, SQLite sums the rows itself).
 
 Groups come in the order of their keys, as SQLite's GROUP BY gives them.
 ``count(*)`` without GROUP BY is the dataset's row count, from the Parquet
@@ -24,6 +29,7 @@ from the rows the scan gives, one by one, by SQLite's rules.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +70,9 @@ class Source:
     #: how many rows these quals leave
     count: Callable[[list[Qual]], int]
     described: str
+    #: SQLite's sum() of doubles carried over a buffer (``_speedups.sum_reals``),
+    #: None without the C speedups: a REAL column's sum then stays SQLite's
+    sum_reals: Callable[..., tuple[float, float, int]] | None = None
 
 
 class DatasetAggregates(Aggregator):
@@ -91,6 +100,8 @@ class DatasetAggregates(Aggregator):
             return kind is not None and (not agg.distinct or (kind != "float" and not grouped))
         if agg.function in ("min", "max"):
             return kind in ("int", "string")
+        if agg.function == "sum" and kind == "float":  # SQLite's own summation, in order
+            return self.source.sum_reals is not None and not grouped
         return agg.function == "sum" and kind == "int"
 
     def describe(self) -> str:
@@ -123,15 +134,24 @@ class _Run:
         self.partial: list[tuple[Any, str]] = []
         #: per aggregate: the index of its partial, or None for a DISTINCT
         self.slots: list[int | None] = []
-        for agg in aggs:
-            if agg.distinct:
+        #: the sums of REAL columns (no GROUP BY): aggregate -> its column
+        self.reals = {
+            i: a.column
+            for i, a in enumerate(aggs)
+            if a.function == "sum" and a.column and source.kinds.get(a.column) == "float"
+        }
+        for i, agg in enumerate(aggs):
+            if agg.distinct or i in self.reals:
                 self.slots.append(None)
                 continue
             spec: tuple[Any, str] = ([], "count_all")
             if agg.column is not None:
                 spec = (self._col(agg.column), agg.function)
             self.slots.append(self._slot(spec))
-        self.sums = sorted({a.column for a in aggs if a.function == "sum" and a.column})
+        self.sums = sorted(
+            {a.column for i, a in enumerate(aggs) if a.function == "sum" and a.column}
+            - set(self.reals.values())
+        )
         #: per summed column, a bound on the absolute values' total: its count
         #: times the chunk's largest absolute value, to know the sums are exact
         self.counts = {c: self._slot((self._col(c), "count")) for c in self.sums}
@@ -151,14 +171,20 @@ class _Run:
 
         partials: list[Any] = []
         held = 0
-        distinct: dict[int, Any] = {i: None for i, slot in enumerate(self.slots) if slot is None}
         aggs = self.query.aggregates
+        distinct: dict[int, Any] = {
+            i: None for i, slot in enumerate(self.slots) if slot is None and i not in self.reals
+        }
+        reals = {i: _Total() for i in self.reals}
         grouped = [s for s in self.partial if not s[0] or not s[0].startswith("bound")]
         for table, tops in self._chunks():
             for i, found in distinct.items():  # the distinct values so far
                 values = pc.unique(table[self._col(aggs[i].column or "")].combine_chunks())
                 both = values if found is None else pa.concat_arrays([found, values])
                 distinct[i] = pc.unique(both) if found is not None else values
+            for i, total in reals.items():  # in the scan's order, as SQLite adds them
+                values = table[self._col(self.reals[i])].combine_chunks().cast(pa.float64())
+                total.add_reals(self.source.sum_reals, values.to_numpy(zero_copy_only=False))
             if self.partial:
                 part = table.group_by([self._col(k) for k in self.keys]).aggregate(grouped)
                 partials.append(self._canon(part, tops))
@@ -172,6 +198,7 @@ class _Run:
         ):
             return one_by_one(self.source, self.query)
         totals = {i: 0 if v is None else pc.count(v).as_py() for i, v in distinct.items()}
+        totals.update({i: total.finish() for i, total in reals.items()})
         return self._output(combined, totals)
 
     def _canon(self, table: Any, tops: dict[str, float]) -> Any:
@@ -329,9 +356,90 @@ class _Key:
         return hash(value)
 
 
+class _Total:
+    """SQLite's sum(): an exact 64-bit integer total while every value is an
+    integer (an overflow noted), then a Kahan-Babuska-Neumaier sum of doubles,
+    step for step as SQLite takes them (its SumCtx)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.integer = 0
+        self.approx = False
+        self.overflow = False
+        self.sum = 0.0
+        self.error = 0.0
+
+    def add(self, value: Any) -> None:
+        self.count += 1
+        if not self.approx:
+            if isinstance(value, float):
+                self._start(self.integer)
+                self._step(value)
+                return
+            total = self.integer + value
+            if -(2**63) <= total < 2**63:
+                self.integer = total
+                return
+            self.overflow = True
+            self._start(self.integer)
+            self._step_integer(value)
+        elif isinstance(value, float):
+            self.overflow = False
+            self._step(value)
+        else:
+            self._step_integer(value)
+
+    def add_reals(self, sum_reals: Any, values: Any) -> None:
+        """Doubles (NaN for NULL) added in order, by the C loop."""
+        if not self.approx:
+            self._start(self.integer)
+        before = self.count
+        self.sum, self.error, self.count = sum_reals(values, self.sum, self.error, self.count)
+        if self.count > before:  # a REAL value clears an integer overflow, as in SQLite
+            self.overflow = False
+
+    def _start(self, value: int) -> None:
+        self.approx = True
+        self.sum, self.error = _split(value)
+
+    def _step(self, value: float) -> None:
+        s = self.sum
+        t = s + value
+        self.error += (s - t) + value if abs(s) > abs(value) else (value - t) + s
+        self.sum = t
+
+    def _step_integer(self, value: int) -> None:
+        big, small = _split(value)
+        self._step(big)
+        if small or abs(value) >= 2**52:
+            self._step(small)
+
+    def finish(self) -> Any:
+        if not self.count:
+            return None
+        if not self.approx:
+            return self.integer
+        if self.overflow:
+            raise apsw.SQLError("integer overflow")
+        error = self.error
+        total = self.sum if math.isinf(error) or math.isnan(error) else self.sum + error
+        return None if math.isnan(total) else total  # SQLite stores a NaN as NULL
+
+
+def _split(value: int) -> tuple[float, float]:
+    """An integer as two doubles that hold it exactly, as SQLite splits one
+    past 2**52 (the remainder of C's division by 16384, toward zero)."""
+    if -(2**52) < value < 2**52:
+        return float(value), 0.0
+    small = abs(value) % 16384 * (1 if value >= 0 else -1)
+    return float(value - small), float(small)
+
+
 def _start(agg: Aggregate) -> Any:
     if agg.distinct:
         return set()
+    if agg.function == "sum":
+        return _Total()
     return 0 if agg.function == "count" else None
 
 
@@ -344,10 +452,8 @@ def _step(agg: Aggregate, state: Any, value: Any) -> Any:
     if agg.function == "count":
         return state + 1
     if agg.function == "sum":
-        total = value if state is None else state + value
-        if isinstance(total, int) and not -(2**63) <= total < 2**63:
-            raise apsw.SQLError("integer overflow")
-        return total
+        state.add(value)
+        return state
     if state is None:
         return value
     order = semantics.compare(value, state)
@@ -355,4 +461,6 @@ def _step(agg: Aggregate, state: Any, value: Any) -> Any:
 
 
 def _finish(agg: Aggregate, state: Any) -> Any:
-    return len(state) if agg.distinct else state
+    if agg.distinct:
+        return len(state)
+    return state.finish() if isinstance(state, _Total) else state
