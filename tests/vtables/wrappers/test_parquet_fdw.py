@@ -641,3 +641,26 @@ def test_sqlites_sum_one_by_one():
                 total.finish()
             continue
         assert repr(total.finish()) == repr(want), values
+
+
+def test_a_range_reads_a_row_group_as_far_as_its_last_match(tmp_path):
+    """Under a filter on fewer columns than the scan reads, a row group is
+    decoded only up to its last row that passes: the rows before, inside and
+    after the range of a sorted column come out as the whole group gives them."""
+    n = 200_000  # one row group of several batches
+    ids = list(range(n))
+    pq.write_table(
+        pa.table({"id": ids, "name": [f"n{i}" for i in ids]}),
+        tmp_path / "s.parquet",
+        row_group_size=n,
+    )
+    db = connect(
+        tmp_path,
+        "CREATE FOREIGN TABLE s (id bigint, name text) SERVER lake OPTIONS (path 's.parquet')",
+    )
+    for low, high in ((5, 9), (70_000, 70_003), (131_070, 131_074), (n - 2, n + 5), (n, n + 9)):
+        got = db.execute("SELECT name FROM s WHERE id BETWEEN ? AND ?", (low, high)).fetchall()
+        assert got == [(f"n{i}",) for i in range(low, min(high, n - 1) + 1)], (low, high)
+    assert db.execute("SELECT count(name) FROM s WHERE id % 2 = 0 AND id > 199990").fetchall() == [
+        (4,)
+    ]

@@ -32,6 +32,7 @@ def parquet_batches(
     ``dictionary`` columns as dictionaries."""
     import pyarrow.dataset as ds
 
+    filtered = list(dict.fromkeys(filtered))
     every = list(dict.fromkeys([*columns, *filtered]))
     for fragment in dataset.get_fragments(filter=expression):
         constants = ds.get_partition_keys(fragment.partition_expression)
@@ -41,8 +42,8 @@ def parquet_batches(
             groups = [group.id for piece in pieces for group in piece.row_groups]
             if not groups:
                 continue
-        where = (fragment.path, constants, groups)
-        for batch in _file_batches(where, dataset.schema, every, batch_rows, dictionary):
+        file = _File(fragment.path, dataset.schema, constants, dictionary)
+        for batch in file.batches(every, groups, batch_rows, expression, filtered):
             if expression is not None:
                 batch = batch.filter(expression)
             if len(every) != len(columns):
@@ -51,43 +52,84 @@ def parquet_batches(
                 yield batch
 
 
-def _file_batches(
-    where: tuple[str, dict[str, Any], list[int] | None],
-    schema: Any,
-    columns: list[str],
-    batch_rows: int,
-    dictionary: Collection[str],
-) -> Iterator[Any]:
-    """One file's batches of ``columns`` (the dataset's schema): a partition
+class _File:
+    """One file of a dataset: its batches in the dataset's schema, a partition
     column a constant, a column the file lacks NULL."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    path, constants, groups = where
-    with pq.ParquetFile(
-        path,
-        pre_buffer=False,
-        buffer_size=_BUFFER,
-        read_dictionary=[c for c in dictionary if c not in constants] or None,
-    ) as source:
-        present = set(source.schema_arrow.names) - set(constants)
-        read = [c for c in columns if c in present]
-        if groups is None:
-            groups = list(range(source.num_row_groups))
-        for batch in source.iter_batches(batch_rows, row_groups=groups, columns=read):
-            n = batch.num_rows
-            arrays = []
-            for name in columns:
-                arrow_type = schema.field(name).type
-                if pa.types.is_string_view(arrow_type):  # not every kernel takes views
-                    arrow_type = pa.string()
-                if name in constants:
-                    arrays.append(pa.array([constants[name]] * n, arrow_type))
-                elif name in present:
-                    arrays.append(_as(batch.column(name), arrow_type, name in dictionary))
-                else:
-                    arrays.append(pa.nulls(n, arrow_type))
-            yield pa.RecordBatch.from_arrays(arrays, names=columns)
+    def __init__(
+        self, path: str, schema: Any, constants: dict[str, Any], dictionary: Collection[str]
+    ):
+        self.path, self.schema, self.constants = path, schema, constants
+        self.dictionary = dictionary
+
+    def batches(
+        self,
+        columns: list[str],
+        groups: list[int] | None,
+        batch_rows: int,
+        expression: Any,
+        filtered: list[str],
+    ) -> Iterator[Any]:
+        """The batches of ``columns`` in these row groups.  Under a filter that
+        reads fewer columns than the scan, each row group's filter columns are
+        read first: a row group none of whose rows pass is not decoded further,
+        and one is decoded only as far as its last row that passes (a range of
+        a sorted column reads the pages it needs, not the row group)."""
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(
+            self.path,
+            pre_buffer=False,
+            buffer_size=_BUFFER,
+            read_dictionary=[c for c in self.dictionary if c not in self.constants] or None,
+        ) as source:
+            present = set(source.schema_arrow.names) - set(self.constants)
+            read = [c for c in columns if c in present]
+            if groups is None:
+                groups = list(range(source.num_row_groups))
+            first = expression is not None and set(filtered) < set(columns)
+            for group in groups:
+                last = self._last_kept(source, group, filtered, expression) if first else None
+                if last is not None and last < 0:
+                    continue
+                row = 0
+                for batch in source.iter_batches(batch_rows, row_groups=[group], columns=read):
+                    if last is not None and row > last:
+                        break
+                    row += batch.num_rows
+                    yield self._complete(batch, columns, present)
+
+    def _last_kept(self, source: Any, group: int, filtered: list[str], expression: Any) -> int:
+        """The row group's last row that passes the filter (-1: none)."""
+        import numpy as np
+        import pyarrow as pa
+
+        present = set(source.schema_arrow.names) - set(self.constants)
+        keys = source.read_row_group(group, columns=[c for c in filtered if c in present])
+        keys = self._complete(keys, filtered, present)
+        rows = pa.array(np.arange(keys.num_rows, dtype=np.int64))
+        kept = keys.append_column("sqlmed_row", rows).filter(expression)
+        return kept.column("sqlmed_row")[-1].as_py() if kept.num_rows else -1
+
+    def _complete(self, batch: Any, columns: list[str], present: set[str]) -> Any:
+        import pyarrow as pa
+
+        n = batch.num_rows
+        arrays = []
+        for name in columns:
+            arrow_type = self.schema.field(name).type
+            if pa.types.is_string_view(arrow_type):  # not every kernel takes views
+                arrow_type = pa.string()
+            if name in self.constants:
+                arrays.append(pa.array([self.constants[name]] * n, arrow_type))
+            elif name in present:
+                column = batch.column(name)
+                if isinstance(column, pa.ChunkedArray):
+                    column = column.combine_chunks()
+                arrays.append(_as(column, arrow_type, name in self.dictionary))
+            else:
+                arrays.append(pa.nulls(n, arrow_type))
+        return pa.RecordBatch.from_arrays(arrays, names=columns)
 
 
 def _as(array: Any, arrow_type: Any, dictionary: bool) -> Any:
