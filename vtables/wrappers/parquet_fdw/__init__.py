@@ -276,12 +276,20 @@ class ParquetFdw(ForeignDataWrapper):
         return filters.conjunction(parts)
 
     def record_batches(
-        self, columns: list[str], quals: list[Qual], dictionary: Collection[str] = ()
+        self,
+        columns: list[str],
+        quals: list[Qual],
+        dictionary: Collection[str] = (),
+        groups_whole: bool = False,
     ) -> Iterator[Any]:
         """The dataset's record batches of these columns (in this order) of
         the rows every honoured qual holds for, the ``dictionary`` columns
         dictionary-encoded (as Parquet stores text: grouped by much faster).
-        With no column, batches of one column that count the rows."""
+        With no column, batches of one column that count the rows.
+
+        Parquet is read page by page; ``groups_whole`` lets a read of one or
+        two columns (an aggregate's) decode whole row groups, in order on one
+        thread, which Arrow's scanner does twice as fast."""
         pushed = self._pushed(quals)
         checks = [q for q in quals if self.honours(q) and q not in pushed]
         wanted = list(columns) or [self._carrier()]
@@ -291,15 +299,19 @@ class ParquetFdw(ForeignDataWrapper):
         remote = [self.remote_names[c] for c in read]
         dictionary = [self.remote_names[c] for c in dictionary]
         expression = self._filter(quals)
+        import pyarrow.types as pt
+
+        whole = groups_whole and len(remote) <= 2
+        whole = whole and not any(pt.is_string_view(self._field(c).type) for c in read)
         try:
-            if self._format(self.path()) == "parquet":
+            if whole or self._format(self.path()) != "parquet":
+                batches = self.dataset(dictionary).to_batches(
+                    columns=remote, filter=expression, batch_size=_BATCH_ROWS, use_threads=False
+                )
+            else:
                 filtered = [self.remote_names[q.column] for q in pushed]
                 batches = parquet_batches(
                     self.dataset(dictionary), remote, expression, filtered, _BATCH_ROWS, dictionary
-                )
-            else:
-                batches = self.dataset().to_batches(
-                    columns=remote, filter=expression, batch_size=_BATCH_ROWS
                 )
             for batch in batches:
                 if checks:
@@ -384,7 +396,9 @@ class ParquetFdw(ForeignDataWrapper):
             Source(
                 kinds=self.kinds(),
                 kinds_now=self.kinds,
-                batches=self.record_batches,
+                batches=lambda columns, quals, texts: self.record_batches(
+                    columns, quals, texts, groups_whole=True
+                ),
                 rows=lambda quals, columns: self.scan(quals, columns),
                 count=lambda quals: int(self.dataset().count_rows(filter=self._filter(quals))),
                 described=f"{self._format(self.path())} {self.path()}",

@@ -183,8 +183,9 @@ class _Run:
                 both = values if found is None else pa.concat_arrays([found, values])
                 distinct[i] = pc.unique(both) if found is not None else values
             for i, total in reals.items():  # in the scan's order, as SQLite adds them
-                values = table[self._col(self.reals[i])].combine_chunks().cast(pa.float64())
-                total.add_reals(self.source.sum_reals, values.to_numpy(zero_copy_only=False))
+                for values in table[self._col(self.reals[i])].chunks:
+                    doubles = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+                    total.add_reals(self.source.sum_reals, doubles)  # (NULL as NaN: skipped)
             if self.partial:
                 part = table.group_by([self._col(k) for k in self.keys]).aggregate(grouped)
                 partials.append(self._canon(part, tops))
@@ -247,9 +248,11 @@ class _Run:
         import pyarrow.compute as pc
 
         table = pa.Table.from_batches(batches).unify_dictionaries()
-        arrays = [  # a NaN is NULL to SQLite: never counted
+        # a NaN is NULL to SQLite: never counted (a sum of reals skips it itself)
+        counted = {a.column for i, a in enumerate(self.query.aggregates) if i not in self.reals}
+        arrays = [
             pc.if_else(pc.is_nan(a), pa.scalar(None, a.type), a)
-            if self.source.kinds.get(name) == "float"
+            if self.source.kinds.get(name) == "float" and name in counted
             else a
             for name, a in zip(self.columns, table.columns, strict=True)
         ]
