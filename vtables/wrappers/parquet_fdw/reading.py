@@ -93,7 +93,11 @@ class _File:
                 if last is not None and last < 0:
                     continue
                 row = 0
-                for batch in source.iter_batches(batch_rows, row_groups=[group], columns=read):
+                # one thread: the columns' pages are not all decoded at once
+                pages = source.iter_batches(
+                    batch_rows, row_groups=[group], columns=read, use_threads=False
+                )
+                for batch in pages:
                     if last is not None and row > last:
                         break
                     row += batch.num_rows
