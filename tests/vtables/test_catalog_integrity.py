@@ -595,3 +595,29 @@ def test_strict_lookups_raise_catalog_error(db_path):
         catalog.list_servers(c)
     assert catalog.get_server(c, "s").options == {"host": "h"}
     assert catalog.get_table(c, "t2").server == "s2"
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_changed_or_dropped_secret_leaves_no_copy_in_the_file(tmp_path, journal):
+    """Issue 17: what a statement deletes or overwrites in the catalog is zeroed,
+    not left in the database file's free space."""
+    path = tmp_path / "secrets.db"
+    conn = vtables.connect(str(path))
+    conn.execute(f"PRAGMA journal_mode = {journal}")
+    conn.execute("""
+        CREATE EXTENSION postgres_fdw;
+        CREATE SERVER pg FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', dbname 'x');
+        CREATE TABLE kept (n integer);
+    """)
+    conn.execute(
+        "CREATE USER MAPPING FOR PUBLIC SERVER pg OPTIONS (user 'u', password 'First4Secret')"
+    )
+    conn.execute("ALTER USER MAPPING FOR PUBLIC SERVER pg OPTIONS (SET password 'Second5Secret')")
+    conn.execute("CREATE USER MAPPING FOR ann SERVER pg OPTIONS (password 'Third6Secret')")
+    conn.execute("DROP USER MAPPING FOR PUBLIC SERVER pg")
+    conn.execute("DROP SERVER pg CASCADE")
+    assert conn.execute("PRAGMA secure_delete").fetchall() == [(0,)]  # as the program left it
+    conn.close()
+    data = path.read_bytes()
+    for secret in (b"First4Secret", b"Second5Secret", b"Third6Secret"):
+        assert secret not in data, secret

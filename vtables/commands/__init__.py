@@ -54,20 +54,28 @@ def execute(session: Session, tree: exp.Expr) -> None:
     if handler is None:
         raise FeatureNotSupportedError(f"not an SQL/MED statement: {type(tree).__name__}")
     own = not db.in_transaction
+    # what the statement deletes or overwrites in the catalog (an option's old
+    # value: a password changed or dropped) is zeroed in the file, not left in
+    # its free space
+    erase = db.execute("PRAGMA secure_delete").fetchall()[0][0]
+    db.execute("PRAGMA secure_delete = 1")
     try:
-        db.execute("BEGIN IMMEDIATE" if own else "SAVEPOINT sqlmed_ddl")
-    except apsw.Error as err:
-        raise SQLMedError(f"{type(err).__name__}: {err}") from err
-    try:
-        catalog.ensure(db)
-        handler(session, tree)
-        catalog.bump_generation(db)
-        db.execute("COMMIT" if own else "RELEASE sqlmed_ddl")
-    except BaseException as err:
-        _undo(session, own)
-        if isinstance(err, apsw.Error):
+        try:
+            db.execute("BEGIN IMMEDIATE" if own else "SAVEPOINT sqlmed_ddl")
+        except apsw.Error as err:
             raise SQLMedError(f"{type(err).__name__}: {err}") from err
-        raise
+        try:
+            catalog.ensure(db)
+            handler(session, tree)
+            catalog.bump_generation(db)
+            db.execute("COMMIT" if own else "RELEASE sqlmed_ddl")
+        except BaseException as err:
+            _undo(session, own)
+            if isinstance(err, apsw.Error):
+                raise SQLMedError(f"{type(err).__name__}: {err}") from err
+            raise
+    finally:
+        db.execute(f"PRAGMA secure_delete = {int(erase)}")
 
 
 def _undo(session: Session, own: bool) -> None:
