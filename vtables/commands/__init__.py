@@ -75,7 +75,7 @@ def execute(session: Session, tree: exp.Expr) -> None:
                 raise SQLMedError(f"{type(err).__name__}: {err}") from err
             raise
     finally:
-        db.execute(f"PRAGMA secure_delete = {int(erase)}")
+        db.execute(f"PRAGMA secure_delete = {erase if erase in (0, 1, 2) else 0}")
 
 
 def _undo(session: Session, own: bool) -> None:
