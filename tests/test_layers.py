@@ -64,7 +64,7 @@ def engine_sources() -> dict[str, list[Path]]:
 #: The engine core, lowest layer first: a module imports modules of its own
 #: layer or below, never above (DESIGN.md, "Layers").
 ENGINE_LAYERS = (
-    {"errors", "sqltext", "types", "speedups"},  # no engine imports at all
+    {"errors", "sqltext", "types", "speedups", "files"},  # no engine imports at all
     {
         "wrapper",
         "frames",

@@ -104,7 +104,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
 from typing import Any
 
-from vtables import types
+from vtables import files, types
 from vtables.errors import FeatureNotSupportedError, InvalidOptionError, WrapperError
 from vtables.wrapper import ColumnDefinition, ForeignDataWrapper, Qual, resolve_path
 
@@ -230,7 +230,7 @@ class FileFdw(ForeignDataWrapper):
             elif stat.S_ISDIR(mode):
                 raise IsADirectoryError(cfg.path)
             elif not allow:
-                raise reader.SpecialFile(reader.file_kind(mode))
+                raise files.SpecialFile(files.file_kind(mode))
             else:  # not read ahead of the scan: a FIFO's bytes can be read only once
                 cfg.gzip = cfg.path.endswith(".gz")
         except FileNotFoundError:
@@ -244,7 +244,7 @@ class FileFdw(ForeignDataWrapper):
             raise WrapperError(
                 f'foreign table "{self.table_name}": "{cfg.path}" is a directory'
             ) from None
-        except reader.SpecialFile as err:
+        except files.SpecialFile as err:
             raise WrapperError(
                 f'foreign table "{self.table_name}": "{cfg.path}" is not a regular file ({err})',
                 hint="file_fdw reads regular files only; a program that means to read "

@@ -6,12 +6,9 @@ record, bad rows reported with file, line and column or skipped."""
 from __future__ import annotations
 
 import codecs
-import errno
 import gzip
 import io
-import os
 import re
-import stat
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -19,6 +16,7 @@ from itertools import chain, islice
 from operator import itemgetter
 from typing import Any
 
+from vtables import files
 from vtables.errors import WrapperError
 
 from .chunks import Conversion, Keep, Quoted, record_end
@@ -41,22 +39,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BUFFER = 1 << 16
 
 
-class SpecialFile(OSError):
-    """The file is not a regular file, and the program did not allow others."""
-
-
-def file_kind(mode: int) -> str:
-    for test, kind in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return "of an unknown kind"
-
-
 class _GzipFile(gzip.GzipFile):
     """A gzip stream over an open file, closing the file with it."""
 
@@ -72,25 +54,8 @@ class _GzipFile(gzip.GzipFile):
 
 
 def open_raw(path: str, allow_special: bool) -> Any:
-    """The file, opened for reading bytes.  Only a regular file unless the
-    program allows others: it is looked at before it is opened (opening a FIFO
-    waits for a writer), and opened without waiting, then looked at again."""
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    if not stat.S_ISREG(mode):
-        if not allow_special:
-            raise SpecialFile(file_kind(mode))
-        return open(path, "rb", buffering=_BUFFER)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):  # replaced since: look again
-            raise SpecialFile(file_kind(mode))
-        return open(fd, "rb", buffering=_BUFFER)
-    except BaseException:
-        os.close(fd)
-        raise
+    """The file, opened for reading bytes (``vtables.files.open_raw``)."""
+    return files.open_raw(path, allow_special, _BUFFER)
 
 
 def is_gzip(path: str, allow_special: bool) -> bool:

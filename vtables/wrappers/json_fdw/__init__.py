@@ -275,7 +275,7 @@ class JsonFdw(ForeignDataWrapper):
         if why == "does not exist":
             return WrapperError(f'{where}file "{path}" does not exist')
         hint = None
-        if why == "is not a regular file":
+        if why.startswith("is not a regular file"):
             hint = (
                 "json_fdw reads regular files only; a program that means to read FIFOs"
                 " or devices sets JsonFdw.allow_special_files."

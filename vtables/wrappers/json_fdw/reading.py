@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import os
-import stat
 from collections.abc import Callable, Iterator
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
+
+from vtables import files
 
 from .values import BadRecord, Fatal, NeedsText, Rows
 
@@ -28,23 +28,15 @@ class Refused(Exception):
 
 
 def _open_raw(path: str, allow_special: bool) -> Any:
-    """The file, opened for bytes: only a regular file unless the program allows
-    others, looked at before it is opened (opening a FIFO waits) and again after."""
+    """The file, opened for bytes (``vtables.files.open_raw``); Refused says why not."""
     try:
-        mode = os.stat(path).st_mode
+        return files.open_raw(path, allow_special)
     except FileNotFoundError:
         raise Refused("does not exist") from None
-    if stat.S_ISDIR(mode):
-        raise Refused("is a directory")
-    if stat.S_ISREG(mode):
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISREG(mode):
-            return open(fd, "rb")
-        os.close(fd)
-    if not allow_special:
-        raise Refused("is not a regular file")
-    return open(path, "rb")
+    except IsADirectoryError:
+        raise Refused("is a directory") from None
+    except files.SpecialFile as err:
+        raise Refused(f"is not a regular file ({err})") from None
 
 
 def open_binary(path: str, allow_special: bool) -> tuple[Any, bool]:
